@@ -1,0 +1,4 @@
+namespace Viewstamped.Simulation;
+
+/// <summary>x</summary>
+public static class Placeholder2 { }

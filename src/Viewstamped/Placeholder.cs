@@ -1,0 +1,4 @@
+namespace Viewstamped;
+
+/// <summary>x</summary>
+public static class Placeholder { }
