@@ -1,4 +1,0 @@
-namespace Viewstamped.Simulation;
-
-/// <summary>x</summary>
-public static class Placeholder2 { }

@@ -1,0 +1,39 @@
+namespace Viewstamped;
+
+/// <summary>
+/// The user's replicated state machine. It must be deterministic: the same operations with the
+/// same predictions, applied in the same order, produce the same results and the same state on
+/// every replica. Only the replica's driver loop calls it, one call at a time.
+/// </summary>
+public interface IService
+{
+    /// <summary>
+    /// Executes one committed operation. <paramref name="prediction"/> is what the primary's
+    /// <see cref="IPredictingService.Predict"/> returned for it (empty when the service does not
+    /// predict). Returns the reply sent to the client.
+    /// </summary>
+    byte[] Execute(ReadOnlySpan<byte> operation, ReadOnlySpan<byte> prediction);
+}
+
+/// <summary>
+/// A service with non-deterministic inputs (time, random numbers): the primary asks it for a
+/// prediction, which travels in the log entry so every replica executes with the same value (§4.4).
+/// </summary>
+public interface IPredictingService : IService
+{
+    /// <summary>Called at the primary only, when the operation is first prepared.</summary>
+    byte[] Predict(ReadOnlySpan<byte> operation);
+}
+
+/// <summary>
+/// A service that can write and restore its whole state, which enables checkpoints and log
+/// compaction (§5.1). A service without it keeps its whole log and replays it on restart.
+/// </summary>
+public interface ICheckpointingService : IService
+{
+    /// <summary>Serializes the whole state; the same state must give the same bytes.</summary>
+    byte[] WriteCheckpoint();
+
+    /// <summary>Replaces the whole state with one written by <see cref="WriteCheckpoint"/>.</summary>
+    void RestoreCheckpoint(ReadOnlySpan<byte> checkpoint);
+}

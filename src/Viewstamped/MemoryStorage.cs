@@ -1,0 +1,70 @@
+using Viewstamped.Messages;
+
+namespace Viewstamped;
+
+/// <summary>
+/// Storage that keeps a replica's durable state in memory: it applies each <see cref="Ready"/>'s
+/// persistence part and hands back a <see cref="DurableState"/> to restart from. It models a disk
+/// where every write is durable at once; the simulator's disk adds faults on top of it.
+/// </summary>
+public sealed class MemoryStorage
+{
+    private readonly List<LogEntry> entries = [];
+    private OpNumber logHead = OpNumber.Zero;
+
+    /// <summary>The persisted hard state.</summary>
+    public HardState HardState { get; private set; }
+
+    /// <summary>The latest persisted checkpoint.</summary>
+    public Checkpoint? Checkpoint { get; private set; }
+
+    /// <summary>The number of log entries held.</summary>
+    public int EntryCount => entries.Count;
+
+    /// <summary>Applies the persistence part of <paramref name="ready"/>, in the order its contract gives.</summary>
+    public void Persist(Ready ready)
+    {
+        foreach (var change in ready.LogChanges)
+        {
+            Apply(change);
+        }
+
+        if (ready.HardState is { } hardState)
+        {
+            HardState = hardState;
+        }
+
+        if (ready.Checkpoint is { } checkpoint)
+        {
+            Checkpoint = checkpoint;
+        }
+
+        if (ready.CompactBefore is { } compactBefore)
+        {
+            entries.RemoveAll(entry => entry.Op < compactBefore);
+        }
+    }
+
+    /// <summary>What a restarted replica finds: a copy, so later writes do not change it.</summary>
+    public DurableState Load() => new(HardState, Checkpoint, entries.ToArray(), logHead);
+
+    private void Apply(LogChange change)
+    {
+        switch (change.Kind)
+        {
+            case LogChangeKind.Append:
+                Invariant.That(change.Entry!.Op == logHead.Next, $"storage append of op {change.Entry.Op} after {logHead}");
+                entries.Add(change.Entry);
+                logHead = change.Entry.Op;
+                break;
+            case LogChangeKind.TruncateAfter:
+                entries.RemoveAll(entry => entry.Op > change.Op);
+                logHead = OpNumber.Min(logHead, change.Op);
+                break;
+            case LogChangeKind.Reset:
+                entries.Clear();
+                logHead = change.Op;
+                break;
+        }
+    }
+}

@@ -1,4 +1,0 @@
-namespace Viewstamped;
-
-/// <summary>x</summary>
-public static class Placeholder { }

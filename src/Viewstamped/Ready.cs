@@ -1,0 +1,72 @@
+using Viewstamped.Messages;
+
+namespace Viewstamped;
+
+/// <summary>What must survive a crash: the views the replica promised, and its commit number (D1).</summary>
+public readonly record struct HardState(View View, View LogView, OpNumber CommitNumber);
+
+/// <summary>A checkpoint of the service and the client table at <see cref="Op"/> (§5.1).</summary>
+public sealed record Checkpoint(OpNumber Op, byte[] State, ulong Checksum);
+
+/// <summary>How a <see cref="LogChange"/> changes the durable log.</summary>
+public enum LogChangeKind : byte
+{
+    /// <summary>Append <see cref="LogChange.Entry"/> right after the current head.</summary>
+    Append = 1,
+
+    /// <summary>Drop every entry after <see cref="LogChange.Op"/>.</summary>
+    TruncateAfter = 2,
+
+    /// <summary>Drop every entry: the log is now empty and ends at <see cref="LogChange.Op"/>.</summary>
+    Reset = 3,
+}
+
+/// <summary>One change to the durable log; a Ready's changes apply in order.</summary>
+public readonly record struct LogChange(LogChangeKind Kind, OpNumber Op, LogEntry? Entry);
+
+/// <summary>A message for another replica.</summary>
+public readonly record struct Envelope(ReplicaIndex To, Message Message);
+
+/// <summary>
+/// Everything a replica produced since the last <see cref="Replica.TakeReady"/>. The caller
+/// handles it in this order, and that order is the durability contract:
+/// <list type="number">
+/// <item>persist <see cref="LogChanges"/>, <see cref="HardState"/> and <see cref="Checkpoint"/>, durably;</item>
+/// <item>then drop log entries before <see cref="CompactBefore"/>;</item>
+/// <item>only then send <see cref="Messages"/> and <see cref="Replies"/>, because a PrepareOk,
+/// DoViewChange or StartView among them vouches for what step 1 persisted.</item>
+/// </list>
+/// Readies must be handled in the order they were taken.
+/// </summary>
+public sealed class Ready
+{
+    /// <summary>The hard state to persist, when it changed.</summary>
+    public HardState? HardState { get; internal set; }
+
+    /// <summary>Changes to the durable log, in order.</summary>
+    public List<LogChange> LogChanges { get; } = [];
+
+    /// <summary>A checkpoint to persist, when one was taken or installed.</summary>
+    public Checkpoint? Checkpoint { get; internal set; }
+
+    /// <summary>Log entries before this op may be dropped once the checkpoint is durable.</summary>
+    public OpNumber? CompactBefore { get; internal set; }
+
+    /// <summary>Messages to other replicas.</summary>
+    public List<Envelope> Messages { get; } = [];
+
+    /// <summary>Replies to clients, addressed by their client id.</summary>
+    public List<Reply> Replies { get; } = [];
+
+    /// <summary>True when there is nothing to persist or send.</summary>
+    public bool IsEmpty =>
+        HardState is null && LogChanges.Count == 0 && Checkpoint is null && CompactBefore is null
+        && Messages.Count == 0 && Replies.Count == 0;
+}
+
+/// <summary>What a replica finds on its disk when it starts: its hard state, latest checkpoint and log.</summary>
+/// <param name="HardState">The persisted views and commit number.</param>
+/// <param name="Checkpoint">The latest durable checkpoint, if any.</param>
+/// <param name="Entries">Consecutive log entries retained after compaction.</param>
+/// <param name="LogHead">The op the log ends at (equal to the last entry's op, or where the log was reset).</param>
+public sealed record DurableState(HardState HardState, Checkpoint? Checkpoint, IReadOnlyList<LogEntry> Entries, OpNumber LogHead);

@@ -1,0 +1,152 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using Viewstamped.Messages;
+
+namespace Viewstamped;
+
+/// <summary>Executing committed ops, the client table, checkpoints and log compaction (§4.1 step 5, §5.1).</summary>
+public sealed partial class Replica
+{
+    private Checkpoint? latestCheckpoint;
+
+    /// <summary>Executes, in order, every committed op held in the log; the primary replies to clients.</summary>
+    private void ExecuteCommitted()
+    {
+        while (ExecutedOp < CommitNumber && log.Contains(ExecutedOp.Next))
+        {
+            Execute(log.Get(ExecutedOp.Next));
+        }
+    }
+
+    private void Execute(LogEntry entry)
+    {
+        ExecutedOp = entry.Op;
+        var replying = Status == ReplicaStatus.Normal && IsPrimary;
+        if (replying)
+        {
+            pendingRequests.Remove(entry.Client);
+        }
+
+        var (status, result) = entry.Kind == EntryKind.Register ? ExecuteRegister(entry, replying) : ExecuteOperation(entry);
+        if (replying && status is { } replyStatus)
+        {
+            SendReply(entry.Client, entry.RequestNumber, replyStatus, entry.Op, result);
+        }
+
+        TakeCheckpointIfDue();
+    }
+
+    private (ReplyStatus?, byte[]) ExecuteRegister(LogEntry entry, bool replying)
+    {
+        var evicted = clients.Register(entry.Client, entry.Op);
+        if (replying && evicted is { } evictedClient)
+        {
+            // Tell the evicted client why its next request would fail (D3).
+            SendReply(evictedClient, 0, ReplyStatus.Evicted, entry.Op, []);
+        }
+
+        return (ReplyStatus.Ok, []);
+    }
+
+    private (ReplyStatus?, byte[]) ExecuteOperation(LogEntry entry)
+    {
+        var session = clients.Find(entry.Client);
+        if (session is null)
+        {
+            // Evicted between prepare and commit: at-most-once forbids guessing, so it does not execute.
+            return (ReplyStatus.SessionUnknown, []);
+        }
+
+        if (entry.RequestNumber <= session.RequestNumber)
+        {
+            return (null, []);
+        }
+
+        byte[] result;
+        var status = ReplyStatus.Ok;
+        try
+        {
+            result = service.Execute(entry.Operation, entry.Prediction);
+        }
+        catch (Exception exception) when (exception is not InvariantViolationException)
+        {
+            // The service is deterministic, so every replica fails the same way on this op.
+            result = [];
+            status = ReplyStatus.ServiceError;
+        }
+
+        clients.RecordExecution(entry.Client, entry.RequestNumber, entry.Op, result);
+        return (status, result);
+    }
+
+    private void TakeCheckpointIfDue()
+    {
+        if (options.CheckpointInterval == 0 || service is not ICheckpointingService checkpointing
+            || ExecutedOp.Value % options.CheckpointInterval != 0)
+        {
+            return;
+        }
+
+        var table = clients.Serialize();
+        var serviceState = checkpointing.WriteCheckpoint();
+        var state = new byte[4 + table.Length + serviceState.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(state, table.Length);
+        table.CopyTo(state, 4);
+        serviceState.CopyTo(state, 4 + table.Length);
+        SaveCheckpoint(new Checkpoint(ExecutedOp, state, XxHash64.HashToUInt64(state)));
+    }
+
+    /// <summary>Persists a checkpoint and compacts the log before it, keeping the configured suffix.</summary>
+    private void SaveCheckpoint(Checkpoint checkpoint)
+    {
+        latestCheckpoint = checkpoint;
+        ready.Checkpoint = checkpoint;
+        var keepFrom = checkpoint.Op.Value + 1 > options.LogSuffix
+            ? new OpNumber(checkpoint.Op.Value + 1 - options.LogSuffix)
+            : new OpNumber(1);
+        if (keepFrom > log.Start)
+        {
+            log.CompactBefore(OpNumber.Min(keepFrom, log.Head.Next));
+            ready.CompactBefore = log.Start;
+        }
+    }
+
+    /// <summary>Replaces the service state and the client table with a checkpoint's.</summary>
+    private void RestoreCheckpoint(Checkpoint checkpoint)
+    {
+        Invariant.That(XxHash64.HashToUInt64(checkpoint.State) == checkpoint.Checksum, "checkpoint checksum mismatch");
+        var checkpointing = (ICheckpointingService)service;
+        var tableLength = BinaryPrimitives.ReadInt32LittleEndian(checkpoint.State);
+        clients.Restore(checkpoint.State.AsSpan(4, tableLength));
+        checkpointing.RestoreCheckpoint(checkpoint.State.AsSpan(4 + tableLength));
+        latestCheckpoint = checkpoint;
+        ExecutedOp = checkpoint.Op;
+        CommitNumber = OpNumber.Max(CommitNumber, checkpoint.Op);
+    }
+
+    /// <summary>Loads what the disk held, re-executes the committed log, then starts recovery (§4.3, D1).</summary>
+    private void Restart(DurableState durable)
+    {
+        View = durable.HardState.View;
+        LogView = durable.HardState.LogView;
+        if (durable.Checkpoint is { } checkpoint)
+        {
+            RestoreCheckpoint(checkpoint);
+        }
+
+        log.Reset(durable.Entries.Count > 0 ? durable.Entries[0].Op.Previous : durable.LogHead);
+        foreach (var entry in durable.Entries)
+        {
+            log.Append(entry);
+        }
+
+        if (log.Head < ExecutedOp)
+        {
+            log.Reset(ExecutedOp);
+        }
+
+        CommitNumber = OpNumber.Max(CommitNumber, OpNumber.Min(durable.HardState.CommitNumber, log.Head));
+        ExecuteCommitted();
+        StartRecovery();
+    }
+}

@@ -1,0 +1,309 @@
+using Viewstamped.Messages;
+
+namespace Viewstamped;
+
+/// <summary>
+/// View changes (VR Revisited §4.2) with the fixes of PROTOCOL-NOTES: a StartViewChange is a
+/// proposal that commits nobody until a quorum proposed the same view (D4, like Raft's PreVote); the
+/// view is persisted before any DoViewChange promises it (D1); a StartView never moves a replica to
+/// an older view (D5); and only replicas in the right status take part (D7).
+/// </summary>
+public sealed partial class Replica
+{
+    private readonly Dictionary<ReplicaIndex, DoViewChange> doViewChanges = [];
+    private View proposedView;
+    private ulong startViewChangeVotes;
+    private ulong viewChangeRetryDue;
+    private ulong viewChangeDeadline;
+
+    /// <summary>True when this replica proposes a view change; it still serves its view until a quorum agrees.</summary>
+    public bool IsSuspectingPrimary => proposedView > View || Status == ReplicaStatus.ViewChange;
+
+    /// <summary>A backup stopped hearing from its primary: propose the next view to everyone.</summary>
+    private void SuspectPrimary()
+    {
+        if (proposedView <= View)
+        {
+            Propose(View.Next);
+        }
+        else if (now >= viewChangeRetryDue)
+        {
+            viewChangeRetryDue = now + (ulong)options.RetryTicks;
+            Broadcast(new StartViewChange { Header = Header() with { View = proposedView } });
+        }
+    }
+
+    private void Propose(View view)
+    {
+        proposedView = view;
+        startViewChangeVotes = 1UL << Index.Value;
+        viewChangeRetryDue = now + (ulong)options.RetryTicks;
+        Broadcast(new StartViewChange { Header = Header() with { View = view } });
+        EnterViewChangeOnQuorum();
+    }
+
+    private void OnStartViewChange(StartViewChange message)
+    {
+        if (Status == ReplicaStatus.Recovering || message.Sender.Value >= options.ReplicaCount || message.View <= View)
+        {
+            // A peer still collecting votes for the view we are already changing to gets ours again.
+            if (Status == ReplicaStatus.ViewChange && message.View == View && message.Sender != Index)
+            {
+                Send(message.Sender, new StartViewChange { Header = Header() });
+            }
+
+            Ignore();
+            return;
+        }
+
+        var suspecting = IsSuspectingPrimary || (Status == ReplicaStatus.Normal && !IsPrimary && now >= primaryDeadline);
+        if (!suspecting)
+        {
+            // We hear from our primary: a lone replica cannot force a view change (D4).
+            Ignore();
+            return;
+        }
+
+        if (message.View > proposedView)
+        {
+            Propose(message.View);
+        }
+
+        if (message.View == proposedView)
+        {
+            startViewChangeVotes |= 1UL << message.Sender.Value;
+            EnterViewChangeOnQuorum();
+        }
+    }
+
+    private void EnterViewChangeOnQuorum()
+    {
+        if (ulong.PopCount(startViewChangeVotes) >= (ulong)options.Quorum && proposedView > View)
+        {
+            EnterViewChange(proposedView);
+        }
+    }
+
+    /// <summary>
+    /// §4.2 step 2: stop serving the old view, persist the new view, and send a DoViewChange with
+    /// our log to the new primary. Persisting before the message leaves is D1's fix.
+    /// </summary>
+    private void EnterViewChange(View view)
+    {
+        Invariant.That(view > View, $"view change to {view} from {View}");
+        View = view;
+        Status = ReplicaStatus.ViewChange;
+        proposedView = view;
+        startViewChangeVotes = 0;
+        doViewChanges.Clear();
+        PersistHardState();
+        viewChangeDeadline = now + (ulong)options.ViewChangeTimeoutTicks + Jitter(options.ViewChangeTimeoutTicks);
+        viewChangeRetryDue = now + (ulong)options.RetryTicks;
+        SendDoViewChange();
+    }
+
+    private void SendDoViewChange()
+    {
+        var doViewChange = new DoViewChange(LogView, log.Head, CommitNumber, log.All()) { Header = Header() };
+        if (IsPrimary)
+        {
+            RecordDoViewChange(doViewChange);
+        }
+        else
+        {
+            Send(options.PrimaryOf(View), doViewChange);
+        }
+    }
+
+    private void OnDoViewChange(DoViewChange message)
+    {
+        if (Status == ReplicaStatus.Recovering || message.View < View || message.Sender.Value >= options.ReplicaCount
+            || options.PrimaryOf(message.View) != Index || message.LogView > message.View
+            || !IsRun(message.Entries, message.Op))
+        {
+            Ignore();
+            return;
+        }
+
+        if (message.View > View)
+        {
+            // A DoViewChange is only sent after a quorum agreed on its view, so joining it is safe.
+            EnterViewChange(message.View);
+        }
+
+        if (Status == ReplicaStatus.Normal)
+        {
+            // The sender missed our StartView.
+            Send(message.Sender, NewStartView());
+            return;
+        }
+
+        RecordDoViewChange(message);
+    }
+
+    private void RecordDoViewChange(DoViewChange message)
+    {
+        doViewChanges[message.Sender] = message;
+        if (doViewChanges.Count >= options.Quorum && doViewChanges.ContainsKey(Index))
+        {
+            StartNewView();
+        }
+    }
+
+    /// <summary>
+    /// §4.2 step 3-4: adopt the log with the largest log view, then the largest op; take the largest
+    /// commit number; become primary and tell everyone.
+    /// </summary>
+    private void StartNewView()
+    {
+        DoViewChange best = doViewChanges[Index];
+        var commit = OpNumber.Zero;
+        foreach (var candidate in doViewChanges.Values)
+        {
+            if (candidate.LogView > best.LogView || (candidate.LogView == best.LogView && candidate.Op > best.Op))
+            {
+                best = candidate;
+            }
+
+            commit = OpNumber.Max(commit, candidate.CommitNumber);
+        }
+
+        InstallLog(best.Entries, best.Op);
+        EnterNormal();
+        ViewChangesCompleted++;
+        AdvanceCommitNumber(commit);
+        BecomePrimary();
+        Broadcast(NewStartView());
+    }
+
+    private StartView NewStartView() => new(log.Head, CommitNumber, log.All()) { Header = Header() };
+
+    private void OnStartView(StartView message)
+    {
+        if (Status == ReplicaStatus.Recovering || message.View < View
+            || (message.View == View && Status == ReplicaStatus.Normal)
+            || message.Sender != options.PrimaryOf(message.View) || message.Sender == Index
+            || !IsRun(message.Entries, message.Op) || message.Op < ExecutedOp)
+        {
+            Ignore();
+            return;
+        }
+
+        if (message.View > View)
+        {
+            View = message.View;
+        }
+
+        InstallLog(message.Entries, message.Op);
+        EnterNormal();
+        AdvanceCommitNumber(message.CommitNumber);
+        ResetPrimaryTimeout();
+        if (log.Head > CommitNumber)
+        {
+            // §4.2 step 5: acknowledge the uncommitted ops so the new primary can commit them.
+            Send(message.Sender, new PrepareOk(log.Head) { Header = Header() });
+        }
+    }
+
+    private void EnterNormal()
+    {
+        Status = ReplicaStatus.Normal;
+        LogView = View;
+        proposedView = View;
+        startViewChangeVotes = 0;
+        doViewChanges.Clear();
+        PersistHardState();
+    }
+
+    private void TickViewChange()
+    {
+        if (now >= viewChangeDeadline)
+        {
+            // The new primary did not start the view in time: propose the one after it.
+            Propose(View.Next);
+            viewChangeDeadline = now + (ulong)options.ViewChangeTimeoutTicks + Jitter(options.ViewChangeTimeoutTicks);
+            return;
+        }
+
+        if (now >= viewChangeRetryDue)
+        {
+            viewChangeRetryDue = now + (ulong)options.RetryTicks;
+            Broadcast(new StartViewChange { Header = Header() with { View = proposedView } });
+            if (proposedView == View)
+            {
+                SendDoViewChange();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes the log equal to an authoritative one (a StartView's, the chosen DoViewChange's, the
+    /// primary's RecoveryResponse): <paramref name="entries"/> end at <paramref name="head"/> and
+    /// everything before them is committed. Our own entries before them are kept only where they are
+    /// committed too; if they do not reach, the gap is fetched by state transfer.
+    /// </summary>
+    private void InstallLog(LogEntry[] entries, OpNumber head)
+    {
+        var start = new OpNumber(head.Value + 1 - (ulong)entries.Length);
+        Invariant.That(head >= ExecutedOp, $"installed log ends at {head}, before executed op {ExecutedOp}");
+        var keptHead = OpNumber.Min(OpNumber.Min(log.Head, CommitNumber), start.Previous);
+        if (keptHead < start.Previous || keptHead.Next < log.Start)
+        {
+            // Everything before an authoritative log is committed: what we lack of it is fetched.
+            ResetLog(start.Previous);
+            CommitNumber = OpNumber.Max(CommitNumber, start.Previous);
+        }
+        else
+        {
+            var first = FirstDifference(entries, start);
+            TruncateLogAfter(first.Previous);
+            entries = entries[(int)(first - start)..];
+        }
+
+        foreach (var entry in entries)
+        {
+            AppendToLog(entry);
+        }
+
+        CommitNumber = OpNumber.Min(CommitNumber, log.Head);
+    }
+
+    /// <summary>True when <paramref name="entries"/> are consecutive ops ending at <paramref name="head"/>: a malformed log from the network is ignored, never installed.</summary>
+    private static bool IsRun(LogEntry[] entries, OpNumber head)
+    {
+        if ((ulong)entries.Length > head.Value)
+        {
+            return false;
+        }
+
+        var op = new OpNumber(head.Value + 1 - (ulong)entries.Length);
+        foreach (var entry in entries)
+        {
+            if (entry.Op != op)
+            {
+                return false;
+            }
+
+            op = op.Next;
+        }
+
+        return true;
+    }
+
+    /// <summary>The first op at which our log and <paramref name="entries"/> disagree (or ours ends).</summary>
+    private OpNumber FirstDifference(LogEntry[] entries, OpNumber start)
+    {
+        var op = start;
+        foreach (var entry in entries)
+        {
+            if (!log.Contains(op) || !log.Get(op).Equals(entry))
+            {
+                return op;
+            }
+
+            op = op.Next;
+        }
+
+        return op;
+    }
+}

@@ -1,0 +1,80 @@
+using Viewstamped.Messages;
+
+namespace Viewstamped;
+
+/// <summary>
+/// The in-memory window of the log a replica retains: consecutive entries from <see cref="Start"/>
+/// to <see cref="Head"/>. Entries before <see cref="Start"/> were compacted into a checkpoint or
+/// are still to be fetched; an empty log has <c>Head == Start - 1</c>.
+/// </summary>
+internal sealed class ReplicaLog
+{
+    private readonly List<LogEntry> entries = [];
+
+    public ReplicaLog(OpNumber head) => Start = head.Next;
+
+    /// <summary>The first retained op.</summary>
+    public OpNumber Start { get; private set; }
+
+    /// <summary>The last op (op-number of the paper).</summary>
+    public OpNumber Head => new(Start.Value + (ulong)entries.Count - 1);
+
+    public int Count => entries.Count;
+
+    public bool Contains(OpNumber op) => op >= Start && op <= Head;
+
+    public LogEntry Get(OpNumber op)
+    {
+        Invariant.That(Contains(op), $"op {op} is outside the log {Start}..{Head}");
+        return entries[(int)(op - Start)];
+    }
+
+    public void Append(LogEntry entry)
+    {
+        Invariant.That(entry.Op == Head.Next, $"append of op {entry.Op} after head {Head}");
+        entries.Add(entry);
+    }
+
+    /// <summary>Drops every entry after <paramref name="op"/>.</summary>
+    public void TruncateAfter(OpNumber op)
+    {
+        if (op < Head)
+        {
+            var keep = op < Start ? 0 : (int)(op - Start) + 1;
+            entries.RemoveRange(keep, entries.Count - keep);
+        }
+    }
+
+    /// <summary>Drops every entry before <paramref name="op"/> (compaction).</summary>
+    public void CompactBefore(OpNumber op)
+    {
+        if (op > Start)
+        {
+            var drop = (int)Math.Min(op - Start, (ulong)entries.Count);
+            entries.RemoveRange(0, drop);
+            Start = op;
+        }
+    }
+
+    /// <summary>Empties the log so that it ends at <paramref name="head"/>.</summary>
+    public void Reset(OpNumber head)
+    {
+        entries.Clear();
+        Start = head.Next;
+    }
+
+    /// <summary>Up to <paramref name="countMax"/> entries from <paramref name="from"/> on.</summary>
+    public LogEntry[] Slice(OpNumber from, int countMax)
+    {
+        if (from > Head)
+        {
+            return [];
+        }
+
+        Invariant.That(from >= Start, $"slice from {from} before log start {Start}");
+        var index = (int)(from - Start);
+        return entries.GetRange(index, Math.Min(countMax, entries.Count - index)).ToArray();
+    }
+
+    public LogEntry[] All() => entries.ToArray();
+}

@@ -1,0 +1,98 @@
+namespace Viewstamped;
+
+/// <summary>
+/// Everything a replica needs to know about its cluster and its limits. Every limit of the core
+/// lives here, with its default and the reason for it; <see cref="Validate"/> checks the
+/// relationships between them and refuses a configuration that cannot work.
+/// </summary>
+public sealed record ReplicaOptions
+{
+    /// <summary>The cluster's id; messages of any other cluster are ignored.</summary>
+    public required UInt128 Cluster { get; init; }
+
+    /// <summary>The number of replicas K; the cluster tolerates f failures with 2f+1 &lt;= K.</summary>
+    public required int ReplicaCount { get; init; }
+
+    /// <summary>This replica's index, 0 to <see cref="ReplicaCount"/>-1.</summary>
+    public required ReplicaIndex Replica { get; init; }
+
+    /// <summary>
+    /// Seeds this replica's timeout jitter and nonces. Give every incarnation (every start or
+    /// restart) a different seed, so a restarted replica never reuses a recovery nonce.
+    /// </summary>
+    public required ulong Seed { get; init; }
+
+    /// <summary>The configuration epoch; 0 until reconfiguration exists.</summary>
+    public uint Epoch { get; init; }
+
+    /// <summary>Ticks between the primary's Commit heartbeats when no Prepare went out. Default 10.</summary>
+    public int HeartbeatTicks { get; init; } = 10;
+
+    /// <summary>
+    /// Ticks a backup waits without hearing from the primary before it proposes a view change; a
+    /// random jitter of up to the same amount is added from <see cref="Seed"/> so that replicas do not
+    /// all propose at once. Default 50: five missed heartbeats.
+    /// </summary>
+    public int ViewChangeTimeoutTicks { get; init; } = 50;
+
+    /// <summary>Ticks between resends of Prepare, view-change, recovery and state-transfer messages. Default 20.</summary>
+    public int RetryTicks { get; init; } = 20;
+
+    /// <summary>Take a checkpoint every this many committed ops; 0 disables checkpoints. Default 1024.</summary>
+    public ulong CheckpointInterval { get; init; } = 1024;
+
+    /// <summary>Entries kept before the latest checkpoint when compacting, so a briefly lagging replica catches up from the log. Default 256.</summary>
+    public ulong LogSuffix { get; init; } = 256;
+
+    /// <summary>At most this many prepared but uncommitted ops at the primary; beyond it requests get <c>Busy</c>. Default 256.</summary>
+    public int PipelineMax { get; init; } = 256;
+
+    /// <summary>The client table's capacity; registering one more session evicts the least recently active. Default 4096.</summary>
+    public int ClientsMax { get; init; } = 4096;
+
+    /// <summary>The largest operation a request may carry, in bytes. Default 1 MiB.</summary>
+    public int RequestSizeMax { get; init; } = 1 << 20;
+
+    /// <summary>At most this many entries in one Prepare or NewState. Default 64.</summary>
+    public int EntriesPerMessageMax { get; init; } = 64;
+
+    /// <summary>The size of one checkpoint chunk in state transfer, in bytes. Default 64 KiB.</summary>
+    public int CheckpointChunkSize { get; init; } = 64 * 1024;
+
+    /// <summary>The largest checkpoint accepted in state transfer, in bytes. Default 1 GiB.</summary>
+    public long CheckpointSizeMax { get; init; } = 1L << 30;
+
+    /// <summary>The largest number of failures tolerated: the largest f with 2f+1 &lt;= K.</summary>
+    public int F => (ReplicaCount - 1) / 2;
+
+    /// <summary>The number of replicas whose agreement makes a quorum: K - f.</summary>
+    public int Quorum => ReplicaCount - F;
+
+    /// <summary>Throws <see cref="ArgumentException"/> with a clear message when the options cannot work.</summary>
+    public ReplicaOptions Validate()
+    {
+        Require(ReplicaCount is >= 1 and <= 64, $"ReplicaCount must be 1 to 64, not {ReplicaCount}");
+        Require(Replica.Value < ReplicaCount, $"Replica index {Replica.Value} is outside 0..{ReplicaCount - 1}");
+        Require(HeartbeatTicks >= 1, "HeartbeatTicks must be at least 1");
+        Require(ViewChangeTimeoutTicks > 2 * HeartbeatTicks, "ViewChangeTimeoutTicks must exceed two heartbeats, or a healthy primary is suspected");
+        Require(RetryTicks >= 1, "RetryTicks must be at least 1");
+        Require(CheckpointInterval == 0 || LogSuffix < CheckpointInterval * 4, "LogSuffix must be smaller than four checkpoint intervals");
+        Require(PipelineMax >= 1, "PipelineMax must be at least 1");
+        Require(ClientsMax >= 1, "ClientsMax must be at least 1");
+        Require(RequestSizeMax >= 1, "RequestSizeMax must be at least 1");
+        Require(EntriesPerMessageMax >= 1, "EntriesPerMessageMax must be at least 1");
+        Require(CheckpointChunkSize >= 1024, "CheckpointChunkSize must be at least 1 KiB");
+        return this;
+    }
+
+    /// <summary>The primary of <paramref name="view"/>: replicas take turns (§4).</summary>
+    public ReplicaIndex PrimaryOf(View view) => new((byte)(view.Value % (ulong)ReplicaCount));
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+}
