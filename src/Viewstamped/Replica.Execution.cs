@@ -57,7 +57,7 @@ public sealed partial class Replica
             return (ReplyStatus.SessionUnknown, []);
         }
 
-        if (entry.RequestNumber <= session.RequestNumber)
+        if (entry.RequestNumber <= session.RequestNumber && !Mutated(Mutation.NoDuplicateCheck))
         {
             return (null, []);
         }

@@ -33,6 +33,10 @@ public sealed partial class Replica
         {
             SendReply(request.Client, request.RequestNumber, ReplyStatus.SessionUnknown, OpNumber.Zero, []);
         }
+        else if (Mutated(Mutation.NoDuplicateCheck) && request.RequestNumber >= session.RequestNumber)
+        {
+            Prepare(request);
+        }
         else if (pendingRequests.TryGetValue(request.Client, out var pending))
         {
             // The same request is already in the pipeline: its reply will come at commit.
@@ -147,7 +151,7 @@ public sealed partial class Replica
             }
         }
 
-        if (log.Head >= prepare.Entries[^1].Op)
+        if (log.Head >= prepare.Entries[^1].Op || Mutated(Mutation.AckWithoutEntries))
         {
             // Cumulative: every op up to our head is in our log, and it is durable before this leaves.
             Send(prepare.Sender, new PrepareOk(log.Head) { Header = Header() });
@@ -227,7 +231,8 @@ public sealed partial class Replica
         }
 
         acked.Sort();
-        AdvanceCommitNumber(new OpNumber(acked[ackedOps.Length - options.Quorum]));
+        var quorum = Mutated(Mutation.CommitWithoutQuorum) ? Math.Max(1, options.Quorum - 1) : options.Quorum;
+        AdvanceCommitNumber(new OpNumber(acked[ackedOps.Length - quorum]));
     }
 
     private void TickPrimary()

@@ -96,7 +96,11 @@ public sealed partial class Replica
         proposedView = view;
         startViewChangeVotes = 0;
         doViewChanges.Clear();
-        PersistHardState();
+        if (!Mutated(Mutation.ViewNotPersisted))
+        {
+            PersistHardState();
+        }
+
         viewChangeDeadline = now + (ulong)options.ViewChangeTimeoutTicks + Jitter(options.ViewChangeTimeoutTicks);
         viewChangeRetryDue = now + (ulong)options.RetryTicks;
         SendDoViewChange();
@@ -105,6 +109,11 @@ public sealed partial class Replica
     private void SendDoViewChange()
     {
         var doViewChange = new DoViewChange(LogView, log.Head, CommitNumber, log.All()) { Header = Header() };
+        if (Mutated(Mutation.DoViewChangeDropsLastEntry) && log.Count > 0)
+        {
+            doViewChange = doViewChange with { Op = log.Head.Previous, Entries = log.All()[..^1] };
+        }
+
         if (IsPrimary)
         {
             RecordDoViewChange(doViewChange);
@@ -144,7 +153,8 @@ public sealed partial class Replica
     private void RecordDoViewChange(DoViewChange message)
     {
         doViewChanges[message.Sender] = message;
-        if (doViewChanges.Count >= options.Quorum && doViewChanges.ContainsKey(Index))
+        var quorum = Mutated(Mutation.ViewStartWithoutQuorum) ? Math.Max(1, options.Quorum - 1) : options.Quorum;
+        if (doViewChanges.Count >= quorum && doViewChanges.ContainsKey(Index))
         {
             StartNewView();
         }
@@ -160,7 +170,7 @@ public sealed partial class Replica
         var commit = OpNumber.Zero;
         foreach (var candidate in doViewChanges.Values)
         {
-            if (candidate.LogView > best.LogView || (candidate.LogView == best.LogView && candidate.Op > best.Op))
+            if (Better(candidate, best))
             {
                 best = candidate;
             }
@@ -176,11 +186,16 @@ public sealed partial class Replica
         Broadcast(NewStartView());
     }
 
+    private bool Better(DoViewChange candidate, DoViewChange best) =>
+        Mutated(Mutation.LogSelectionIgnoresLogView)
+            ? candidate.Op > best.Op
+            : candidate.LogView > best.LogView || (candidate.LogView == best.LogView && candidate.Op > best.Op);
+
     private StartView NewStartView() => new(log.Head, CommitNumber, log.All()) { Header = Header() };
 
     private void OnStartView(StartView message)
     {
-        if (Status == ReplicaStatus.Recovering || message.View < View
+        if (Status == ReplicaStatus.Recovering || (message.View < View && !Mutated(Mutation.StartViewAcceptsOlderView))
             || (message.View == View && Status == ReplicaStatus.Normal)
             || message.Sender != options.PrimaryOf(message.View) || message.Sender == Index
             || !IsRun(message.Entries, message.Op) || message.Op < ExecutedOp)
@@ -189,7 +204,7 @@ public sealed partial class Replica
             return;
         }
 
-        if (message.View > View)
+        if (message.View > View || Mutated(Mutation.StartViewAcceptsOlderView))
         {
             View = message.View;
         }

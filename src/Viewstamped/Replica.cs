@@ -188,6 +188,8 @@ public sealed partial class Replica
 
     private void Ignore() => IgnoredMessages++;
 
+    private bool Mutated(Mutation mutation) => (options.Mutation & mutation) != 0;
+
     private MessageHeader Header() => new(options.Cluster, options.Epoch, View, Index);
 
     private void Send(ReplicaIndex to, Message message)

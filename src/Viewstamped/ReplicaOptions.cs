@@ -62,6 +62,9 @@ public sealed record ReplicaOptions
     /// <summary>The largest checkpoint accepted in state transfer, in bytes. Default 1 GiB.</summary>
     public long CheckpointSizeMax { get; init; } = 1L << 30;
 
+    /// <summary>Planted bugs for checker tests; never set outside them.</summary>
+    internal Mutation Mutation { get; init; }
+
     /// <summary>The largest number of failures tolerated: the largest f with 2f+1 &lt;= K.</summary>
     public int F => (ReplicaCount - 1) / 2;
 
