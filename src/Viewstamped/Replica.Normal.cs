@@ -29,7 +29,12 @@ public sealed partial class Replica
         }
 
         var session = clients.Find(request.Client);
-        if (session is null)
+        if (session is null && pendingRequests.ContainsKey(request.Client))
+        {
+            // Its registration is prepared but not yet committed (it may predate a view change).
+            SendReply(request.Client, request.RequestNumber, ReplyStatus.ConcurrentRequest, OpNumber.Zero, []);
+        }
+        else if (session is null)
         {
             SendReply(request.Client, request.RequestNumber, ReplyStatus.SessionUnknown, OpNumber.Zero, []);
         }
@@ -61,8 +66,9 @@ public sealed partial class Replica
 
     private ReplyStatus? RefuseRequest(Request request)
     {
-        if (Status != ReplicaStatus.Normal)
+        if (Status != ReplicaStatus.Normal || IsMissingCommittedOps)
         {
+            // Without every committed op executed, the client table cannot answer for a session.
             return ReplyStatus.NotNormal;
         }
 

@@ -12,6 +12,7 @@ public sealed partial class Replica
     private readonly Dictionary<ReplicaIndex, RecoveryResponse> recoveryResponses = [];
     private UInt128 recoveryNonce;
     private ulong recoveryRetryDue;
+    private ulong recoveryDeadline;
 
     private void StartRecovery()
     {
@@ -27,6 +28,7 @@ public sealed partial class Replica
         Status = ReplicaStatus.Recovering;
         recoveryNonce = prng.NextUInt128();
         recoveryResponses.Clear();
+        recoveryDeadline = now + (ulong)options.ViewChangeTimeoutTicks + Jitter(options.ViewChangeTimeoutTicks);
         BroadcastRecovery();
     }
 
@@ -41,6 +43,17 @@ public sealed partial class Replica
         if (now >= recoveryRetryDue)
         {
             BroadcastRecovery();
+            if (proposedView > View)
+            {
+                Broadcast(new StartViewChange { Header = Header() with { View = proposedView } });
+            }
+        }
+
+        if (now >= recoveryDeadline && proposedView <= View)
+        {
+            // Too few replicas are normal to answer (the whole cluster restarted, say). Our log and
+            // views are durable, so we may propose a view change like any replica that was slow.
+            Propose(View.Next);
         }
     }
 

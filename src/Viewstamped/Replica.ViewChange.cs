@@ -17,7 +17,7 @@ public sealed partial class Replica
     private ulong viewChangeDeadline;
 
     /// <summary>True when this replica proposes a view change; it still serves its view until a quorum agrees.</summary>
-    public bool IsSuspectingPrimary => proposedView > View || Status == ReplicaStatus.ViewChange;
+    public bool IsSuspectingPrimary => proposedView > View || Status != ReplicaStatus.Normal;
 
     /// <summary>A backup stopped hearing from its primary: propose the next view to everyone.</summary>
     private void SuspectPrimary()
@@ -44,7 +44,7 @@ public sealed partial class Replica
 
     private void OnStartViewChange(StartViewChange message)
     {
-        if (Status == ReplicaStatus.Recovering || message.Sender.Value >= options.ReplicaCount || message.View <= View)
+        if (message.Sender.Value >= options.ReplicaCount || message.View <= View)
         {
             // A peer still collecting votes for the view we are already changing to gets ours again.
             if (Status == ReplicaStatus.ViewChange && message.View == View && message.Sender != Index)
@@ -126,8 +126,8 @@ public sealed partial class Replica
 
     private void OnDoViewChange(DoViewChange message)
     {
-        if (Status == ReplicaStatus.Recovering || message.View < View || message.Sender.Value >= options.ReplicaCount
-            || options.PrimaryOf(message.View) != Index || message.LogView > message.View
+        if ((Status == ReplicaStatus.Recovering && message.View == View) || message.View < View
+            || message.Sender.Value >= options.ReplicaCount || options.PrimaryOf(message.View) != Index || message.LogView > message.View
             || !IsRun(message.Entries, message.Op))
         {
             Ignore();
@@ -195,8 +195,9 @@ public sealed partial class Replica
 
     private void OnStartView(StartView message)
     {
-        if (Status == ReplicaStatus.Recovering || (message.View < View && !Mutated(Mutation.StartViewAcceptsOlderView))
-            || (message.View == View && Status == ReplicaStatus.Normal)
+        // A StartView of a view whose log we already hold may be a stale copy from before entries we
+        // acknowledged were added: installing it would forget them.
+        if ((!Mutated(Mutation.StartViewAcceptsOlderView) && (message.View < View || message.View <= LogView))
             || message.Sender != options.PrimaryOf(message.View) || message.Sender == Index
             || !IsRun(message.Entries, message.Op) || message.Op < ExecutedOp)
         {
@@ -244,10 +245,7 @@ public sealed partial class Replica
         {
             viewChangeRetryDue = now + (ulong)options.RetryTicks;
             Broadcast(new StartViewChange { Header = Header() with { View = proposedView } });
-            if (proposedView == View)
-            {
-                SendDoViewChange();
-            }
+            SendDoViewChange();
         }
     }
 

@@ -1,0 +1,20 @@
+namespace Viewstamped.Cli.Commands;
+
+/// <summary>Process exit codes shared by every <c>vsr</c> subcommand.</summary>
+public static class ExitCodes
+{
+    /// <summary>Everything checked out.</summary>
+    public const int Ok = 0;
+
+    /// <summary>Bad command-line arguments or unreadable/malformed input.</summary>
+    public const int BadArguments = 1;
+
+    /// <summary>A safety property was violated (for example a history is not linearizable).</summary>
+    public const int Correctness = 10;
+
+    /// <summary>A liveness property was violated (for example the cluster stopped making progress).</summary>
+    public const int Liveness = 11;
+
+    /// <summary>The tool itself crashed with an unhandled exception.</summary>
+    public const int UnexpectedException = 12;
+}

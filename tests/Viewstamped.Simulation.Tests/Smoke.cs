@@ -1,1 +1,0 @@
-namespace Viewstamped.Simulation.Tests; public class SmokeTests { [Fact] public void One() => Assert.Equal(2, 1 + 1); }
