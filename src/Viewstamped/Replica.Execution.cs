@@ -22,7 +22,7 @@ public sealed partial class Replica
     {
         ExecutedOp = entry.Op;
         var replying = Status == ReplicaStatus.Normal && IsPrimary;
-        if (replying)
+        if (replying && pendingRequests.TryGetValue(entry.Client, out var pending) && pending.Op == entry.Op)
         {
             pendingRequests.Remove(entry.Client);
         }

@@ -6,7 +6,7 @@ namespace Viewstamped;
 public sealed partial class Replica
 {
     private readonly OpNumber[] ackedOps;
-    private readonly Dictionary<ClientId, ulong> pendingRequests = [];
+    private readonly Dictionary<ClientId, (ulong RequestNumber, OpNumber Op)> pendingRequests = [];
     private OpNumber unsentFrom = OpNumber.Zero;
     private ulong heartbeatDue;
     private ulong prepareRetryDue;
@@ -29,7 +29,7 @@ public sealed partial class Replica
         }
 
         var session = clients.Find(request.Client);
-        if (session is null && pendingRequests.ContainsKey(request.Client))
+        if (session is null && TryGetPending(request.Client, out _))
         {
             // Its registration is prepared but not yet committed (it may predate a view change).
             SendReply(request.Client, request.RequestNumber, ReplyStatus.ConcurrentRequest, OpNumber.Zero, []);
@@ -42,7 +42,7 @@ public sealed partial class Replica
         {
             Prepare(request);
         }
-        else if (pendingRequests.TryGetValue(request.Client, out var pending))
+        else if (TryGetPending(request.Client, out var pending))
         {
             // The same request is already in the pipeline: its reply will come at commit.
             if (pending != request.RequestNumber)
@@ -82,7 +82,7 @@ public sealed partial class Replica
             return ReplyStatus.TooLarge;
         }
 
-        var duplicate = pendingRequests.TryGetValue(request.Client, out var pending) && pending == request.RequestNumber;
+        var duplicate = TryGetPending(request.Client, out var pending) && pending == request.RequestNumber;
         return !duplicate && log.Head - CommitNumber >= (ulong)options.PipelineMax ? ReplyStatus.Busy : null;
     }
 
@@ -96,7 +96,7 @@ public sealed partial class Replica
         {
             SendReply(request.Client, 0, ReplyStatus.Stale, OpNumber.Zero, []);
         }
-        else if (!pendingRequests.ContainsKey(request.Client))
+        else if (!TryGetPending(request.Client, out _))
         {
             Prepare(request);
         }
@@ -111,7 +111,7 @@ public sealed partial class Replica
             : [];
         var entry = new LogEntry(log.Head.Next, View, kind, request.Client, request.RequestNumber, request.Operation, prediction);
         AppendToLog(entry);
-        pendingRequests[request.Client] = request.RequestNumber;
+        pendingRequests[request.Client] = (request.RequestNumber, entry.Op);
         ackedOps[Index.Value] = log.Head;
         if (unsentFrom == OpNumber.Zero || unsentFrom > log.Head)
         {
@@ -241,6 +241,28 @@ public sealed partial class Replica
         AdvanceCommitNumber(new OpNumber(acked[ackedOps.Length - quorum]));
     }
 
+    /// <summary>
+    /// The request of <paramref name="client"/> that is prepared but not executed. An entry whose op
+    /// was executed (or skipped by a checkpoint) no longer counts, so a stale one cannot block the client.
+    /// </summary>
+    private bool TryGetPending(ClientId client, out ulong requestNumber)
+    {
+        requestNumber = 0;
+        if (!pendingRequests.TryGetValue(client, out var pending))
+        {
+            return false;
+        }
+
+        if (pending.Op <= ExecutedOp || !log.Contains(pending.Op))
+        {
+            pendingRequests.Remove(client);
+            return false;
+        }
+
+        requestNumber = pending.RequestNumber;
+        return true;
+    }
+
     private void TickPrimary()
     {
         if (now >= prepareRetryDue)
@@ -261,8 +283,9 @@ public sealed partial class Replica
     {
         for (var i = 0; i < options.ReplicaCount; i++)
         {
-            var from = ackedOps[i].Next;
-            if (i != Index.Value && from <= log.Head && from >= log.Start)
+            // A backup that has acknowledged nothing in this view may hold everything but the newest.
+            var from = OpNumber.Max(ackedOps[i].Next, OpNumber.Max(log.Start, CommitNumber.Next));
+            if (i != Index.Value && from <= log.Head)
             {
                 Send(new ReplicaIndex((byte)i), new Prepare(CommitNumber, log.Slice(from, options.EntriesPerMessageMax)) { Header = Header() });
             }
@@ -289,7 +312,7 @@ public sealed partial class Replica
         for (var op = OpNumber.Max(CommitNumber.Next, log.Start); op <= log.Head; op = op.Next)
         {
             var entry = log.Get(op);
-            pendingRequests[entry.Client] = entry.RequestNumber;
+            pendingRequests[entry.Client] = (entry.RequestNumber, entry.Op);
         }
 
         unsentFrom = OpNumber.Zero;

@@ -11,6 +11,7 @@ namespace Viewstamped;
 /// </summary>
 public sealed partial class Replica
 {
+    private const int CheckpointFetchRetriesMax = 3;
     private ulong stateTransferDue;
     private int stateTransferAttempts;
     private CheckpointFetch? checkpointFetch;
@@ -40,12 +41,19 @@ public sealed partial class Replica
             return;
         }
 
-        if (checkpointFetch is { } fetch)
+        if (checkpointFetch is { } fetch && ++fetch.Retries > CheckpointFetchRetriesMax)
+        {
+            // The source may have replaced that checkpoint with a newer one: start over.
+            checkpointFetch = null;
+        }
+        else if (checkpointFetch is { } stalled)
         {
             stateTransferDue = now + (ulong)options.RetryTicks;
-            Send(fetch.Source, new GetCheckpoint(fetch.Checkpoint, (ulong)fetch.Received.Length) { Header = Header() });
+            Send(stalled.Source, new GetCheckpoint(stalled.Checkpoint, (ulong)stalled.Received.Length) { Header = Header() });
+            return;
         }
-        else if (IsMissingCommittedOps && options.ReplicaCount > 1)
+
+        if (IsMissingCommittedOps && options.ReplicaCount > 1)
         {
             RequestState(StateTransferTarget());
         }
@@ -170,6 +178,7 @@ public sealed partial class Replica
         }
 
         fetch.Received.Write(message.Data);
+        fetch.Retries = 0;
         if ((ulong)fetch.Received.Length < fetch.Size)
         {
             stateTransferDue = now + (ulong)options.RetryTicks;
@@ -210,5 +219,7 @@ public sealed partial class Replica
         public ulong Checksum { get; } = checksum;
 
         public MemoryStream Received { get; } = new();
+
+        public int Retries { get; set; }
     }
 }

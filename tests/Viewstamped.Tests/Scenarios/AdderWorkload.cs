@@ -10,32 +10,34 @@ namespace Viewstamped.Tests.Scenarios;
 /// </summary>
 internal sealed class AdderWorkload(Cluster cluster, int requestsPerClient)
 {
-    private readonly Dictionary<SimulatedClient, int> submitted = [];
+    // A list, not a dictionary keyed by client: iteration order must not depend on object hashes.
+    private readonly List<(SimulatedClient Client, int Count)> submitted = [];
 
-    public int Submitted => submitted.Values.Sum();
+    public int Submitted => submitted.Sum(pair => pair.Count);
 
     public void AddClients(int count)
     {
         for (var i = 0; i < count; i++)
         {
-            submitted[cluster.AddClient()] = 0;
+            submitted.Add((cluster.AddClient(), 0));
         }
     }
 
     /// <summary>Keeps every idle client busy until each has submitted its share.</summary>
     public void Pump()
     {
-        foreach (var (client, count) in submitted.ToList())
+        for (var i = 0; i < submitted.Count; i++)
         {
+            var (client, count) = submitted[i];
             if (client.IsIdle && count < requestsPerClient)
             {
-                submitted[client] = count + 1;
+                submitted[i] = (client, count + 1);
                 cluster.Submit(client, Adder.Encode(ValueOf(client, count + 1)));
             }
         }
     }
 
-    public bool Done => submitted.All(pair => pair.Key.Completed.Count == requestsPerClient);
+    public bool Done => submitted.All(pair => pair.Client.Completed.Count == requestsPerClient);
 
     /// <summary>Runs the workload until every request completed, with the checks on.</summary>
     public bool Run(int ticksMax, Action<int>? everyTick = null)
@@ -55,12 +57,12 @@ internal sealed class AdderWorkload(Cluster cluster, int requestsPerClient)
         return Done;
     }
 
-    public int Completed => submitted.Keys.Sum(client => client.Completed.Count);
+    public int Completed => submitted.Sum(pair => pair.Client.Completed.Count);
 
     /// <summary>Asserts every completed reply equals the running total at its op.</summary>
     public void AssertRepliesMatchLog()
     {
-        var completions = submitted.Keys.SelectMany(client => client.Completed).OrderBy(c => c.Op.Value).ToList();
+        var completions = submitted.SelectMany(pair => pair.Client.Completed).OrderBy(c => c.Op.Value).ToList();
         var ops = completions.Select(c => c.Op.Value).ToList();
         Assert.Equal(ops.Count, ops.Distinct().Count());
         long total = 0;
