@@ -7,7 +7,7 @@ namespace Viewstamped;
 /// persistence part and hands back a <see cref="DurableState"/> to restart from. It models a disk
 /// where every write is durable at once; the simulator's disk adds faults on top of it.
 /// </summary>
-public sealed class MemoryStorage
+public sealed class MemoryStorage : IReplicaStorage
 {
     private readonly List<LogEntry> entries = [];
     private OpNumber logHead = OpNumber.Zero;

@@ -1,0 +1,6 @@
+namespace Viewstamped.Runtime;
+
+/// <summary>Marks the runtime assembly.</summary>
+public static class RuntimeAssembly
+{
+}
