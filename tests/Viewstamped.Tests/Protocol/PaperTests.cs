@@ -123,7 +123,8 @@ public class PaperTests
         var primary = new ReplicaHarness(1);
         primary.Step(new Prepare(OpNumber.Zero, [Registration(1, 0), Entry(2, 0), Entry(3, 0, request: 2)]) { Header = From(0, 0) });
         primary.Step(new DoViewChange(new View(0), new OpNumber(3), OpNumber.Zero,
-            [Registration(1, 0), Entry(2, 0), Entry(3, 0, request: 2)]) { Header = From(1, 1) });
+            [Registration(1, 0), Entry(2, 0), Entry(3, 0, request: 2)])
+        { Header = From(1, 1) });
         Assert.Equal(ReplicaStatus.ViewChange, primary.Replica.Status);
 
         // A longer log from an older log view loses to a shorter one from a newer log view.
