@@ -69,4 +69,13 @@ public sealed class Ready
 /// <param name="Checkpoint">The latest durable checkpoint, if any.</param>
 /// <param name="Entries">Consecutive log entries retained after compaction.</param>
 /// <param name="LogHead">The op the log ends at (equal to the last entry's op, or where the log was reset).</param>
-public sealed record DurableState(HardState HardState, Checkpoint? Checkpoint, IReadOnlyList<LogEntry> Entries, OpNumber LogHead);
+public sealed record DurableState(HardState HardState, Checkpoint? Checkpoint, IReadOnlyList<LogEntry> Entries, OpNumber LogHead)
+{
+    /// <summary>
+    /// True when storage found entries it had made durable corrupt or missing, so <see cref="Entries"/>
+    /// may end before ops this replica acknowledged. Such a replica must not vote in a view change
+    /// until it has taken a log from a peer (protocol-aware repair): a truncated log must never
+    /// decide what was committed.
+    /// </summary>
+    public bool LogDamaged { get; init; }
+}

@@ -8,6 +8,7 @@ namespace Viewstamped;
 public sealed partial class Replica
 {
     private Checkpoint? latestCheckpoint;
+    private bool logDamaged;
 
     /// <summary>Executes, in order, every committed op held in the log; the primary replies to clients.</summary>
     private void ExecuteCommitted()
@@ -128,6 +129,7 @@ public sealed partial class Replica
     private void Restart(DurableState durable)
     {
         View = durable.HardState.View;
+        logDamaged = durable.LogDamaged;
         LogView = durable.HardState.LogView;
         if (durable.Checkpoint is { } checkpoint)
         {

@@ -108,6 +108,12 @@ public sealed partial class Replica
 
     private void SendDoViewChange()
     {
+        if (logDamaged)
+        {
+            // Our log lost entries we may have acknowledged: it must not take part in log selection.
+            return;
+        }
+
         var doViewChange = new DoViewChange(LogView, log.Head, CommitNumber, log.All()) { Header = Header() };
         if (Mutated(Mutation.DoViewChangeDropsLastEntry) && log.Count > 0)
         {
@@ -223,6 +229,7 @@ public sealed partial class Replica
 
     private void EnterNormal()
     {
+        logDamaged = false;
         Status = ReplicaStatus.Normal;
         LogView = View;
         proposedView = View;

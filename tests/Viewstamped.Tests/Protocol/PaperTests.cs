@@ -244,4 +244,28 @@ public class PaperTests
         Assert.Equal(new OpNumber(4), newState.CheckpointOp);
         Assert.NotEqual(0UL, newState.CheckpointSize);
     }
+
+    [Fact]
+    public void Repair_a_replica_whose_disk_lost_entries_does_not_vote_until_it_takes_a_log_from_a_peer()
+    {
+        var first = new ReplicaHarness(1);
+        first.Step(new Prepare(OpNumber.Zero, [Registration(1, 0)]) { Header = From(0, 0) });
+        var damaged = first.Storage.Load() with { LogDamaged = true };
+        var options = first.Replica.Options with { Seed = 99 };
+        var replica = new Replica(options, new Adder(), damaged);
+        replica.TakeReady();
+
+        // The primary of view 1 is this replica: it must not start the view from its damaged log.
+        replica.Step(new DoViewChange(new View(0), new OpNumber(1), OpNumber.Zero, [Registration(1, 0)]) { Header = From(2, 1) });
+        replica.Step(new DoViewChange(new View(0), new OpNumber(1), OpNumber.Zero, [Registration(1, 0)]) { Header = From(0, 1) });
+        var ready = replica.TakeReady();
+        Assert.Equal(ReplicaStatus.ViewChange, replica.Status);
+        Assert.DoesNotContain(ready.Messages, e => e.Message is StartView or DoViewChange);
+
+        // A StartView from the next view's primary repairs it; from then on it votes again.
+        replica.Step(new StartView(new OpNumber(1), OpNumber.Zero, [Registration(1, 0)]) { Header = From(2, 2) });
+        Assert.Equal(ReplicaStatus.Normal, replica.Status);
+        replica.Step(new DoViewChange(new View(2), new OpNumber(1), OpNumber.Zero, [Registration(1, 0)]) { Header = From(2, 4) });
+        Assert.Contains(replica.TakeReady().Messages, e => e.Message is DoViewChange || e.Message is StartView);
+    }
 }
