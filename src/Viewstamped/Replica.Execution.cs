@@ -102,6 +102,7 @@ public sealed partial class Replica
     {
         latestCheckpoint = checkpoint;
         ready.Checkpoint = checkpoint;
+        PersistHardState();
         var keepFrom = checkpoint.Op.Value + 1 > options.LogSuffix
             ? new OpNumber(checkpoint.Op.Value + 1 - options.LogSuffix)
             : new OpNumber(1);

@@ -236,14 +236,17 @@ public sealed partial class Replica
         ready.LogChanges.Add(new LogChange(LogChangeKind.Reset, head, null));
     }
 
-    /// <summary>Raises the commit number to what is known committed and held in the log.</summary>
+    /// <summary>
+    /// Raises the commit number to what is known committed and held in the log. It is persisted
+    /// with the next view change or checkpoint, not on every advance: safety never depends on it,
+    /// and a restarted replica learns the rest from its peers.
+    /// </summary>
     private void AdvanceCommitNumber(OpNumber committed)
     {
         var commit = OpNumber.Min(committed, log.Head);
         if (commit > CommitNumber)
         {
             CommitNumber = commit;
-            PersistHardState();
         }
     }
 
