@@ -8,6 +8,8 @@ public sealed partial class Replica
     private readonly OpNumber[] ackedOps;
     private readonly Dictionary<ClientId, (ulong RequestNumber, OpNumber Op)> pendingRequests = [];
     private OpNumber unsentFrom = OpNumber.Zero;
+    private long uncommittedBytes;
+    private OpNumber uncommittedBytesFrom;
     private ulong heartbeatDue;
     private ulong prepareRetryDue;
     private ulong primaryDeadline;
@@ -83,7 +85,9 @@ public sealed partial class Replica
         }
 
         var duplicate = TryGetPending(request.Client, out var pending) && pending == request.RequestNumber;
-        return !duplicate && log.Head - CommitNumber >= (ulong)options.PipelineMax ? ReplyStatus.Busy : null;
+        var full = log.Head - CommitNumber >= (ulong)options.PipelineMax
+            || UncommittedBytes() + request.Operation.Length > options.PipelineBytesMax;
+        return !duplicate && full ? ReplyStatus.Busy : null;
     }
 
     private void OnRegister(Request request)
@@ -111,6 +115,7 @@ public sealed partial class Replica
             : [];
         var entry = new LogEntry(log.Head.Next, View, kind, request.Client, request.RequestNumber, request.Operation, prediction);
         AppendToLog(entry);
+        uncommittedBytes += ReplicaLog.SizeOf(entry);
         pendingRequests[request.Client] = (request.RequestNumber, entry.Op);
         ackedOps[Index.Value] = log.Head;
         if (unsentFrom == OpNumber.Zero || unsentFrom > log.Head)
@@ -135,7 +140,7 @@ public sealed partial class Replica
 
         for (var from = unsentFrom; from <= log.Head; from += (ulong)options.EntriesPerMessageMax)
         {
-            Broadcast(new Prepare(CommitNumber, log.Slice(from, options.EntriesPerMessageMax)) { Header = Header() });
+            Broadcast(new Prepare(CommitNumber, log.Slice(from, options.EntriesPerMessageMax, EntryBytesMax)) { Header = Header() });
         }
 
         unsentFrom = OpNumber.Zero;
@@ -263,6 +268,36 @@ public sealed partial class Replica
         return true;
     }
 
+    private void CountUncommittedBytes()
+    {
+        uncommittedBytes = 0;
+        uncommittedBytesFrom = OpNumber.Max(CommitNumber.Next, log.Start);
+        for (var op = uncommittedBytesFrom; op <= log.Head; op = op.Next)
+        {
+            uncommittedBytes += ReplicaLog.SizeOf(log.Get(op));
+        }
+    }
+
+    /// <summary>The bytes of the primary's uncommitted entries, brought up to date with the commit number.</summary>
+    private long UncommittedBytes()
+    {
+        if (uncommittedBytesFrom < log.Start)
+        {
+            // Compaction dropped entries we had counted: count again from the log.
+            CountUncommittedBytes();
+        }
+
+        for (; uncommittedBytesFrom <= CommitNumber; uncommittedBytesFrom = uncommittedBytesFrom.Next)
+        {
+            if (log.Contains(uncommittedBytesFrom))
+            {
+                uncommittedBytes -= ReplicaLog.SizeOf(log.Get(uncommittedBytesFrom));
+            }
+        }
+
+        return uncommittedBytes;
+    }
+
     private void TickPrimary()
     {
         if (now >= prepareRetryDue)
@@ -287,7 +322,7 @@ public sealed partial class Replica
             var from = OpNumber.Max(ackedOps[i].Next, OpNumber.Max(log.Start, CommitNumber.Next));
             if (i != Index.Value && from <= log.Head)
             {
-                Send(new ReplicaIndex((byte)i), new Prepare(CommitNumber, log.Slice(from, options.EntriesPerMessageMax)) { Header = Header() });
+                Send(new ReplicaIndex((byte)i), new Prepare(CommitNumber, log.Slice(from, options.EntriesPerMessageMax, EntryBytesMax)) { Header = Header() });
             }
         }
     }
@@ -314,6 +349,8 @@ public sealed partial class Replica
             var entry = log.Get(op);
             pendingRequests[entry.Client] = (entry.RequestNumber, entry.Op);
         }
+
+        CountUncommittedBytes();
 
         unsentFrom = OpNumber.Zero;
         heartbeatDue = now;

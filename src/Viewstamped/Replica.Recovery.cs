@@ -67,7 +67,7 @@ public sealed partial class Replica
         }
 
         var response = IsPrimary
-            ? new RecoveryResponse(message.Nonce, log.Head, CommitNumber, log.All()) { Header = Header() }
+            ? new RecoveryResponse(message.Nonce, log.Head, CommitNumber, RetainedLog()) { Header = Header() }
             : new RecoveryResponse(message.Nonce, OpNumber.Zero, OpNumber.Zero, []) { Header = Header() };
         Send(message.Sender, response);
     }

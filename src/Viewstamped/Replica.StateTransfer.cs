@@ -84,7 +84,7 @@ public sealed partial class Replica
         var from = message.Op.Next;
         if (from >= log.Start)
         {
-            var entries = log.Slice(from, options.EntriesPerMessageMax);
+            var entries = log.Slice(from, options.EntriesPerMessageMax, EntryBytesMax);
             Send(message.Sender, new NewState(log.Head, CommitNumber, entries, OpNumber.Zero, 0, 0) { Header = Header() });
         }
         else if (latestCheckpoint is { } checkpoint)

@@ -114,10 +114,11 @@ public sealed partial class Replica
             return;
         }
 
-        var doViewChange = new DoViewChange(LogView, log.Head, CommitNumber, log.All()) { Header = Header() };
+        var entries = RetainedLog();
+        var doViewChange = new DoViewChange(LogView, log.Head, CommitNumber, entries) { Header = Header() };
         if (Mutated(Mutation.DoViewChangeDropsLastEntry) && log.Count > 0)
         {
-            doViewChange = doViewChange with { Op = log.Head.Previous, Entries = log.All()[..^1] };
+            doViewChange = doViewChange with { Op = log.Head.Previous, Entries = entries[..^1] };
         }
 
         if (IsPrimary)
@@ -197,7 +198,14 @@ public sealed partial class Replica
             ? candidate.Op > best.Op
             : candidate.LogView > best.LogView || (candidate.LogView == best.LogView && candidate.Op > best.Op);
 
-    private StartView NewStartView() => new(log.Head, CommitNumber, log.All()) { Header = Header() };
+    private StartView NewStartView() => new(log.Head, CommitNumber, RetainedLog()) { Header = Header() };
+
+    /// <summary>
+    /// The log to send in a DoViewChange, StartView or RecoveryResponse: every entry after the commit
+    /// number, and as many committed ones before them as fit in a message. The receiver treats what
+    /// precedes the first entry as committed, which is why nothing after the commit number is left out.
+    /// </summary>
+    private LogEntry[] RetainedLog() => log.Tail(CommitNumber, EntryBytesMax);
 
     private void OnStartView(StartView message)
     {

@@ -250,6 +250,9 @@ public sealed partial class Replica
         }
     }
 
+    /// <summary>The bytes of log entries one message may carry: half the message limit, the rest is headroom.</summary>
+    private long EntryBytesMax => options.MessageSizeMax / 2;
+
     private ulong Jitter(int ticks) => prng.Below((ulong)ticks + 1);
 
     /// <summary>Invariants that hold after every step and tick; they stay on in production.</summary>

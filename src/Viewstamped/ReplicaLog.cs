@@ -63,8 +63,11 @@ internal sealed class ReplicaLog
         Start = head.Next;
     }
 
-    /// <summary>Up to <paramref name="countMax"/> entries from <paramref name="from"/> on.</summary>
-    public LogEntry[] Slice(OpNumber from, int countMax)
+    /// <summary>
+    /// Up to <paramref name="countMax"/> entries from <paramref name="from"/> on, and no more than
+    /// <paramref name="bytesMax"/> bytes of them (but always at least one).
+    /// </summary>
+    public LogEntry[] Slice(OpNumber from, int countMax, long bytesMax)
     {
         if (from > Head)
         {
@@ -73,8 +76,47 @@ internal sealed class ReplicaLog
 
         Invariant.That(from >= Start, $"slice from {from} before log start {Start}");
         var index = (int)(from - Start);
-        return entries.GetRange(index, Math.Min(countMax, entries.Count - index)).ToArray();
+        var count = 0;
+        long bytes = 0;
+        while (index + count < entries.Count && count < countMax)
+        {
+            bytes += SizeOf(entries[index + count]);
+            if (count > 0 && bytes > bytesMax)
+            {
+                break;
+            }
+
+            count++;
+        }
+
+        return entries.GetRange(index, count).ToArray();
     }
 
-    public LogEntry[] All() => entries.ToArray();
+    /// <summary>
+    /// The newest entries that fit in <paramref name="bytesMax"/>, but never fewer than every entry
+    /// after <paramref name="mustInclude"/>: a log sent in a view change must carry every op that may
+    /// not be committed, and may leave out older, committed ones.
+    /// </summary>
+    public LogEntry[] Tail(OpNumber mustInclude, long bytesMax)
+    {
+        var index = entries.Count;
+        long bytes = 0;
+        while (index > 0)
+        {
+            var entry = entries[index - 1];
+            bytes += SizeOf(entry);
+            if (bytes > bytesMax && entry.Op <= mustInclude)
+            {
+                break;
+            }
+
+            index--;
+        }
+
+        return entries.GetRange(index, entries.Count - index).ToArray();
+    }
+
+    /// <summary>An entry's size on the wire, near enough for budgets.</summary>
+    public static long SizeOf(LogEntry entry) => 64 + entry.Operation.Length + entry.Prediction.Length;
+
 }

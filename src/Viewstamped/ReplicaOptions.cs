@@ -53,6 +53,15 @@ public sealed record ReplicaOptions
     /// <summary>The largest operation a request may carry, in bytes. Default 1 MiB.</summary>
     public int RequestSizeMax { get; init; } = 1 << 20;
 
+    /// <summary>The largest message, in bytes; the wire codec must be given the same limit. Default 16 MiB.</summary>
+    public int MessageSizeMax { get; init; } = 16 << 20;
+
+    /// <summary>
+    /// At most this many bytes of operations prepared but uncommitted at the primary; beyond it requests
+    /// get <c>Busy</c>. Every uncommitted op must fit in one DoViewChange, hence the bound. Default 4 MiB.
+    /// </summary>
+    public long PipelineBytesMax { get; init; } = 4 << 20;
+
     /// <summary>At most this many entries in one Prepare or NewState. Default 64.</summary>
     public int EntriesPerMessageMax { get; init; } = 64;
 
@@ -83,6 +92,9 @@ public sealed record ReplicaOptions
         Require(PipelineMax >= 1, "PipelineMax must be at least 1");
         Require(ClientsMax >= 1, "ClientsMax must be at least 1");
         Require(RequestSizeMax >= 1, "RequestSizeMax must be at least 1");
+        Require(RequestSizeMax + 1024L <= MessageSizeMax / 4, "RequestSizeMax must leave room for a few entries in a message: at most MessageSizeMax/4 - 1 KiB");
+        Require(PipelineBytesMax >= RequestSizeMax, "PipelineBytesMax must hold at least one request");
+        Require(PipelineBytesMax * 2 <= MessageSizeMax / 2, "PipelineBytesMax must be at most MessageSizeMax/8, so every uncommitted op (at a backup, up to two pipelines) fits in a DoViewChange");
         Require(EntriesPerMessageMax >= 1, "EntriesPerMessageMax must be at least 1");
         Require(CheckpointChunkSize >= 1024, "CheckpointChunkSize must be at least 1 KiB");
         return this;
