@@ -56,8 +56,11 @@ public sealed class ClientSession
     private ulong now;
     private ulong resendDue;
 
-    /// <summary>Creates a session with a random id the caller drew (128 bits, so ids never collide).</summary>
-    public ClientSession(UInt128 cluster, int replicaCount, ClientId id, int requestTimeoutTicks = 100)
+    /// <summary>
+    /// Creates a session with a random id the caller drew (128 bits, so ids never collide), starting
+    /// from <paramref name="initialView"/> when the caller already knows the cluster's view.
+    /// </summary>
+    public ClientSession(UInt128 cluster, int replicaCount, ClientId id, int requestTimeoutTicks = 100, View initialView = default)
     {
         if (replicaCount < 1 || requestTimeoutTicks < 1)
         {
@@ -68,6 +71,7 @@ public sealed class ClientSession
         this.replicaCount = replicaCount;
         this.requestTimeoutTicks = requestTimeoutTicks;
         Id = id;
+        View = initialView;
     }
 
     /// <summary>The session's client id.</summary>
@@ -141,7 +145,8 @@ public sealed class ClientSession
 
         return reply.Status switch
         {
-            ReplyStatus.Ok or ReplyStatus.ServiceError => Complete(reply),
+            // TooLarge will never execute, whoever is primary: it ends the request, not the session.
+            ReplyStatus.Ok or ReplyStatus.ServiceError or ReplyStatus.TooLarge => Complete(reply),
             ReplyStatus.NotPrimary when View > sentView => Redirect(),
             _ => null, // NotNormal, Busy, ConcurrentRequest, Stale: the resend timer tries again.
         };

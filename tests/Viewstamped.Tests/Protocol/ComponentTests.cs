@@ -118,4 +118,19 @@ public class ClientSessionTests
         Assert.Equal(ClientSessionState.Ended, session.State);
         Assert.Equal(ReplyStatus.Evicted, session.EndReason);
     }
+
+    [Fact]
+    public void A_session_can_start_at_a_known_view_and_a_too_large_request_ends_without_ending_the_session()
+    {
+        var session = new ClientSession(Cluster, 3, new ClientId(77), initialView: new View(5));
+        session.Register();
+        Assert.Equal(new ReplicaIndex(2), session.TakeOutbox().Single().To);
+        session.Step(ReplyTo(session, 0, ReplyStatus.Ok, view: 5));
+        session.Submit(new byte[10]);
+
+        var tooLarge = session.Step(ReplyTo(session, 1, ReplyStatus.TooLarge, view: 5))!.Value;
+        Assert.Equal(ClientEventKind.Completed, tooLarge.Kind);
+        Assert.Equal(ReplyStatus.TooLarge, tooLarge.Status);
+        Assert.Equal(ClientSessionState.Idle, session.State);
+    }
 }
