@@ -132,12 +132,14 @@ public sealed partial class Replica
     /// </summary>
     private void FlushPrepares()
     {
-        if (!HasUnsentPrepares || Status != ReplicaStatus.Normal || !IsPrimary)
+        if (!HasUnsentPrepares || Status != ReplicaStatus.Normal || !IsPrimary || options.ReplicaCount == 1)
         {
             unsentFrom = OpNumber.Zero;
             return;
         }
 
+        // With backups, an unsent entry cannot be committed, so it cannot have been compacted yet.
+        Invariant.That(unsentFrom >= log.Start, $"unsent op {unsentFrom} was compacted before its Prepare");
         for (var from = unsentFrom; from <= log.Head; from += (ulong)options.EntriesPerMessageMax)
         {
             Broadcast(new Prepare(CommitNumber, log.Slice(from, options.EntriesPerMessageMax, EntryBytesMax)) { Header = Header() });
@@ -162,10 +164,14 @@ public sealed partial class Replica
             }
         }
 
-        if (log.Head >= prepare.Entries[^1].Op || Mutated(Mutation.AckWithoutEntries))
+        if (log.Head >= prepare.Entries[^1].Op)
         {
             // Cumulative: every op up to our head is in our log, and it is durable before this leaves.
             Send(prepare.Sender, new PrepareOk(log.Head) { Header = Header() });
+        }
+        else if (Mutated(Mutation.AckWithoutEntries))
+        {
+            Send(prepare.Sender, new PrepareOk(prepare.Entries[^1].Op) { Header = Header() });
         }
         else
         {

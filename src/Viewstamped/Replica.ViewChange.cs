@@ -106,7 +106,7 @@ public sealed partial class Replica
         SendDoViewChange();
     }
 
-    private void SendDoViewChange()
+    private void SendDoViewChange(bool toEveryone = false)
     {
         if (logDamaged)
         {
@@ -129,12 +129,24 @@ public sealed partial class Replica
         {
             Send(options.PrimaryOf(View), doViewChange);
         }
+
+        if (toEveryone)
+        {
+            for (var i = 0; i < options.ReplicaCount; i++)
+            {
+                var to = new ReplicaIndex((byte)i);
+                if (to != Index && to != options.PrimaryOf(View))
+                {
+                    Send(to, doViewChange);
+                }
+            }
+        }
     }
 
     private void OnDoViewChange(DoViewChange message)
     {
         if ((Status == ReplicaStatus.Recovering && message.View == View) || message.View < View
-            || message.Sender.Value >= options.ReplicaCount || options.PrimaryOf(message.View) != Index || message.LogView > message.View
+            || message.Sender.Value >= options.ReplicaCount || message.LogView > message.View
             || !IsRun(message.Entries, message.Op))
         {
             Ignore();
@@ -143,8 +155,14 @@ public sealed partial class Replica
 
         if (message.View > View)
         {
-            // A DoViewChange is only sent after a quorum agreed on its view, so joining it is safe.
+            // A DoViewChange is only sent by a replica that committed to its view after a quorum
+            // proposed it, so joining is safe; it also rescues a replica stranded in that view.
             EnterViewChange(message.View);
+        }
+
+        if (options.PrimaryOf(message.View) != Index)
+        {
+            return;
         }
 
         if (Status == ReplicaStatus.Normal)
@@ -250,7 +268,10 @@ public sealed partial class Replica
     {
         if (now >= viewChangeDeadline)
         {
-            // The new primary did not start the view in time: propose the one after it.
+            // The view did not start in time. Our DoViewChange, sent to everyone, pulls replicas
+            // that never joined this view into it; and we propose the view after it, in case its
+            // primary is down.
+            SendDoViewChange(toEveryone: true);
             Propose(View.Next);
             viewChangeDeadline = now + (ulong)options.ViewChangeTimeoutTicks + Jitter(options.ViewChangeTimeoutTicks);
             return;
