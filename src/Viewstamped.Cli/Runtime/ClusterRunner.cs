@@ -1,0 +1,308 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Viewstamped.Cli.Commands;
+using Viewstamped.Runtime.Security;
+using Viewstamped.Runtime.Storage;
+
+namespace Viewstamped.Cli.Runtime;
+
+/// <summary>What <c>vsr cluster</c> was asked to run.</summary>
+/// <param name="Replicas">How many replicas.</param>
+/// <param name="Data">Where the key and the replicas' data directories live; null for a temporary directory removed at the end.</param>
+/// <param name="TickMilliseconds">The tick length the replicas use.</param>
+/// <param name="Unauthenticated">Run without a cluster key.</param>
+public sealed record ClusterSettings(int Replicas, string? Data, int TickMilliseconds, bool Unauthenticated);
+
+/// <summary>Runs a local cluster: one <c>vsr replica</c> child process per replica, on 127.0.0.1.</summary>
+public static class ClusterRunner
+{
+    private static readonly TimeSpan readyTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Formats the data directories (or reuses those already formatted in <see cref="ClusterSettings.Data"/>),
+    /// makes a cluster key, starts the replicas, prints the endpoints and runs until Ctrl-C, SIGTERM, or the
+    /// end of standard input when it is not a terminal; then stops every replica cleanly.
+    /// </summary>
+    public static async Task<int> RunAsync(ClusterSettings settings, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var temporary = settings.Data is null;
+        var root = settings.Data ?? Path.Combine(Path.GetTempPath(), "vsr-cluster-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)));
+        var children = new List<Child>();
+        try
+        {
+            Directory.CreateDirectory(root);
+            var keyFile = Path.Combine(root, "cluster.key");
+            if (!settings.Unauthenticated && !File.Exists(keyFile))
+            {
+                ClusterKey.Generate().Save(keyFile);
+            }
+
+            if (!TryPrepare(root, settings.Replicas, error, out var identity))
+            {
+                return ExitCodes.BadArguments;
+            }
+
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"cluster {StorageIdentity.FormatCluster(identity.Cluster)} with {identity.ReplicaCount} replicas in {root}{(settings.Unauthenticated ? " (unauthenticated)" : $", key {keyFile}")}")).ConfigureAwait(false);
+            for (var i = 0; i < identity.ReplicaCount; i++)
+            {
+                var arguments = new List<string>
+                {
+                    "replica", "--data", ReplicaDirectory(root, i), "--stop-on-eof",
+                    "--tick-ms", settings.TickMilliseconds.ToString(CultureInfo.InvariantCulture),
+                };
+                if (!settings.Unauthenticated)
+                {
+                    arguments.AddRange(["--key-file", keyFile]);
+                }
+
+                children.Add(Child.Start(i, arguments, error));
+            }
+
+            using var readyWait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            readyWait.CancelAfter(readyTimeout);
+            foreach (var child in children)
+            {
+                try
+                {
+                    await child.Ready.Task.WaitAsync(readyWait.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    await error.WriteLineAsync($"vsr cluster: replica {child.Index} did not start").ConfigureAwait(false);
+                    return cancellationToken.IsCancellationRequested ? ExitCodes.Ok : ExitCodes.Liveness;
+                }
+
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"replica {child.Index} {identity.Configuration[child.Index]} pid {child.Process.Id} data {ReplicaDirectory(root, child.Index)}")).ConfigureAwait(false);
+            }
+
+            await output.WriteLineAsync($"replicas={string.Join(',', identity.Configuration)}").ConfigureAwait(false);
+            await output.WriteLineAsync("ready; Ctrl-C (or end of input) stops the cluster").ConfigureAwait(false);
+            await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+
+            var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var onCancel = cancellationToken.Register(() => stop.TrySetResult());
+            void OnSignal(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stop.TrySetResult();
+            }
+
+            using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            if (Console.IsInputRedirected)
+            {
+                _ = Task.Run(async () =>
+                {
+                    using var input = Console.OpenStandardInput();
+                    var buffer = new byte[256];
+                    try
+                    {
+                        while (await input.ReadAsync(buffer).ConfigureAwait(false) > 0)
+                        {
+                        }
+                    }
+                    catch (IOException)
+                    {
+                    }
+
+                    stop.TrySetResult();
+                }, CancellationToken.None);
+            }
+
+            await stop.Task.ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or StorageException)
+        {
+            await error.WriteLineAsync($"vsr cluster: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.BadArguments;
+        }
+        finally
+        {
+            await StopAllAsync(children, output).ConfigureAwait(false);
+            if (temporary)
+            {
+                try
+                {
+                    Directory.Delete(root, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+    }
+
+    private static string ReplicaDirectory(string root, int index) => Path.Combine(root, $"replica-{index}");
+
+    /// <summary>Reuses the formatted data directories under <paramref name="root"/>, or formats new ones on free loopback ports.</summary>
+    private static bool TryPrepare(string root, int replicas, TextWriter error, out StorageIdentity identity)
+    {
+        identity = null!;
+        if (TryInspect(ReplicaDirectory(root, 0)) is { } existing)
+        {
+            identity = existing;
+            for (var i = 1; i < identity.ReplicaCount; i++)
+            {
+                var other = FileStorage.Inspect(ReplicaDirectory(root, i)).Identity;
+                if (other.Cluster != identity.Cluster || !other.Configuration.SequenceEqual(identity.Configuration))
+                {
+                    error.WriteLine($"vsr cluster: {ReplicaDirectory(root, i)} belongs to another cluster or configuration");
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        if (replicas is < 1 or > 64)
+        {
+            error.WriteLine("vsr cluster: --replicas must be 1 to 64");
+            return false;
+        }
+
+        var configuration = FreeEndpoints(replicas);
+        var cluster = (UInt128)BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | 1;
+        for (var i = 0; i < replicas; i++)
+        {
+            FileStorage.Format(ReplicaDirectory(root, i), new StorageIdentity(cluster, new ReplicaIndex((byte)i), configuration));
+        }
+
+        identity = new StorageIdentity(cluster, new ReplicaIndex(0), configuration);
+        return true;
+    }
+
+    private static StorageIdentity? TryInspect(string directory)
+    {
+        if (!Directory.Exists(directory) || !Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            return null;
+        }
+
+        return FileStorage.Inspect(directory).Identity;
+    }
+
+    private static List<string> FreeEndpoints(int count)
+    {
+        var sockets = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                sockets.Add(socket);
+            }
+
+            return sockets.Select(s => $"127.0.0.1:{((IPEndPoint)s.LocalEndPoint!).Port}").ToList();
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
+
+    private static async Task StopAllAsync(List<Child> children, TextWriter output)
+    {
+        foreach (var child in children)
+        {
+            child.CloseInput();
+        }
+
+        foreach (var child in children)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await child.Process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                child.Process.Kill(entireProcessTree: true);
+            }
+
+            child.Process.Dispose();
+        }
+
+        if (children.Count > 0)
+        {
+            await output.WriteLineAsync("stopped").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One replica process; its output lines are copied to our standard error, prefixed with its index.</summary>
+    private sealed class Child
+    {
+        private Child(int index, Process process)
+        {
+            Index = index;
+            Process = process;
+        }
+
+        public int Index { get; }
+
+        public Process Process { get; }
+
+        public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public static Child Start(int index, IEnumerable<string> arguments, TextWriter error)
+        {
+            var process = new Process { StartInfo = SelfLauncher.StartInfo(arguments) };
+            var child = new Child(index, process);
+            var prefix = $"r{index}| ";
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is null)
+                {
+                    return;
+                }
+
+                if (e.Data.StartsWith("ready ", StringComparison.Ordinal))
+                {
+                    child.Ready.TrySetResult();
+                }
+
+                lock (error)
+                {
+                    error.WriteLine(prefix + e.Data);
+                }
+            };
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is not null)
+                {
+                    lock (error)
+                    {
+                        error.WriteLine(prefix + e.Data);
+                    }
+                }
+            };
+            process.Exited += (_, _) => child.Ready.TrySetException(new InvalidOperationException($"replica {index} exited"));
+            process.EnableRaisingEvents = true;
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return child;
+        }
+
+        public void CloseInput()
+        {
+            try
+            {
+                Process.StandardInput.Close();
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException)
+            {
+            }
+        }
+    }
+}

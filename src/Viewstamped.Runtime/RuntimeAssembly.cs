@@ -1,6 +1,0 @@
-namespace Viewstamped.Runtime;
-
-/// <summary>Marks the runtime assembly.</summary>
-public static class RuntimeAssembly
-{
-}

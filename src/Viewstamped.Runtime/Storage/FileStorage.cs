@@ -1,0 +1,1034 @@
+using System.Diagnostics;
+using System.IO.Hashing;
+using Microsoft.Win32.SafeHandles;
+using Viewstamped.Messages;
+
+namespace Viewstamped.Runtime.Storage;
+
+/// <summary>What a data directory's superblock says, read without opening the directory for writing.</summary>
+/// <param name="Identity">The cluster, replica and configuration it was formatted for.</param>
+/// <param name="HardState">The hard state as of the last superblock update (the log may hold a newer commit number).</param>
+/// <param name="CheckpointOp">The op of the current checkpoint, if any.</param>
+/// <param name="SuperblockCopiesValid">Current, valid superblock copies.</param>
+/// <param name="Problems">Superblock copies that were torn, corrupt or stale.</param>
+public sealed record StorageInfo(StorageIdentity Identity, HardState HardState, OpNumber? CheckpointOp, int SuperblockCopiesValid, IReadOnlyList<string> Problems);
+
+/// <summary>
+/// A replica's durable state in a data directory: a superblock in four copies, a checksummed and
+/// hash-chained write-ahead log in segment files, and checkpoint files. It behaves exactly like
+/// <see cref="MemoryStorage"/> (one contract test suite runs against both) and survives power loss:
+/// <see cref="Persist"/> and <see cref="PersistAsync"/> return only once everything is on disk.
+/// <para>
+/// Group commit: one background thread writes the log. Every Ready handed to
+/// <see cref="PersistAsync"/> (or <see cref="AppendAsync"/>) while the previous fsync runs is written
+/// with the next one, as one batch with one fsync. A batch is atomic: after a power failure either all
+/// of it or none of it is replayed. Readies are applied in the order the calls were made.
+/// </para>
+/// <para>
+/// After any I/O error the storage is faulted (what reached the disk is unknown after a failed fsync);
+/// every later call throws <see cref="StorageException"/> with <see cref="StorageError.Faulted"/>, and
+/// the directory must be reopened. docs/storage.md describes the on-disk format and recovery.
+/// </para>
+/// </summary>
+public sealed class FileStorage : IReplicaStorage, IDisposable
+{
+    private readonly string directory;
+    private readonly ulong salt;
+    private readonly FileStorageOptions options;
+    private readonly SafeFileHandle superblockHandle;
+    private readonly LogModel model;
+    private readonly SortedDictionary<ulong, WalBase> segmentStarts;
+    private readonly ScanResult scan;
+    private readonly Dictionary<ulong, SafeFileHandle> readHandles = [];
+    private readonly object gate = new();
+    private readonly object modelGate = new();
+    private readonly Thread flusher;
+    private SuperblockState superblock;
+    private List<PendingWrite> queue = [];
+    private List<PendingWrite> spare = [];
+    private int queued;
+    private bool flushing;
+    private bool stopping;
+    private bool disposed;
+    private Exception? fault;
+    private bool prepared;
+    private (ulong From, ulong To)? voidNeeded;
+    private OpNumber? resetNeeded;
+    private CheckpointReference? corruptCurrent;
+    private string? unrecoverable;
+    private OpNumber logicalHead;
+    private ulong activeSegment;
+    private SafeFileHandle? activeHandle;
+    private long writeOffset;
+    private ulong nextSeq;
+    private ulong nextBatch;
+    private ulong lastChecksum;
+    private long records;
+    private long batches;
+    private long syncs;
+    private long logBytes;
+    private long superblockWrites;
+
+    private FileStorage(string directory, SafeFileHandle superblockHandle, SuperblockRead read, ScanResult scan, FileStorageOptions options)
+    {
+        this.directory = directory;
+        this.superblockHandle = superblockHandle;
+        this.scan = scan;
+        this.options = options;
+        superblock = read.State;
+        Identity = read.State.Identity;
+        salt = StorageLayout.Salt(Identity.Cluster, Identity.Replica);
+        model = scan.Model;
+        segmentStarts = scan.SegmentStarts;
+        model.TrimArchive();
+        nextSeq = scan.NextSeq;
+        nextBatch = scan.NextBatch;
+        lastChecksum = scan.LastChecksum;
+        voidNeeded = scan.VoidNeeded;
+        Health = CheckHealth(read);
+        logicalHead = model.Head;
+        flusher = new Thread(FlushLoop) { IsBackground = true, Name = $"vsr-wal-{Identity.Replica}" };
+        flusher.Start();
+    }
+
+    /// <summary>The cluster, replica and configuration the directory was formatted for.</summary>
+    public StorageIdentity Identity { get; }
+
+    /// <summary>The data directory.</summary>
+    public string Directory => directory;
+
+    /// <summary>What opening the directory found wrong; see <see cref="StorageHealth"/>.</summary>
+    public StorageHealth Health { get; }
+
+    /// <summary>Counters since the directory was opened.</summary>
+    public FileStorageStatistics Statistics
+    {
+        get
+        {
+            lock (modelGate)
+            {
+                return new FileStorageStatistics
+                {
+                    Records = records,
+                    Batches = batches,
+                    Syncs = syncs,
+                    LogBytes = logBytes,
+                    SuperblockWrites = superblockWrites,
+                    RecordsScanned = scan.RecordsScanned,
+                    BytesScanned = scan.BytesScanned,
+                };
+            }
+        }
+    }
+
+    /// <summary>
+    /// Creates a data directory for one replica (the bootstrap step VR leaves out): the directory if
+    /// needed, and a superblock holding <paramref name="identity"/>, view 0 and an empty log. Refuses a
+    /// directory that already holds a superblock, a log segment or a checkpoint, so a formatted replica
+    /// is never overwritten.
+    /// </summary>
+    public static void Format(string directory, StorageIdentity identity)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(identity);
+        if (Superblock.CheckFits(identity) is { } problem)
+        {
+            throw new StorageException(StorageError.InvalidArgument, problem);
+        }
+
+        var full = Path.GetFullPath(directory);
+        if (System.IO.Directory.Exists(full))
+        {
+            var existing = System.IO.Directory.EnumerateFiles(full)
+                .Select(Path.GetFileName)
+                .FirstOrDefault(name => name == StorageLayout.SuperblockFileName
+                    || StorageLayout.TryParseSegmentFileName(name!, out _) || StorageLayout.TryParseCheckpointFileName(name!, out _));
+            if (existing is not null)
+            {
+                throw new StorageException(StorageError.AlreadyFormatted,
+                    $"'{full}' already holds replica data ({existing}); refusing to overwrite it. Use an empty directory.");
+            }
+        }
+        else
+        {
+            System.IO.Directory.CreateDirectory(full);
+            if (Path.GetDirectoryName(full) is { } parent)
+            {
+                Durability.SyncDirectory(parent);
+            }
+        }
+
+        var state = new SuperblockState(1, identity, 0, default, 0, WalBase.Initial, null, null);
+        Durability.WriteFileAtomically(Path.Combine(full, StorageLayout.SuperblockFileName), Superblock.EncodeFile(state));
+    }
+
+    /// <summary>Reads a data directory's superblock without opening it for writing.</summary>
+    public static StorageInfo Inspect(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        var full = Path.GetFullPath(directory);
+        using var handle = OpenSuperblock(full, FileAccess.Read, FileShare.ReadWrite);
+        var read = Superblock.Read(handle, Path.Combine(full, StorageLayout.SuperblockFileName));
+        return new StorageInfo(read.State.Identity, read.State.HardState, read.State.Current?.Op, read.ValidCopies, read.Problems);
+    }
+
+    /// <summary>
+    /// Opens a formatted data directory for cluster <paramref name="cluster"/> and replica
+    /// <paramref name="replica"/>: reads the superblock, scans and verifies the whole log (cutting a
+    /// torn tail, reporting corruption in <see cref="Health"/>) and checks the checkpoints. Opening
+    /// changes nothing on disk; repairs (cutting a torn tail, voiding what follows corruption) are
+    /// written with the first <see cref="Persist"/>. Throws <see cref="StorageException"/> when the
+    /// directory is missing, unformatted, belongs to another cluster or replica, has another format
+    /// version, has no readable superblock copy, or is open in another process.
+    /// </summary>
+    public static FileStorage Open(string directory, UInt128 cluster, ReplicaIndex replica, FileStorageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        var full = Path.GetFullPath(directory);
+        var handle = OpenSuperblock(full, FileAccess.ReadWrite, FileShare.None);
+        try
+        {
+            var read = Superblock.Read(handle, Path.Combine(full, StorageLayout.SuperblockFileName));
+            var identity = read.State.Identity;
+            if (identity.Cluster != cluster)
+            {
+                throw new StorageException(StorageError.WrongCluster,
+                    $"'{full}' belongs to cluster {StorageIdentity.FormatCluster(identity.Cluster)}, not {StorageIdentity.FormatCluster(cluster)}");
+            }
+
+            if (identity.Replica != replica)
+            {
+                throw new StorageException(StorageError.WrongReplica, $"'{full}' belongs to replica {identity.Replica}, not replica {replica}");
+            }
+
+            var salt = StorageLayout.Salt(identity.Cluster, identity.Replica);
+            var scan = WalScanner.Scan(full, salt, identity, read.State);
+            return new FileStorage(full, handle, read, scan, options ?? new FileStorageOptions());
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// What a restarting replica finds: hard state, latest valid checkpoint and the retained log, read
+    /// back from disk and verified. Waits for writes in flight first. Never returns corrupt data;
+    /// throws <see cref="StorageException"/> (<see cref="StorageError.Corrupt"/>) when no consistent
+    /// state can be built (the current checkpoint is corrupt and the previous one cannot replace it).
+    /// </summary>
+    public DurableState Load()
+    {
+        WaitIdle();
+        EntryLocation[] locations;
+        CheckpointReference? reference;
+        HardState hardState;
+        OpNumber head;
+        lock (modelGate)
+        {
+            if (unrecoverable is not null && model.Current == corruptCurrent)
+            {
+                throw new StorageException(StorageError.Corrupt, unrecoverable);
+            }
+
+            hardState = model.HardState;
+            head = model.Head;
+            reference = model.Current;
+            IEnumerable<EntryLocation> source = model.Entries;
+            if (corruptCurrent is { } corrupt && model.Current == corrupt)
+            {
+                reference = model.Previous;
+                source = model.Archive.Concat(model.Entries).Where(e => e.Op > model.Previous!.Value.Op);
+            }
+
+            locations = source.ToArray();
+        }
+
+        Checkpoint? checkpoint = null;
+        if (reference is { } r)
+        {
+            checkpoint = CheckpointFile.Read(directory, salt, r, out var problem)
+                ?? throw new StorageException(StorageError.Corrupt, $"{problem} (it was valid when the directory was opened); reopen the directory");
+        }
+
+        // A log cut short by corruption may lack entries this replica acknowledged: the core then
+        // withholds its vote until a peer gives it a log (protocol-aware repair).
+        return new DurableState(hardState, checkpoint, ReadEntries(locations), head) { LogDamaged = Health.LogCorrupt };
+    }
+
+    /// <summary>Persists <paramref name="ready"/> (log changes, hard state, checkpoint, compaction) and returns once it is durable.</summary>
+    public void Persist(Ready ready)
+    {
+        var task = PersistAsync(ready);
+        if (!task.IsCompletedSuccessfully)
+        {
+            task.AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="ready"/>'s persistence part and completes once it is durable. Calls are
+    /// applied in call order; every Ready queued while an fsync runs shares the next fsync. Throws at
+    /// once (and queues nothing) when the Ready does not fit the log, e.g. an append that does not
+    /// follow the head.
+    /// </summary>
+    public ValueTask PersistAsync(Ready ready)
+    {
+        ArgumentNullException.ThrowIfNull(ready);
+        var write = PendingWrite.Encode(ready, salt);
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            ThrowIfFaulted();
+            logicalHead = write.Validate(logicalHead);
+            queue.Add(write);
+            queued = queue.Count;
+            Monitor.PulseAll(gate);
+        }
+
+        return new ValueTask(write.Done.Task);
+    }
+
+    /// <summary>
+    /// Appends one entry with group commit and completes once it is durable. Entries must arrive in op
+    /// order: concurrent writers take their op and call this under one lock, then await outside it.
+    /// </summary>
+    public ValueTask AppendAsync(LogEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return PersistAsync(new Ready { LogChanges = { new LogChange(LogChangeKind.Append, entry.Op, entry) } });
+    }
+
+    /// <summary>Writes what is queued, stops the log writer and closes every file.</summary>
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            if (disposed)
+            {
+                return;
+            }
+
+            disposed = true;
+            stopping = true;
+            Monitor.PulseAll(gate);
+        }
+
+        flusher.Join();
+        activeHandle?.Dispose();
+        foreach (var handle in readHandles.Values)
+        {
+            handle.Dispose();
+        }
+
+        superblockHandle.Dispose();
+    }
+
+    private static SafeFileHandle OpenSuperblock(string directory, FileAccess access, FileShare share)
+    {
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new StorageException(StorageError.DirectoryMissing, $"data directory '{directory}' does not exist; create it with 'vsr format'");
+        }
+
+        var path = Path.Combine(directory, StorageLayout.SuperblockFileName);
+        if (!File.Exists(path))
+        {
+            throw new StorageException(StorageError.NotFormatted, $"'{directory}' is not a formatted data directory (it has no superblock); run 'vsr format'");
+        }
+
+        try
+        {
+            return File.OpenHandle(path, FileMode.Open, access, share);
+        }
+        catch (IOException e) when (e is not FileNotFoundException)
+        {
+            throw new StorageException(StorageError.InUse, $"'{directory}' is in use by another process ({e.Message})", e);
+        }
+    }
+
+    private StorageHealth CheckHealth(SuperblockRead read)
+    {
+        var problems = new List<string>(read.Problems);
+        problems.AddRange(scan.Problems);
+        var corruptCheckpoints = new List<OpNumber>();
+        if (model.Current is { } current && CheckpointFile.Read(directory, salt, current, out var currentProblem) is null)
+        {
+            corruptCheckpoints.Add(current.Op);
+            problems.Add($"corrupt current checkpoint: {currentProblem}");
+            corruptCurrent = current;
+            string? fallbackProblem = null;
+            if (model.Previous is not { } previous)
+            {
+                fallbackProblem = "there is no previous checkpoint";
+            }
+            else if (CheckpointFile.Read(directory, salt, previous, out var previousProblem) is null)
+            {
+                corruptCheckpoints.Add(previous.Op);
+                fallbackProblem = $"the previous checkpoint is corrupt too: {previousProblem}";
+            }
+            else if (!Covers(previous.Op))
+            {
+                fallbackProblem = $"the log no longer holds every op after the previous checkpoint (op {previous.Op})";
+            }
+
+            if (fallbackProblem is null)
+            {
+                problems.Add($"using the previous checkpoint (op {model.Previous!.Value.Op}) and the log after it instead");
+            }
+            else
+            {
+                unrecoverable = $"the current checkpoint (op {current.Op}) in '{directory}' is corrupt and {fallbackProblem}; "
+                    + "this replica cannot restart from its own disk and must be rebuilt from its peers (reformat it)";
+                problems.Add(unrecoverable);
+            }
+        }
+
+        if (scan.CorruptAtSeq is not null)
+        {
+            // The log was cut; a checkpoint the superblock names may lie beyond the cut: then the log restarts empty at it.
+            var checkpointOp = (corruptCurrent is null ? model.Current : model.Previous)?.Op;
+            if (checkpointOp is { } op && model.Head < op)
+            {
+                resetNeeded = op;
+                model.Apply(new RecordInfo(new RecordHeader(0, RecordType.Reset, true, 0, 0, 0, 0, 0, op), 0, 0));
+            }
+        }
+
+        return new StorageHealth
+        {
+            SuperblockCopies = StorageLayout.SuperblockCopies,
+            SuperblockCopiesValid = read.ValidCopies,
+            LogCorrupt = scan.CorruptAtSeq is not null,
+            CorruptEntries = scan.CorruptEntries,
+            EntriesAfterCorruption = scan.EntriesAfterCorruption,
+            TornRecords = scan.TornRecords,
+            TornBytes = scan.TornBytes,
+            CorruptCheckpoints = corruptCheckpoints,
+            UsesPreviousCheckpoint = corruptCurrent is not null && unrecoverable is null,
+            Problems = problems,
+        };
+    }
+
+    /// <summary>True when the archive and the retained entries hold every op from <paramref name="checkpoint"/>+1 to the head.</summary>
+    private bool Covers(OpNumber checkpoint)
+    {
+        var expected = checkpoint.Next;
+        foreach (var entry in model.Archive.Concat(model.Entries))
+        {
+            if (entry.Op < expected)
+            {
+                continue;
+            }
+
+            if (entry.Op != expected)
+            {
+                return false;
+            }
+
+            expected = expected.Next;
+        }
+
+        return expected.Previous == model.Head;
+    }
+
+    private void ThrowIfFaulted()
+    {
+        if (fault is not null)
+        {
+            throw new StorageException(StorageError.Faulted, $"the storage in '{directory}' failed earlier ({fault.Message}); reopen it", fault);
+        }
+    }
+
+    private void WaitIdle()
+    {
+        lock (gate)
+        {
+            while ((queue.Count > 0 || flushing) && fault is null)
+            {
+                Monitor.Wait(gate);
+            }
+
+            ThrowIfFaulted();
+        }
+    }
+
+    private void FlushLoop()
+    {
+        var previousBatch = 0;
+        while (true)
+        {
+            // Concurrent writers whose appends just completed re-enqueue a moment later; waiting for them
+            // briefly (never with a single writer, such as a replica loop) lets one fsync cover all of them
+            // instead of splitting them into two alternating halves.
+            if (previousBatch > 1 && options.GroupCommitGather > TimeSpan.Zero)
+            {
+                var waited = Stopwatch.StartNew();
+                while (Volatile.Read(ref queued) < previousBatch && waited.Elapsed < options.GroupCommitGather && !stopping)
+                {
+                    Thread.Yield();
+                }
+            }
+
+            List<PendingWrite> batch;
+            lock (gate)
+            {
+                while (queue.Count == 0 && !stopping)
+                {
+                    Monitor.Wait(gate);
+                }
+
+                if (queue.Count == 0)
+                {
+                    return;
+                }
+
+                batch = queue;
+                queue = spare;
+                spare = batch;
+                flushing = true;
+                queued = 0;
+                previousBatch = batch.Count;
+            }
+
+            Exception? error = null;
+            if (fault is null)
+            {
+                try
+                {
+                    Flush(batch);
+                }
+                catch (Exception e)
+                {
+                    error = e;
+                }
+            }
+
+            lock (gate)
+            {
+                if (error is not null)
+                {
+                    fault = error;
+                }
+
+                flushing = false;
+                Monitor.PulseAll(gate);
+            }
+
+            foreach (var write in batch)
+            {
+                if (fault is null)
+                {
+                    write.Done.TrySetResult();
+                }
+                else
+                {
+                    write.Done.TrySetException(new StorageException(StorageError.Faulted, $"writing to '{directory}' failed: {fault.Message}", fault));
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private void Flush(List<PendingWrite> batch)
+    {
+        if (!prepared)
+        {
+            PrepareForWriting();
+        }
+
+        foreach (var write in batch)
+        {
+            if (write.Checkpoint is { } checkpoint)
+            {
+                CheckpointFile.Write(directory, Identity, salt, checkpoint);
+                syncs += 2;
+            }
+        }
+
+        var buffers = new List<ReadOnlyMemory<byte>>(batch.Count + 1);
+        var placed = new List<RecordInfo>();
+        var fixups = Fixups();
+        var recordCount = fixups?.Records.Count ?? 0;
+        foreach (var write in batch)
+        {
+            recordCount += write.Records.Count;
+        }
+
+        if (recordCount > 0)
+        {
+            if (writeOffset >= options.SegmentSizeBytes)
+            {
+                Roll();
+            }
+
+            var offset = writeOffset;
+            var remaining = recordCount;
+            if (fixups is not null)
+            {
+                Place(fixups, ref offset, ref remaining, buffers, null);
+            }
+
+            foreach (var write in batch)
+            {
+                Place(write, ref offset, ref remaining, buffers, placed);
+            }
+
+            RandomAccess.Write(activeHandle!, buffers, writeOffset);
+            Sync(activeHandle!);
+            logBytes += offset - writeOffset;
+            writeOffset = offset;
+            nextBatch++;
+            batches++;
+            records += recordCount;
+            voidNeeded = null;
+            resetNeeded = null;
+        }
+
+        lock (modelGate)
+        {
+            foreach (var record in placed)
+            {
+                if (model.Apply(record) is { } contradiction)
+                {
+                    throw new InvariantViolationException($"storage model: {contradiction}");
+                }
+            }
+
+            UpdateSuperblock();
+        }
+    }
+
+    private void Place(PendingWrite write, ref long offset, ref int remaining, List<ReadOnlyMemory<byte>> buffers, List<RecordInfo>? placed)
+    {
+        if (write.Records.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var record in write.Records)
+        {
+            remaining--;
+            var header = write.Buffer.AsSpan(record.Offset, StorageLayout.RecordHeaderSize);
+            var checksum = RecordHeader.Write(header, salt, record.Type, remaining == 0, nextSeq, nextBatch, lastChecksum, record.BodyChecksum, record.BodyLength, record.Op);
+            var info = new RecordInfo(
+                new RecordHeader(checksum, record.Type, remaining == 0, nextSeq, nextBatch, lastChecksum, record.BodyChecksum, record.BodyLength, record.Op),
+                activeSegment, offset + record.Offset, record.HardState, record.Checkpoint);
+            placed?.Add(info);
+            nextSeq++;
+            lastChecksum = checksum;
+        }
+
+        buffers.Add(write.Buffer);
+        offset += write.Buffer.Length;
+    }
+
+    private PendingWrite? Fixups()
+    {
+        if (voidNeeded is null && resetNeeded is null)
+        {
+            return null;
+        }
+
+        var fixups = new Ready();
+        if (resetNeeded is { } reset)
+        {
+            fixups.LogChanges.Add(new LogChange(LogChangeKind.Reset, reset, null));
+        }
+
+        var write = PendingWrite.Encode(fixups, salt, voidNeeded);
+        return write;
+    }
+
+    /// <summary>
+    /// Before the first write after opening: cut the torn tail (truncate the last segment after the last
+    /// record kept, delete segments after it), delete leftovers (segments before the base, temporary files,
+    /// unreferenced checkpoints), and start a fresh segment. Each step is idempotent, so a power failure
+    /// in the middle only makes the next open find and redo the same.
+    /// </summary>
+    private void PrepareForWriting()
+    {
+        prepared = true;
+        var changedNames = false;
+        ulong newSegment;
+        if (scan.TailSegment == 0)
+        {
+            foreach (var segment in scan.Segments)
+            {
+                DeleteSegment(segment);
+                changedNames = true;
+            }
+
+            newSegment = superblock.Base.Segment;
+        }
+        else
+        {
+            foreach (var segment in scan.Segments.Where(s => s > scan.TailSegment))
+            {
+                DeleteSegment(segment);
+                changedNames = true;
+            }
+
+            var path = SegmentPath(scan.TailSegment);
+            if (scan.TailOffset <= StorageLayout.SegmentHeaderSize)
+            {
+                DeleteSegment(scan.TailSegment);
+                changedNames = true;
+                newSegment = scan.TailSegment;
+            }
+            else
+            {
+                if (new FileInfo(path).Length > scan.TailOffset)
+                {
+                    using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+                    RandomAccess.SetLength(handle, scan.TailOffset);
+                    Sync(handle);
+                }
+
+                newSegment = scan.TailSegment + 1;
+            }
+        }
+
+        foreach (var file in System.IO.Directory.EnumerateFiles(directory))
+        {
+            var name = Path.GetFileName(file);
+            var stale = name.EndsWith(".tmp", StringComparison.Ordinal)
+                || (StorageLayout.TryParseSegmentFileName(name, out var segment) && segment < superblock.Base.Segment)
+                || (StorageLayout.TryParseCheckpointFileName(name, out var op) && !IsReferenced(op));
+            if (stale)
+            {
+                File.Delete(file);
+                changedNames = true;
+            }
+        }
+
+        if (changedNames)
+        {
+            SyncDirectory();
+        }
+
+        CreateSegment(newSegment);
+    }
+
+    private bool IsReferenced(OpNumber op) =>
+        model.Current?.Op == op || model.Previous?.Op == op || superblock.Current?.Op == op || superblock.Previous?.Op == op;
+
+    private void Roll()
+    {
+        activeHandle!.Dispose();
+        activeHandle = null;
+        CreateSegment(activeSegment + 1);
+    }
+
+    private void CreateSegment(ulong segment)
+    {
+        var path = SegmentPath(segment);
+        var handle = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        var header = SegmentHeader.Encode(Identity, segment, nextSeq);
+        RandomAccess.Write(handle, header, 0);
+        Sync(handle);
+        SyncDirectory();
+        activeHandle = handle;
+        activeSegment = segment;
+        writeOffset = header.Length;
+        lock (modelGate)
+        {
+            segmentStarts[segment] = new WalBase(segment, nextSeq, nextBatch, model.Head, lastChecksum);
+        }
+    }
+
+    /// <summary>
+    /// Rewrites the superblock when what it must hold changed: the view or log view (a promise that must
+    /// survive even a corrupt log), the checkpoints, or the oldest segment still needed. Then deletes what
+    /// the new superblock no longer needs. Called with the model lock held.
+    /// </summary>
+    private void UpdateSuperblock()
+    {
+        var oldest = Math.Min(model.OldestSegmentNeeded() ?? activeSegment, activeSegment);
+        var newBase = superblock.Base;
+        if (oldest > newBase.Segment && segmentStarts.TryGetValue(oldest, out var start))
+        {
+            newBase = start;
+        }
+
+        var hard = model.HardState;
+        if (hard.View == superblock.HardState.View && hard.LogView == superblock.HardState.LogView
+            && model.Current == superblock.Current && model.Previous == superblock.Previous && newBase == superblock.Base)
+        {
+            return;
+        }
+
+        var state = superblock with
+        {
+            Sequence = superblock.Sequence + 1,
+            HardState = hard,
+            WalSeq = nextSeq - 1,
+            Base = newBase,
+            Current = model.Current,
+            Previous = model.Previous,
+        };
+        syncs += Superblock.Write(superblockHandle, state);
+        superblockWrites++;
+        var old = superblock;
+        superblock = state;
+        foreach (var segment in segmentStarts.Keys.Where(s => s < newBase.Segment).ToList())
+        {
+            segmentStarts.Remove(segment);
+        }
+
+        for (var segment = old.Base.Segment; segment < newBase.Segment; segment++)
+        {
+            DeleteSegment(segment);
+        }
+
+        foreach (var reference in new[] { old.Current, old.Previous })
+        {
+            if (reference is { } r && !IsReferenced(r.Op))
+            {
+                File.Delete(Path.Combine(directory, StorageLayout.CheckpointFileName(r.Op)));
+            }
+        }
+    }
+
+    private void DeleteSegment(ulong segment)
+    {
+        lock (readHandles)
+        {
+            if (readHandles.Remove(segment, out var handle))
+            {
+                handle.Dispose();
+            }
+        }
+
+        File.Delete(SegmentPath(segment));
+    }
+
+    private string SegmentPath(ulong segment) => Path.Combine(directory, StorageLayout.SegmentFileName(segment));
+
+    private void Sync(SafeFileHandle handle)
+    {
+        Durability.SyncData(handle);
+        syncs++;
+    }
+
+    private void SyncDirectory()
+    {
+        Durability.SyncDirectory(directory);
+        syncs++;
+    }
+
+    /// <summary>Reads entries back, a run of neighbouring records per read, verifying every checksum again.</summary>
+    private LogEntry[] ReadEntries(EntryLocation[] locations)
+    {
+        var entries = new LogEntry[locations.Length];
+        const long chunkMax = 16L * 1024 * 1024;
+        var buffer = Array.Empty<byte>();
+        for (var i = 0; i < locations.Length;)
+        {
+            var first = locations[i];
+            var end = first.Offset + StorageLayout.RecordHeaderSize + StorageLayout.Align8(first.BodyLength);
+            var j = i + 1;
+            while (j < locations.Length && locations[j].Segment == first.Segment && locations[j].Offset >= end
+                   && locations[j].Offset + StorageLayout.RecordHeaderSize + StorageLayout.Align8(locations[j].BodyLength) - first.Offset <= chunkMax)
+            {
+                end = locations[j].Offset + StorageLayout.RecordHeaderSize + StorageLayout.Align8(locations[j].BodyLength);
+                j++;
+            }
+
+            var length = (int)(end - first.Offset);
+            if (buffer.Length < length)
+            {
+                buffer = new byte[Math.Max(length, Math.Min(chunkMax, buffer.Length * 2L))];
+            }
+
+            ReadExactly(ReadHandle(first.Segment), buffer.AsSpan(0, length), first.Offset);
+            for (var k = i; k < j; k++)
+            {
+                var location = locations[k];
+                var record = buffer.AsSpan((int)(location.Offset - first.Offset));
+                if (!RecordHeader.TryRead(record, salt, out var header) || header.Type != RecordType.Entry || header.Op != location.Op
+                    || header.BodyLength != location.BodyLength)
+                {
+                    throw EntryChanged(location);
+                }
+
+                var body = record.Slice(StorageLayout.RecordHeaderSize, header.BodyLength);
+                if (XxHash3.HashToUInt64(body, (long)salt) != header.BodyChecksum)
+                {
+                    throw EntryChanged(location);
+                }
+
+                entries[k] = RecordBody.ReadEntry(body) is { } entry && entry.Op == location.Op ? entry : throw EntryChanged(location);
+            }
+
+            i = j;
+        }
+
+        return entries;
+    }
+
+    private StorageException EntryChanged(EntryLocation location) => new(StorageError.Corrupt,
+        $"the record of op {location.Op} in segment {location.Segment} at offset {location.Offset} of '{directory}' failed its checksum "
+        + "after the directory was opened (the disk changed under it); reopen the directory to have it classified");
+
+    private SafeFileHandle ReadHandle(ulong segment)
+    {
+        lock (readHandles)
+        {
+            if (!readHandles.TryGetValue(segment, out var handle))
+            {
+                handle = File.OpenHandle(SegmentPath(segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                readHandles[segment] = handle;
+            }
+
+            return handle;
+        }
+    }
+
+    private static void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = RandomAccess.Read(handle, buffer[read..], offset + read);
+            if (n == 0)
+            {
+                throw new StorageException(StorageError.Corrupt, "a log segment is shorter than the records it held when it was scanned");
+            }
+
+            read += n;
+        }
+    }
+
+    /// <summary>One caller's records, encoded (bodies and body checksums) before they are queued; headers are filled in at flush.</summary>
+    private sealed class PendingWrite
+    {
+        private PendingWrite(byte[] buffer, List<PendingRecord> records, Ready ready, Checkpoint? checkpoint)
+        {
+            Buffer = buffer;
+            Records = records;
+            Ready = ready;
+            Checkpoint = checkpoint;
+        }
+
+        public byte[] Buffer { get; }
+
+        public List<PendingRecord> Records { get; }
+
+        public Ready Ready { get; }
+
+        public Checkpoint? Checkpoint { get; }
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public static PendingWrite Encode(Ready ready, ulong salt, (ulong From, ulong To)? voidRange = null)
+        {
+            var records = new List<PendingRecord>(ready.LogChanges.Count + 3);
+            var length = 0;
+            void Add(RecordType type, OpNumber op, int bodyLength, HardState hardState = default, CheckpointReference checkpoint = default)
+            {
+                records.Add(new PendingRecord(length, type, op, bodyLength, 0, hardState, checkpoint));
+                length += StorageLayout.RecordHeaderSize + StorageLayout.Align8(bodyLength);
+            }
+
+            if (voidRange is not null)
+            {
+                Add(RecordType.Void, OpNumber.Zero, 16);
+            }
+
+            foreach (var change in ready.LogChanges)
+            {
+                switch (change.Kind)
+                {
+                    case LogChangeKind.Append:
+                        Invariant.That(change.Entry is not null, "an append without an entry");
+                        Add(RecordType.Entry, change.Entry!.Op, RecordBody.EntrySize(change.Entry));
+                        break;
+                    case LogChangeKind.TruncateAfter:
+                        Add(RecordType.TruncateAfter, change.Op, 0);
+                        break;
+                    case LogChangeKind.Reset:
+                        Add(RecordType.Reset, change.Op, 0);
+                        break;
+                    default:
+                        throw new ArgumentException($"unknown log change kind {change.Kind}", nameof(ready));
+                }
+            }
+
+            if (ready.HardState is { } hard)
+            {
+                Add(RecordType.HardState, OpNumber.Zero, 24, hardState: hard);
+            }
+
+            if (ready.Checkpoint is { } checkpoint)
+            {
+                Invariant.That(XxHash64.HashToUInt64(checkpoint.State) == checkpoint.Checksum, $"checkpoint at op {checkpoint.Op} does not match its checksum");
+                Add(RecordType.Checkpoint, checkpoint.Op, 16, checkpoint: new CheckpointReference(checkpoint.Op, checkpoint.Checksum, (ulong)checkpoint.State.Length));
+            }
+
+            if (ready.CompactBefore is { } compactBefore)
+            {
+                Add(RecordType.Compact, compactBefore, 0);
+            }
+
+            var buffer = new byte[length];
+            var entryIndex = 0;
+            for (var i = 0; i < records.Count; i++)
+            {
+                var record = records[i];
+                var body = buffer.AsSpan(record.Offset + StorageLayout.RecordHeaderSize, record.BodyLength);
+                switch (record.Type)
+                {
+                    case RecordType.Entry:
+                        while (ready.LogChanges[entryIndex].Kind != LogChangeKind.Append)
+                        {
+                            entryIndex++;
+                        }
+
+                        RecordBody.WriteEntry(ready.LogChanges[entryIndex++].Entry!, body);
+                        break;
+                    case RecordType.HardState:
+                        RecordBody.WriteHardState(record.HardState, body);
+                        break;
+                    case RecordType.Checkpoint:
+                        RecordBody.WritePair(record.Checkpoint.Checksum, record.Checkpoint.Size, body);
+                        break;
+                    case RecordType.Void:
+                        RecordBody.WritePair(voidRange!.Value.From, voidRange.Value.To, body);
+                        break;
+                }
+
+                records[i] = record with { BodyChecksum = XxHash3.HashToUInt64(body, (long)salt) };
+            }
+
+            return new PendingWrite(buffer, records, ready, ready.Checkpoint);
+        }
+
+        /// <summary>Checks the log changes against the head they will apply to, as <see cref="MemoryStorage"/> does; returns the new head.</summary>
+        public OpNumber Validate(OpNumber head)
+        {
+            foreach (var change in Ready.LogChanges)
+            {
+                switch (change.Kind)
+                {
+                    case LogChangeKind.Append:
+                        Invariant.That(change.Entry!.Op == head.Next, $"storage append of op {change.Entry.Op} after {head}");
+                        head = change.Entry.Op;
+                        break;
+                    case LogChangeKind.TruncateAfter:
+                        head = OpNumber.Min(head, change.Op);
+                        break;
+                    case LogChangeKind.Reset:
+                        head = change.Op;
+                        break;
+                }
+            }
+
+            return head;
+        }
+    }
+
+    private readonly record struct PendingRecord(int Offset, RecordType Type, OpNumber Op, int BodyLength, ulong BodyChecksum, HardState HardState, CheckpointReference Checkpoint);
+}

@@ -1,0 +1,93 @@
+namespace Viewstamped.Runtime.Storage;
+
+/// <summary>
+/// What opening a data directory found wrong, precisely enough for a replica to repair it from its
+/// peers later (protocol-aware repair). <see cref="FileStorage.Load"/> never returns corrupt data: a
+/// corrupt record in the middle of the log ends the returned log before it, and it is listed here.
+/// </summary>
+public sealed class StorageHealth
+{
+    /// <summary>Superblock copies that are valid and current, out of <see cref="SuperblockCopies"/>.</summary>
+    public int SuperblockCopiesValid { get; init; }
+
+    /// <summary>The number of superblock copies.</summary>
+    public int SuperblockCopies { get; init; }
+
+    /// <summary>
+    /// True when the log was cut because of corruption (not a torn write): records that had been made
+    /// durable are damaged or missing. The log returned ends before the first damaged record.
+    /// </summary>
+    public bool LogCorrupt { get; init; }
+
+    /// <summary>Ops of log entries whose record header is intact but whose body failed its checksum.</summary>
+    public IReadOnlyList<OpNumber> CorruptEntries { get; init; } = [];
+
+    /// <summary>
+    /// Ops of intact log entries found after the corruption. They are not returned (the log ends before
+    /// the damage) and are voided at the next write; a repairing replica could use them.
+    /// </summary>
+    public IReadOnlyList<OpNumber> EntriesAfterCorruption { get; init; } = [];
+
+    /// <summary>Unacknowledged records of a torn last batch that were dropped.</summary>
+    public int TornRecords { get; init; }
+
+    /// <summary>Bytes after the last record kept (a torn tail, or garbage after corruption) that the next write removes.</summary>
+    public long TornBytes { get; init; }
+
+    /// <summary>Ops of checkpoints whose file is missing or failed its checksum.</summary>
+    public IReadOnlyList<OpNumber> CorruptCheckpoints { get; init; } = [];
+
+    /// <summary>True when the current checkpoint is corrupt and <see cref="FileStorage.Load"/> falls back to the previous one and the log after it.</summary>
+    public bool UsesPreviousCheckpoint { get; init; }
+
+    /// <summary>Every problem found, as a sentence.</summary>
+    public IReadOnlyList<string> Problems { get; init; } = [];
+
+    /// <summary>True when every superblock copy is current and nothing is corrupt. A cut torn write is normal after a power failure and does not count.</summary>
+    public bool IsHealthy => SuperblockCopiesValid == SuperblockCopies && !LogCorrupt && CorruptEntries.Count == 0 && CorruptCheckpoints.Count == 0;
+
+    /// <inheritdoc />
+    public override string ToString() => Problems.Count == 0 ? "healthy" : string.Join(Environment.NewLine, Problems);
+}
+
+/// <summary>Counters of a <see cref="FileStorage"/>'s work since it was opened.</summary>
+public sealed class FileStorageStatistics
+{
+    /// <summary>Log records written.</summary>
+    public long Records { get; init; }
+
+    /// <summary>Batches written, each with one fsync of the log.</summary>
+    public long Batches { get; init; }
+
+    /// <summary>Every fsync done (log, superblock copies, checkpoint files and directories).</summary>
+    public long Syncs { get; init; }
+
+    /// <summary>Bytes written to the log.</summary>
+    public long LogBytes { get; init; }
+
+    /// <summary>Superblock updates (each writes every copy).</summary>
+    public long SuperblockWrites { get; init; }
+
+    /// <summary>Records read while opening.</summary>
+    public long RecordsScanned { get; init; }
+
+    /// <summary>Bytes read while opening.</summary>
+    public long BytesScanned { get; init; }
+
+    /// <summary>Log records per batch, on average.</summary>
+    public double RecordsPerBatch => Batches == 0 ? 0 : (double)Records / Batches;
+}
+
+/// <summary>Tuning of a <see cref="FileStorage"/>.</summary>
+public sealed record FileStorageOptions
+{
+    /// <summary>A segment file that reached this size is closed and the next batch starts a new one. Default 64 MiB.</summary>
+    public long SegmentSizeBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// After a batch of several writes, how long the log writer waits for that many writers to queue
+    /// again before the next fsync (it starts at once when they have). Zero disables the wait; a single
+    /// writer never waits. Default 200 µs.
+    /// </summary>
+    public TimeSpan GroupCommitGather { get; init; } = TimeSpan.FromMicroseconds(200);
+}

@@ -1,0 +1,463 @@
+using System.IO.Hashing;
+
+namespace Viewstamped.Runtime.Storage;
+
+/// <summary>What scanning the write-ahead log found: the replayed model, where writing continues, and every problem.</summary>
+internal sealed class ScanResult
+{
+    public LogModel Model { get; } = new();
+
+    /// <summary>Segment files that exist, from the base segment on.</summary>
+    public List<ulong> Segments { get; } = [];
+
+    /// <summary>The log state at the start of each scanned segment, for moving the base forward later.</summary>
+    public SortedDictionary<ulong, WalBase> SegmentStarts { get; } = [];
+
+    /// <summary>The segment holding the last record to keep (0: none); bytes after <see cref="TailOffset"/> in it, and every later segment, hold nothing to keep.</summary>
+    public ulong TailSegment { get; set; }
+
+    public long TailOffset { get; set; }
+
+    public ulong NextSeq { get; set; }
+
+    public ulong NextBatch { get; set; }
+
+    public ulong LastChecksum { get; set; }
+
+    /// <summary>The records to void before writing, when corruption cut the log.</summary>
+    public (ulong From, ulong To)? VoidNeeded { get; set; }
+
+    /// <summary>The sequence number of the first corrupt record, when the log was cut for corruption.</summary>
+    public ulong? CorruptAtSeq { get; set; }
+
+    public List<OpNumber> CorruptEntries { get; } = [];
+
+    public List<OpNumber> EntriesAfterCorruption { get; } = [];
+
+    public List<string> Problems { get; } = [];
+
+    public long TornBytes { get; set; }
+
+    public int TornRecords { get; set; }
+
+    public long RecordsScanned { get; set; }
+
+    public long BytesScanned { get; set; }
+}
+
+/// <summary>
+/// Reads every segment from the base on, checks each record (header checksum, body checksum, the hash
+/// chain, sequence and batch numbers) and replays complete batches into a <see cref="LogModel"/>.
+/// At the first bad byte it resynchronizes on the next valid record header and decides what the damage is:
+/// <list type="bullet">
+/// <item>a torn write, when nothing valid from a later batch follows: the last batch was being written
+/// when power failed and was never acknowledged (group commit writes batch n+1 only after batch n's fsync),
+/// so the log is cut after the last complete batch;</item>
+/// <item>corruption, when valid records of a later batch follow (the damaged batch had been fsynced), or
+/// the cut would drop records the superblock already covers: the returned log ends before the damage,
+/// the damage is reported, and the records after it are voided at the next write.</item>
+/// </list>
+/// Records inside a range a <see cref="RecordType.Void"/> record names are skipped; since a Void record
+/// comes after the range it voids, a scan that meets one it did not know runs again with it.
+/// </summary>
+internal sealed class WalScanner
+{
+    private readonly string directory;
+    private readonly ulong salt;
+    private readonly StorageIdentity identity;
+    private readonly SuperblockState superblock;
+    private readonly List<(ulong From, ulong To)> voids;
+    private readonly List<(ulong From, ulong To)> voidsSeen = [];
+    private readonly List<RecordInfo> pending = [];
+    private readonly ScanResult result = new();
+
+    // The last record in the chain (accepted, possibly still pending in an open batch).
+    private Position last;
+
+    // The last record applied to the model (the end of the last complete batch).
+    private Position applied;
+    private Damage? damage;
+    private (ulong From, ulong To)? skipping;
+
+    private WalScanner(string directory, ulong salt, StorageIdentity identity, SuperblockState superblock, List<(ulong From, ulong To)> voids)
+    {
+        this.directory = directory;
+        this.salt = salt;
+        this.identity = identity;
+        this.superblock = superblock;
+        this.voids = voids;
+    }
+
+    /// <summary>Scans the log, again if it meets Void records it did not know.</summary>
+    public static ScanResult Scan(string directory, ulong salt, StorageIdentity identity, SuperblockState superblock)
+    {
+        var voids = new List<(ulong From, ulong To)>();
+        for (var pass = 0; ; pass++)
+        {
+            var scanner = new WalScanner(directory, salt, identity, superblock, voids);
+            scanner.Run();
+            var unknown = scanner.voidsSeen.Where(v => !voids.Contains(v)).ToList();
+            if (unknown.Count == 0 || pass >= 8)
+            {
+                return scanner.result;
+            }
+
+            voids.AddRange(unknown);
+        }
+    }
+
+    private void Run()
+    {
+        var b = superblock.Base;
+        last = new Position(b.FirstSeq - 1, b.FirstBatch - 1, true, b.PrevChecksum, b.Segment, StorageLayout.SegmentHeaderSize);
+        applied = last;
+        result.Model.Head = b.Head;
+        result.Model.HardState = superblock.HardState;
+        result.Model.Current = superblock.Current;
+        result.Model.Previous = superblock.Previous;
+        result.Model.StateFloor = superblock.WalSeq;
+
+        foreach (var file in Directory.EnumerateFiles(directory, "log-*.wal"))
+        {
+            if (StorageLayout.TryParseSegmentFileName(Path.GetFileName(file), out var number) && number >= b.Segment)
+            {
+                result.Segments.Add(number);
+            }
+        }
+
+        result.Segments.Sort();
+        var expected = b.Segment;
+        var fresh = b == WalBase.Initial && superblock.WalSeq == 0;
+        if (result.Segments.Count == 0 && !fresh)
+        {
+            StartDamage(b.Segment, StorageLayout.SegmentHeaderSize, $"segment {b.Segment}, where the log starts, is missing");
+        }
+
+        foreach (var segment in result.Segments)
+        {
+            if (segment != expected && damage is null)
+            {
+                StartDamage(expected, StorageLayout.SegmentHeaderSize, $"segment {expected} is missing");
+            }
+
+            expected = segment + 1;
+            ScanSegment(segment);
+        }
+
+        Finish();
+    }
+
+    private void ScanSegment(ulong segment)
+    {
+        var data = File.ReadAllBytes(Path.Combine(directory, StorageLayout.SegmentFileName(segment)));
+        result.BytesScanned += data.Length;
+        CheckSegmentHeader(segment, data);
+        if (damage is null && skipping is null)
+        {
+            result.SegmentStarts[segment] = new WalBase(segment, last.Seq + 1, last.BatchEnd ? last.Batch + 1 : last.Batch, result.Model.Head, last.Checksum);
+            if (last.Segment != segment && pending.Count == 0)
+            {
+                last = last with { Segment = segment, End = StorageLayout.SegmentHeaderSize };
+                applied = last;
+            }
+        }
+
+        long position = StorageLayout.SegmentHeaderSize;
+        while (position + StorageLayout.RecordHeaderSize <= data.Length)
+        {
+            var span = data.AsSpan((int)position);
+            if (!RecordHeader.TryRead(span, salt, out var header) || header.RecordLength > span.Length || header.Seq <= last.Seq)
+            {
+                if (damage is null && skipping is null)
+                {
+                    DamageOrVoid(segment, position, $"segment {segment} offset {position}: no valid record where record {last.Seq + 1} belongs");
+                }
+
+                position += 8;
+                continue;
+            }
+
+            var body = span.Slice(StorageLayout.RecordHeaderSize, header.BodyLength);
+            var expectedLength = RecordBody.ExpectedLength(header.Type);
+            var bodyOk = XxHash3.HashToUInt64(body, (long)salt) == header.BodyChecksum
+                && (expectedLength < 0 || expectedLength == header.BodyLength);
+            var info = Decode(header, segment, position, body, bodyOk);
+            if (bodyOk && header.Type == RecordType.Void)
+            {
+                voidsSeen.Add((info.VoidFrom, info.VoidTo));
+            }
+
+            result.RecordsScanned++;
+            Step(info, bodyOk);
+            position += header.RecordLength;
+        }
+
+        if (position < data.Length && damage is null && skipping is null)
+        {
+            DamageOrVoid(segment, position, $"segment {segment} ends inside a record header at offset {position}");
+        }
+
+        if (damage is null && skipping is null && pending.Count > 0 && segment != result.Segments[^1])
+        {
+            StartDamage(segment, data.Length, $"segment {segment} ends inside batch {last.Batch}");
+        }
+    }
+
+    private void Step(in RecordInfo info, bool bodyOk)
+    {
+        var header = info.Header;
+        if (skipping is { } skip)
+        {
+            if (header.Seq <= skip.To)
+            {
+                last = Position.Of(info);
+                return;
+            }
+
+            if (header.Seq != skip.To + 1 || !bodyOk)
+            {
+                skipping = null;
+                StartDamage(info.Segment, info.Offset, $"record {skip.To + 1}, after the void records {skip.From} to {skip.To}, is missing or corrupt");
+                damage!.Found.Add((info, bodyOk));
+                return;
+            }
+
+            skipping = null;
+            Accept(info);
+            return;
+        }
+
+        if (damage is not null)
+        {
+            damage.Found.Add((info, bodyOk));
+            return;
+        }
+
+        if (VoidContaining(header.Seq) is { } voided && header.Seq == last.Seq + 1)
+        {
+            EnterVoid(voided);
+            last = Position.Of(info);
+            return;
+        }
+
+        var batchOk = last.BatchEnd ? header.Batch == last.Batch + 1 : header.Batch == last.Batch;
+        if (header.Seq == last.Seq + 1 && header.Prev == last.Checksum && batchOk && bodyOk)
+        {
+            Accept(info);
+            return;
+        }
+
+        var why = !bodyOk ? $"record {header.Seq} ({header.Type}{(header.Type == RecordType.Entry ? $" op {header.Op}" : string.Empty)}) failed its body checksum"
+            : header.Seq != last.Seq + 1 ? $"record {header.Seq} follows record {last.Seq}"
+            : header.Prev != last.Checksum ? $"record {header.Seq} does not chain to record {last.Seq}"
+            : $"record {header.Seq} has batch {header.Batch} after batch {last.Batch}";
+        if (VoidContaining(last.Seq + 1) is { } v)
+        {
+            EnterVoid(v);
+            Step(info, bodyOk);
+            return;
+        }
+
+        StartDamage(info.Segment, info.Offset, $"segment {info.Segment} offset {info.Offset}: {why}");
+        damage!.Found.Add((info, bodyOk));
+    }
+
+    private void Accept(in RecordInfo info)
+    {
+        pending.Add(info);
+        last = Position.Of(info);
+        if (info.Header.BatchEnd)
+        {
+            ApplyPending();
+        }
+    }
+
+    private void ApplyPending()
+    {
+        foreach (var record in pending)
+        {
+            if (result.Model.Apply(record) is { } contradiction)
+            {
+                throw new StorageException(StorageError.Corrupt, $"the log in '{directory}' contradicts itself: {contradiction}");
+            }
+        }
+
+        if (pending.Count > 0)
+        {
+            applied = Position.Of(pending[^1]);
+            pending.Clear();
+        }
+    }
+
+    private void EnterVoid((ulong From, ulong To) voided)
+    {
+        // A void range starts right after the last record applied when it was written, so what came before it counts, batch or not.
+        ApplyPending();
+        skipping = voided;
+    }
+
+    private (ulong From, ulong To)? VoidContaining(ulong seq)
+    {
+        foreach (var v in voids)
+        {
+            if (seq >= v.From && seq <= v.To)
+            {
+                return v;
+            }
+        }
+
+        return null;
+    }
+
+    private void DamageOrVoid(ulong segment, long offset, string description)
+    {
+        if (VoidContaining(last.Seq + 1) is { } voided)
+        {
+            EnterVoid(voided);
+        }
+        else
+        {
+            StartDamage(segment, offset, description);
+        }
+    }
+
+    private void StartDamage(ulong segment, long offset, string description)
+    {
+        if (damage is null)
+        {
+            damage = new Damage(segment, offset, last, description);
+        }
+    }
+
+    private void Finish()
+    {
+        var model = result.Model;
+        if (skipping is not null)
+        {
+            // The log ends inside a void range: nothing after the range was written yet.
+            skipping = null;
+        }
+
+        if (damage is null && pending.Count > 0)
+        {
+            damage = new Damage(pending[0].Segment, pending[0].Offset, applied, $"the last batch ({last.Batch}) has no end record");
+            damage.Found.AddRange(pending.Select(p => (p, true)));
+            pending.Clear();
+        }
+
+        if (damage is null)
+        {
+            SetTail(last);
+            CheckCoverage();
+            return;
+        }
+
+        var startBatch = damage.After.BatchEnd ? damage.After.Batch + 1 : damage.After.Batch;
+        var laterBatch = damage.Found.Any(f => f.Info.Header.Batch > startBatch);
+        var cutSeq = pending.Count > 0 ? applied.Seq : damage.After.Seq;
+        if (!laterBatch && applied.Seq >= superblock.WalSeq)
+        {
+            // A torn write: the batch being written when power failed. Never acknowledged; cut it.
+            result.TornRecords = pending.Count + damage.Found.Count;
+            result.TornBytes = BytesAfter(applied);
+            result.Problems.Add($"torn write cut: {damage.Description}; {result.TornRecords} unacknowledged record(s), {result.TornBytes} byte(s) dropped");
+            pending.Clear();
+            SetTail(applied);
+            return;
+        }
+
+        // Corruption: what was fsynced before the damage counts; the rest is reported and voided.
+        ApplyPending();
+        result.CorruptAtSeq = damage.After.Seq + 1;
+        result.Problems.Add(laterBatch
+            ? $"corruption: {damage.Description}, with valid records after it; the log is cut before record {damage.After.Seq + 1}"
+            : $"corruption: {damage.Description}; the log ends at record {cutSeq}, before record {superblock.WalSeq} the superblock covers");
+        foreach (var (info, bodyOk) in damage.Found)
+        {
+            if (info.Header.Type == RecordType.Entry)
+            {
+                (bodyOk ? result.EntriesAfterCorruption : result.CorruptEntries).Add(info.Header.Op);
+            }
+        }
+
+        // Writing continues after the last record found (in file order); every sequence number from the
+        // damage to the highest one used (found, or covered by the superblock) is voided first.
+        var lastFound = damage.Found.Count > 0 ? Position.Of(damage.Found[^1].Info) : applied;
+        var highest = Math.Max(Math.Max(lastFound.Seq, superblock.WalSeq), damage.Found.Count > 0 ? damage.Found.Max(f => f.Info.Header.Seq) : 0);
+        if (highest > applied.Seq)
+        {
+            result.VoidNeeded = (applied.Seq + 1, highest);
+        }
+
+        SetTail(lastFound);
+        result.NextSeq = Math.Max(result.NextSeq, highest + 1);
+        result.TornBytes = BytesAfter(lastFound);
+    }
+
+    private void CheckCoverage()
+    {
+        if (last.Seq < superblock.WalSeq)
+        {
+            result.CorruptAtSeq = last.Seq + 1;
+            result.Problems.Add($"corruption: the log ends at record {last.Seq}, before record {superblock.WalSeq} the superblock covers");
+        }
+    }
+
+    private void SetTail(Position position)
+    {
+        result.TailSegment = result.Segments.Contains(position.Segment) ? position.Segment : 0;
+        result.TailOffset = position.End;
+        result.NextSeq = position.Seq + 1;
+        result.NextBatch = position.Batch + 1;
+        result.LastChecksum = position.Checksum;
+    }
+
+    private long BytesAfter(Position position)
+    {
+        long bytes = 0;
+        foreach (var segment in result.Segments.Where(s => s >= position.Segment))
+        {
+            var length = new FileInfo(Path.Combine(directory, StorageLayout.SegmentFileName(segment))).Length;
+            bytes += segment == position.Segment ? Math.Max(0, length - position.End) : length;
+        }
+
+        return bytes;
+    }
+
+    private void CheckSegmentHeader(ulong segment, byte[] data)
+    {
+        var problem = SegmentHeader.Check(data, identity, segment);
+        if (problem is not null)
+        {
+            result.Problems.Add($"segment {segment}: {problem}");
+        }
+    }
+
+    private static RecordInfo Decode(RecordHeader header, ulong segment, long offset, ReadOnlySpan<byte> body, bool bodyOk)
+    {
+        if (!bodyOk)
+        {
+            return new RecordInfo(header, segment, offset);
+        }
+
+        return header.Type switch
+        {
+            RecordType.HardState => new RecordInfo(header, segment, offset, HardState: RecordBody.ReadHardState(body)),
+            RecordType.Checkpoint => new RecordInfo(header, segment, offset,
+                Checkpoint: new CheckpointReference(header.Op, RecordBody.ReadPair(body).First, RecordBody.ReadPair(body).Second)),
+            RecordType.Void => new RecordInfo(header, segment, offset, VoidFrom: RecordBody.ReadPair(body).First, VoidTo: RecordBody.ReadPair(body).Second),
+            _ => new RecordInfo(header, segment, offset),
+        };
+    }
+
+    private readonly record struct Position(ulong Seq, ulong Batch, bool BatchEnd, ulong Checksum, ulong Segment, long End)
+    {
+        public static Position Of(in RecordInfo info) =>
+            new(info.Header.Seq, info.Header.Batch, info.Header.BatchEnd, info.Header.Checksum, info.Segment, info.End);
+    }
+
+    private sealed record Damage(ulong Segment, long Offset, Position After, string Description)
+    {
+        public List<(RecordInfo Info, bool BodyOk)> Found { get; } = [];
+    }
+}

@@ -1,0 +1,91 @@
+namespace Viewstamped.Simulation;
+
+/// <summary>
+/// The faults a <see cref="SimulatedDisk"/> injects, all drawn from its seeded <see cref="Prng"/>.
+/// The defaults only hurt what was never acknowledged (unsynced writes) or what the disk can repair
+/// on its own (transient read errors, one misdirected superblock copy), which is the budget a cluster
+/// without protocol-aware repair can survive. <see cref="LatentCorruptionsMax"/> destroys acknowledged
+/// data and is off until the core repairs corrupt entries from its peers.
+/// </summary>
+public sealed record DiskFaults
+{
+    /// <summary>A disk that never fails: every write lands, every read is clean.</summary>
+    public static DiskFaults None { get; } = new()
+    {
+        LostWriteProbability = 0,
+        TornWriteProbability = 0,
+        ReadFlipProbability = 0,
+        MisdirectedSuperblockWriteProbability = 0,
+    };
+
+    /// <summary>At <see cref="SimulatedDisk.Crash"/>, the probability that each unsynced write is lost (independently, so survivors may be out of order).</summary>
+    public double LostWriteProbability { get; init; } = 0.5;
+
+    /// <summary>At <see cref="SimulatedDisk.Crash"/>, the probability that an unsynced write that survived is torn (only part of it landed).</summary>
+    public double TornWriteProbability { get; init; } = 0.3;
+
+    /// <summary>The probability that a block read while loading comes back with one bit flipped (transient: a re-read is clean unless it flips too).</summary>
+    public double ReadFlipProbability { get; init; } = 0.001;
+
+    /// <summary>The probability that a superblock copy write lands in another copy's slot instead of its own (at most one per update).</summary>
+    public double MisdirectedSuperblockWriteProbability { get; init; } = 0.02;
+
+    /// <summary>Per sync, the probability of flipping one bit of one durable log block for good (latent sector error).</summary>
+    public double LatentCorruptionProbability { get; init; }
+
+    /// <summary>How many latent corruptions the disk may inject over its life; 0 (the default) disables them.</summary>
+    public int LatentCorruptionsMax { get; init; }
+
+    /// <summary>The most ticks a sync takes (<see cref="SimulatedDisk.LastSyncTicks"/>); 0 means no latency is modelled.</summary>
+    public int SyncLatencyTicksMax { get; init; }
+}
+
+/// <summary>What a <see cref="SimulatedDisk"/> has done and found, for tests and run summaries.</summary>
+public sealed record DiskStatistics
+{
+    /// <summary>Syncs (each makes every buffered write durable).</summary>
+    public long Syncs { get; init; }
+
+    /// <summary>Crashes.</summary>
+    public long Crashes { get; init; }
+
+    /// <summary>Unsynced writes a crash lost.</summary>
+    public long LostWrites { get; init; }
+
+    /// <summary>Unsynced writes a crash tore.</summary>
+    public long TornWrites { get; init; }
+
+    /// <summary>Reads that came back flipped and were read again.</summary>
+    public long ReadRetries { get; init; }
+
+    /// <summary>Superblock copy writes that landed in the wrong slot.</summary>
+    public long MisdirectedWrites { get; init; }
+
+    /// <summary>Latent corruptions injected.</summary>
+    public long LatentCorruptions { get; init; }
+
+    /// <summary>Times the log was rewritten to reclaim compacted entries.</summary>
+    public long Compactions { get; init; }
+}
+
+/// <summary>What the last <see cref="SimulatedDisk.Load"/> found wrong (empty after a clean load).</summary>
+public sealed record DiskHealth
+{
+    /// <summary>Superblock copies that were valid and current.</summary>
+    public int SuperblockCopiesValid { get; init; } = 4;
+
+    /// <summary>True when acknowledged log records were found damaged and the log was cut before them.</summary>
+    public bool LogCorrupt { get; init; }
+
+    /// <summary>The sequence number of the first damaged record, when <see cref="LogCorrupt"/>.</summary>
+    public ulong? CorruptAtSeq { get; init; }
+
+    /// <summary>Ops of intact entries found after the damage, set aside for a repair and not returned.</summary>
+    public IReadOnlyList<OpNumber> EntriesAfterCorruption { get; init; } = [];
+
+    /// <summary>Unacknowledged records of a torn last batch that were dropped.</summary>
+    public int TornRecords { get; init; }
+
+    /// <summary>Every problem, as a sentence.</summary>
+    public IReadOnlyList<string> Problems { get; init; } = [];
+}

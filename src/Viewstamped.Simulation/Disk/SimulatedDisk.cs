@@ -1,0 +1,566 @@
+using System.IO.Hashing;
+using Viewstamped.Messages;
+
+namespace Viewstamped.Simulation;
+
+/// <summary>
+/// A simulated disk holding one replica's durable state, with faults, for the deterministic simulator.
+/// It implements the same contract as <see cref="MemoryStorage"/> and the runtime's file storage, with
+/// the same on-disk ideas at block granularity: a superblock in four checksummed copies, a write-ahead
+/// log of checksummed blocks with sequence and batch numbers, and checkpoint files.
+/// <para><b>Fault model.</b> Every random choice comes from the <see cref="Prng"/> given to the constructor.</para>
+/// <list type="bullet">
+/// <item><b>Write buffer, lost writes.</b> <see cref="Write"/> puts a Ready's log blocks in a volatile write
+/// buffer; <see cref="Sync"/> makes them durable (<see cref="Persist"/> is both). <see cref="Crash"/> drops
+/// the buffer partially: each unsynced block is lost with <see cref="DiskFaults.LostWriteProbability"/>,
+/// independently, so a later block may land while an earlier one does not. Like the file storage's group
+/// commit, a batch is written only after the previous one is synced, so at most one batch is ever unsynced.</item>
+/// <item><b>Torn writes.</b> An unsynced block that survives a crash is torn (its tail zeroed) with
+/// <see cref="DiskFaults.TornWriteProbability"/>.</item>
+/// <item><b>Bit flips on read.</b> Each block read by <see cref="Load"/> comes back with one bit flipped with
+/// <see cref="DiskFaults.ReadFlipProbability"/>; the checksum catches it and the block is read again.</item>
+/// <item><b>Misdirected writes.</b> A superblock copy write lands in another copy's slot with
+/// <see cref="DiskFaults.MisdirectedSuperblockWriteProbability"/>, at most once per update, so at least two
+/// copies stay current and the copy number in each slot unmasks the misplaced one.</item>
+/// <item><b>Latent corruption</b> (off by default). A durable log block gets a bit flipped for good, at most
+/// <see cref="DiskFaults.LatentCorruptionsMax"/> times. This destroys acknowledged data: <see cref="Load"/>
+/// detects and reports it (<see cref="Health"/>) and ends the log before it, which a cluster survives only
+/// once the core repairs corrupt entries from its peers, so keep it off until then.</item>
+/// <item><b>Latency</b> (optional). Each sync draws a duration up to <see cref="DiskFaults.SyncLatencyTicksMax"/>
+/// ticks into <see cref="LastSyncTicks"/>; a caller that models it sends the Ready's messages that much later.</item>
+/// </list>
+/// The budget: with the default faults only writes that were never acknowledged are lost, so every
+/// replica restarts with everything it acknowledged and the cluster recovers from any crash pattern.
+/// Checkpoint files are written and synced before the log refers to them, and superblock updates
+/// happen inside <see cref="Sync"/>, so neither is torn by a crash.
+/// </summary>
+public sealed class SimulatedDisk : IReplicaStorage
+{
+    private const int Copies = 4;
+    private const int ReadAttempts = 4;
+    private readonly Prng prng;
+    private readonly byte[]?[] superblock = new byte[Copies][];
+    private readonly Dictionary<ulong, byte[]> checkpointFiles = [];
+    private readonly List<byte[]> buffer = [];
+    private readonly List<Ready> buffered = [];
+    private List<byte[]?> blocks = [];
+    private MemoryStorage shadow = new();
+    private DiskSuperblock current;
+    private OpNumber logicalHead;
+    private ulong nextSeq = 1;
+    private ulong nextBatch = 1;
+    private bool compacted;
+    private long syncs;
+    private long crashes;
+    private long lostWrites;
+    private long tornWrites;
+    private long readRetries;
+    private long misdirectedWrites;
+    private long latentCorruptions;
+    private long compactions;
+
+    /// <summary>Creates an empty disk whose faults come from <paramref name="prng"/>.</summary>
+    public SimulatedDisk(Prng prng, DiskFaults? faults = null)
+    {
+        ArgumentNullException.ThrowIfNull(prng);
+        this.prng = prng;
+        Faults = faults ?? new DiskFaults();
+        current = new DiskSuperblock(1, default, 0, 1, 1, null, 0);
+        for (var copy = 0; copy < Copies; copy++)
+        {
+            superblock[copy] = DiskBlock.EncodeSuperblock(current, copy);
+        }
+    }
+
+    /// <summary>The faults in force; may be changed between calls.</summary>
+    public DiskFaults Faults { get; set; }
+
+    /// <summary>What the last <see cref="Load"/> found wrong.</summary>
+    public DiskHealth Health { get; private set; } = new();
+
+    /// <summary>How many ticks the last sync took (0 unless <see cref="DiskFaults.SyncLatencyTicksMax"/> is set).</summary>
+    public int LastSyncTicks { get; private set; }
+
+    /// <summary>True when writes are buffered and not yet durable.</summary>
+    public bool HasUnsyncedWrites => buffer.Count > 0;
+
+    /// <summary>The number of durable log blocks (after compaction rewrites).</summary>
+    public int BlockCount => blocks.Count;
+
+    /// <summary>What the disk did so far.</summary>
+    public DiskStatistics Statistics => new()
+    {
+        Syncs = syncs,
+        Crashes = crashes,
+        LostWrites = lostWrites,
+        TornWrites = tornWrites,
+        ReadRetries = readRetries,
+        MisdirectedWrites = misdirectedWrites,
+        LatentCorruptions = latentCorruptions,
+        Compactions = compactions,
+    };
+
+    /// <summary>Writes <paramref name="ready"/> and syncs: durable on return.</summary>
+    public void Persist(Ready ready)
+    {
+        Write(ready);
+        Sync();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="ready"/>'s log changes, hard state and checkpoint reference as one batch into
+    /// the volatile write buffer (a checkpoint file itself is written and synced first). Not durable until
+    /// <see cref="Sync"/>; a <see cref="Crash"/> before that loses or tears part of it. A previous unsynced
+    /// batch is synced first.
+    /// </summary>
+    public void Write(Ready ready)
+    {
+        ArgumentNullException.ThrowIfNull(ready);
+        if (buffer.Count > 0)
+        {
+            Sync();
+        }
+
+        var head = logicalHead;
+        foreach (var change in ready.LogChanges)
+        {
+            switch (change.Kind)
+            {
+                case LogChangeKind.Append:
+                    Invariant.That(change.Entry is not null && change.Entry.Op == head.Next, $"storage append of op {change.Entry?.Op} after {head}");
+                    head = change.Entry!.Op;
+                    break;
+                case LogChangeKind.TruncateAfter:
+                    head = OpNumber.Min(head, change.Op);
+                    break;
+                case LogChangeKind.Reset:
+                    head = change.Op;
+                    break;
+            }
+        }
+
+        if (ready.Checkpoint is { } checkpoint)
+        {
+            Invariant.That(XxHash64.HashToUInt64(checkpoint.State) == checkpoint.Checksum, $"checkpoint at op {checkpoint.Op} does not match its checksum");
+            checkpointFiles[checkpoint.Op.Value] = DiskBlock.EncodeCheckpoint(checkpoint);
+        }
+
+        logicalHead = head;
+        var records = new List<(BlockType Type, OpNumber Op, LogEntry? Entry, HardState Hard, ulong Checksum)>();
+        foreach (var change in ready.LogChanges)
+        {
+            records.Add(change.Kind switch
+            {
+                LogChangeKind.Append => (BlockType.Entry, change.Entry!.Op, change.Entry, default, 0),
+                LogChangeKind.TruncateAfter => (BlockType.TruncateAfter, change.Op, null, default, 0),
+                _ => (BlockType.Reset, change.Op, null, default, 0),
+            });
+        }
+
+        if (ready.HardState is { } hard)
+        {
+            records.Add((BlockType.HardState, OpNumber.Zero, null, hard, 0));
+        }
+
+        if (ready.Checkpoint is { } reference)
+        {
+            records.Add((BlockType.Checkpoint, reference.Op, null, default, reference.Checksum));
+        }
+
+        if (ready.CompactBefore is { } compactBefore)
+        {
+            records.Add((BlockType.Compact, compactBefore, null, default, 0));
+        }
+
+        for (var i = 0; i < records.Count; i++)
+        {
+            var r = records[i];
+            buffer.Add(DiskBlock.Encode(r.Type, i == records.Count - 1, nextSeq++, nextBatch, r.Op, r.Entry, r.Hard, r.Checksum));
+        }
+
+        if (records.Count > 0)
+        {
+            nextBatch++;
+        }
+
+        buffered.Add(ready);
+    }
+
+    /// <summary>
+    /// Makes every buffered write durable, then updates the superblock when the views or the checkpoint
+    /// changed, and rewrites the log without compacted entries when it has grown.
+    /// </summary>
+    public void Sync()
+    {
+        syncs++;
+        LastSyncTicks = Faults.SyncLatencyTicksMax > 0 ? prng.Between(0, Faults.SyncLatencyTicksMax) : 0;
+        blocks.AddRange(buffer);
+        buffer.Clear();
+        foreach (var ready in buffered)
+        {
+            shadow.Persist(ready);
+            compacted |= ready.CompactBefore is not null;
+        }
+
+        buffered.Clear();
+        UpdateSuperblock();
+        if (compacted && blocks.Count > 2 * shadow.EntryCount + 64)
+        {
+            Rewrite();
+        }
+
+        if (latentCorruptions < Faults.LatentCorruptionsMax && blocks.Count > 0 && prng.Chance(Faults.LatentCorruptionProbability))
+        {
+            InjectLatentCorruption();
+        }
+    }
+
+    /// <summary>Power failure: the write buffer is dropped partially (lost and torn writes, see the fault model); durable data stays.</summary>
+    public void Crash()
+    {
+        crashes++;
+        var landed = new List<byte[]?>();
+        foreach (var block in buffer)
+        {
+            if (prng.Chance(Faults.LostWriteProbability))
+            {
+                lostWrites++;
+                landed.Add(null);
+            }
+            else if (prng.Chance(Faults.TornWriteProbability))
+            {
+                tornWrites++;
+                var torn = (byte[])block.Clone();
+                var from = prng.Between(8, torn.Length - 1);
+                Array.Clear(torn, from, torn.Length - from);
+                landed.Add(torn);
+            }
+            else
+            {
+                landed.Add(block);
+            }
+        }
+
+        while (landed.Count > 0 && landed[^1] is null)
+        {
+            landed.RemoveAt(landed.Count - 1);
+        }
+
+        blocks.AddRange(landed);
+        buffer.Clear();
+        buffered.Clear();
+    }
+
+    /// <summary>Flips one bit of a random durable log block for good (a latent sector error); returns the block's index, or -1 when the log is empty.</summary>
+    public int InjectLatentCorruption()
+    {
+        var candidates = Enumerable.Range(0, blocks.Count).Where(i => blocks[i] is not null).ToList();
+        if (candidates.Count == 0)
+        {
+            return -1;
+        }
+
+        var index = candidates[(int)prng.Below((ulong)candidates.Count)];
+        var damaged = (byte[])blocks[index]!.Clone();
+        var bit = prng.Below((ulong)damaged.Length * 8);
+        damaged[bit / 8] ^= (byte)(1 << (int)(bit % 8));
+        blocks[index] = damaged;
+        latentCorruptions++;
+        return index;
+    }
+
+    /// <summary>
+    /// Reads everything back as a restarting replica would: the superblock (outvoting bad copies), the
+    /// checkpoint and the log, verifying every checksum. A torn last batch is cut; damage with intact
+    /// records after it (or before what the superblock covers) is corruption: the log is cut before it,
+    /// the rest set aside, and <see cref="Health"/> says what was lost. Unsynced writes are dropped first
+    /// (the caller is restarting a crashed replica). Throws <see cref="InvalidDataException"/> when no
+    /// superblock copy or no referenced checkpoint can be read.
+    /// </summary>
+    public DurableState Load()
+    {
+        if (buffer.Count > 0)
+        {
+            Crash();
+        }
+
+        var problems = new List<string>();
+        var (sb, validCopies) = ReadSuperblock(problems);
+        var records = new DiskRecord?[blocks.Count];
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            records[i] = Read(blocks[i], DiskBlock.Decode);
+        }
+
+        // Find the first damaged block: unreadable, out of sequence, or out of batch order.
+        var damaged = -1;
+        var lastBatchEnd = -1;
+        for (var i = 0; i < records.Length; i++)
+        {
+            var record = records[i];
+            var previousBatch = i == 0 ? sb.FirstBatch - 1 : records[i - 1]!.Batch;
+            var previousEnded = i == 0 || records[i - 1]!.BatchEnd;
+            if (record is null || record.Seq != sb.FirstSeq + (ulong)i || record.Batch != (previousEnded ? previousBatch + 1 : previousBatch))
+            {
+                damaged = i;
+                break;
+            }
+
+            if (record.BatchEnd)
+            {
+                lastBatchEnd = i;
+            }
+        }
+
+        var keep = records.Length;
+        var corrupt = false;
+        var tornRecords = 0;
+        var afterCorruption = new List<OpNumber>();
+        if (damaged < 0 && lastBatchEnd < records.Length - 1)
+        {
+            damaged = lastBatchEnd + 1;
+        }
+
+        if (damaged >= 0)
+        {
+            var before = damaged == 0 ? null : records[damaged - 1];
+            var startBatch = before is null ? sb.FirstBatch : before.BatchEnd ? before.Batch + 1 : before.Batch;
+            var laterBatch = records.Skip(damaged).Any(r => r is not null && r.Batch > startBatch);
+            var cutSeq = sb.FirstSeq + (ulong)(lastBatchEnd + 1) - 1;
+            if (!laterBatch && cutSeq >= sb.WalSeq)
+            {
+                keep = lastBatchEnd + 1;
+                tornRecords = records.Length - keep;
+                problems.Add($"torn write cut: {tornRecords} unacknowledged block(s) of the last batch dropped");
+            }
+            else
+            {
+                corrupt = true;
+                keep = damaged;
+                afterCorruption.AddRange(records.Skip(damaged + 1).Where(r => r?.Type == BlockType.Entry).Select(r => r!.Op));
+                problems.Add($"corruption: log block {damaged} (record {sb.FirstSeq + (ulong)damaged}) is damaged with acknowledged data around it; the log is cut before it");
+            }
+        }
+
+        blocks = blocks.Take(keep).ToList();
+        if (corrupt && keep > 0 && records[keep - 1] is { BatchEnd: false } open)
+        {
+            // The cut leaves a batch without its end; close it so the next batch follows it cleanly.
+            records[keep - 1] = open with { BatchEnd = true };
+            blocks[keep - 1] = DiskBlock.Encode(open.Type, true, open.Seq, open.Batch, open.Op, open.Entry, open.HardState, open.Checksum);
+        }
+
+        var lastSeq = sb.FirstSeq + (ulong)keep - 1;
+        if (!corrupt && lastSeq < sb.WalSeq)
+        {
+            corrupt = true;
+            problems.Add($"corruption: the log ends at record {lastSeq}, before record {sb.WalSeq} the superblock covers");
+        }
+
+        // Replay what is kept, exactly as the memory storage would have applied it.
+        var checkpoint = sb.CheckpointOp is { } checkpointOp ? ReadCheckpoint(checkpointOp, sb.CheckpointChecksum) : null;
+        var memory = new MemoryStorage();
+        var start = new Ready { HardState = sb.HardState, Checkpoint = checkpoint };
+        memory.Persist(start);
+        for (var i = 0; i < keep; i++)
+        {
+            memory.Persist(ToReady(records[i]!, sb.WalSeq));
+        }
+
+        current = sb;
+        nextSeq = lastSeq + 1;
+        nextBatch = keep == 0 ? sb.FirstBatch : records[keep - 1]!.Batch + 1;
+        shadow = memory;
+        logicalHead = memory.Load().LogHead;
+        if (corrupt)
+        {
+            // The cut is final: the superblock now covers only what is kept, and a checkpoint beyond the cut restarts the log at it.
+            WriteSuperblock(current with { Sequence = current.Sequence + 1, WalSeq = lastSeq });
+            if (memory.Checkpoint is { } kept && logicalHead < kept.Op)
+            {
+                Persist(new Ready { LogChanges = { new LogChange(LogChangeKind.Reset, kept.Op, null) } });
+            }
+        }
+
+        Health = new DiskHealth
+        {
+            SuperblockCopiesValid = validCopies,
+            LogCorrupt = corrupt,
+            CorruptAtSeq = corrupt ? lastSeq + 1 : null,
+            EntriesAfterCorruption = afterCorruption,
+            TornRecords = tornRecords,
+            Problems = problems,
+        };
+        return shadow.Load();
+    }
+
+    private Ready ToReady(DiskRecord record, ulong walSeq)
+    {
+        var ready = new Ready();
+        switch (record.Type)
+        {
+            case BlockType.Entry:
+                ready.LogChanges.Add(new LogChange(LogChangeKind.Append, record.Op, record.Entry));
+                break;
+            case BlockType.TruncateAfter:
+                ready.LogChanges.Add(new LogChange(LogChangeKind.TruncateAfter, record.Op, null));
+                break;
+            case BlockType.Reset:
+                ready.LogChanges.Add(new LogChange(LogChangeKind.Reset, record.Op, null));
+                break;
+            case BlockType.HardState when record.Seq > walSeq:
+                ready.HardState = record.HardState;
+                break;
+            case BlockType.Checkpoint when record.Seq > walSeq:
+                ready.Checkpoint = ReadCheckpoint(record.Op, record.Checksum);
+                break;
+            case BlockType.Compact:
+                ready.CompactBefore = record.Op;
+                break;
+        }
+
+        return ready;
+    }
+
+    private (DiskSuperblock State, int ValidCopies) ReadSuperblock(List<string> problems)
+    {
+        var valid = new List<DiskSuperblock>();
+        for (var copy = 0; copy < Copies; copy++)
+        {
+            var slot = copy;
+            var state = Read(superblock[copy], block => DiskBlock.DecodeSuperblock(block, slot));
+            if (state is null)
+            {
+                problems.Add($"superblock copy {copy} is unreadable or misplaced");
+            }
+            else
+            {
+                valid.Add(state);
+            }
+        }
+
+        if (valid.Count == 0)
+        {
+            throw new InvalidDataException("every superblock copy of the simulated disk is unreadable");
+        }
+
+        var best = valid.MaxBy(s => s.Sequence)!;
+        var upToDate = valid.Count(s => s == best);
+        if (upToDate < Copies)
+        {
+            problems.Add($"{Copies - upToDate} superblock copies are stale or damaged; outvoted by sequence {best.Sequence}");
+        }
+
+        return (best, upToDate);
+    }
+
+    private Checkpoint ReadCheckpoint(OpNumber op, ulong checksum) =>
+        Read(checkpointFiles.GetValueOrDefault(op.Value), file => DiskBlock.DecodeCheckpoint(file, op, checksum))
+        ?? throw new InvalidDataException($"the checkpoint at op {op} on the simulated disk is missing or corrupt");
+
+    /// <summary>Reads and decodes <paramref name="stored"/>, possibly with a transient bit flip, re-reading while the checksum fails.</summary>
+    private T? Read<T>(byte[]? stored, Func<byte[]?, T?> decode)
+        where T : class
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var copy = stored;
+            if (stored is { Length: > 0 } && prng.Chance(Faults.ReadFlipProbability))
+            {
+                copy = (byte[])stored.Clone();
+                var bit = prng.Below((ulong)copy.Length * 8);
+                copy[bit / 8] ^= (byte)(1 << (int)(bit % 8));
+            }
+
+            var decoded = decode(copy);
+            if (decoded is not null || attempt == ReadAttempts - 1 || ReferenceEquals(copy, stored))
+            {
+                return decoded;
+            }
+
+            readRetries++;
+        }
+    }
+
+    private void UpdateSuperblock()
+    {
+        var hard = shadow.HardState;
+        var checkpoint = shadow.Checkpoint;
+        if (hard.View == current.HardState.View && hard.LogView == current.HardState.LogView
+            && checkpoint?.Op == current.CheckpointOp && (checkpoint?.Checksum ?? 0) == current.CheckpointChecksum)
+        {
+            return;
+        }
+
+        var previousCheckpoint = current.CheckpointOp;
+        WriteSuperblock(current with
+        {
+            Sequence = current.Sequence + 1,
+            HardState = hard,
+            WalSeq = nextSeq - 1,
+            CheckpointOp = checkpoint?.Op,
+            CheckpointChecksum = checkpoint?.Checksum ?? 0,
+        });
+
+        // Keep the current and the previous checkpoint files, as the file storage does.
+        foreach (var op in checkpointFiles.Keys.ToList())
+        {
+            if (op != checkpoint?.Op.Value && op != previousCheckpoint?.Value)
+            {
+                checkpointFiles.Remove(op);
+            }
+        }
+    }
+
+    private void WriteSuperblock(DiskSuperblock state)
+    {
+        var misdirected = false;
+        for (var copy = 0; copy < Copies; copy++)
+        {
+            var target = copy;
+            if (!misdirected && prng.Chance(Faults.MisdirectedSuperblockWriteProbability))
+            {
+                misdirected = true;
+                misdirectedWrites++;
+                target = (copy + 1 + (int)prng.Below(Copies - 1)) % Copies;
+            }
+
+            superblock[target] = DiskBlock.EncodeSuperblock(state, copy);
+        }
+
+        current = state;
+    }
+
+    /// <summary>
+    /// Reclaims compacted entries: writes the retained state as a fresh run of blocks (a reset to just
+    /// before the first retained entry, the entries, the hard state), syncs it, then switches the
+    /// superblock to it. Atomic here, like a copy to a new segment followed by a superblock update.
+    /// </summary>
+    private void Rewrite()
+    {
+        compacted = false;
+        compactions++;
+        var state = shadow.Load();
+        var firstSeq = nextSeq;
+        var firstBatch = nextBatch;
+        var rewritten = new List<byte[]?>();
+        var start = state.Entries.Count > 0 ? state.Entries[0].Op.Previous : state.LogHead;
+        rewritten.Add(DiskBlock.Encode(BlockType.Reset, false, nextSeq++, nextBatch, start, null, default, 0));
+        foreach (var entry in state.Entries)
+        {
+            rewritten.Add(DiskBlock.Encode(BlockType.Entry, false, nextSeq++, nextBatch, entry.Op, entry, default, 0));
+        }
+
+        rewritten.Add(DiskBlock.Encode(BlockType.HardState, true, nextSeq++, nextBatch, OpNumber.Zero, null, state.HardState, 0));
+        nextBatch++;
+        blocks = rewritten;
+        WriteSuperblock(current with
+        {
+            Sequence = current.Sequence + 1,
+            HardState = state.HardState,
+            WalSeq = nextSeq - 1,
+            FirstSeq = firstSeq,
+            FirstBatch = firstBatch,
+        });
+    }
+}
