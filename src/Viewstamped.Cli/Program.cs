@@ -7,6 +7,11 @@ var root = new RootCommand("vsr: tools for the Viewstamped Replication library."
 Command[] subcommands =
 [
     CheckCommand.Create(),
+    SimulateCommand.Create(),
+    ReplicaCommand.Create(),
+    ClusterCommand.Create(),
+    KeygenCommand.Create(),
+    FormatCommand.Create(),
 ];
 
 foreach (var subcommand in subcommands)

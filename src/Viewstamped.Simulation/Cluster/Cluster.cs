@@ -26,6 +26,13 @@ public sealed record ClusterOptions
 
     /// <summary>Ticks a client waits for a reply before it re-sends to every replica.</summary>
     public int ClientTimeoutTicks { get; init; } = 60;
+
+    /// <summary>
+    /// An environment mutation, for checker tests only: a Ready's messages are sent at once but the
+    /// Ready is persisted only at the replica's next flush, so a crash in between loses what its
+    /// messages vouched for (acknowledged entries, promised views).
+    /// </summary>
+    public bool AckBeforePersist { get; init; }
 }
 
 /// <summary>
@@ -41,6 +48,8 @@ public sealed class Cluster
     private readonly MemoryStorage[] storages;
     private readonly Dictionary<ClientId, SimulatedClient> clients = [];
     private readonly List<SimulatedClient> clientList = [];
+    private readonly List<SimulatedClient> liveClients = [];
+    private readonly Ready?[] unpersisted;
     private readonly Prng prng;
     private ulong incarnations;
 
@@ -54,6 +63,7 @@ public sealed class Cluster
         replicas = new Replica?[options.ReplicaCount];
         services = new IService[options.ReplicaCount];
         storages = new MemoryStorage[options.ReplicaCount];
+        unpersisted = new Ready?[options.ReplicaCount];
         for (var i = 0; i < options.ReplicaCount; i++)
         {
             storages[i] = new MemoryStorage();
@@ -73,8 +83,32 @@ public sealed class Cluster
     /// <summary>The number of replicas.</summary>
     public int ReplicaCount => options.ReplicaCount;
 
-    /// <summary>The clients created so far.</summary>
+    /// <summary>The clients created so far, crashed ones included.</summary>
     public IReadOnlyList<SimulatedClient> Clients => clientList;
+
+    /// <summary>The options the cluster was built with.</summary>
+    public ClusterOptions Options => options;
+
+    /// <summary>Called after every step, tick and start of a replica, once the checker has seen it.</summary>
+    public Action<Replica>? ReplicaObserved { get; set; }
+
+    /// <summary>The number of replicas that are crashed or still recovering: unavailable to the protocol.</summary>
+    public int Unavailable
+    {
+        get
+        {
+            var count = 0;
+            foreach (var replica in replicas)
+            {
+                if (replica is null || replica.Status == ReplicaStatus.Recovering)
+                {
+                    count++;
+                }
+            }
+
+            return count;
+        }
+    }
 
     /// <summary>Replica <paramref name="index"/>; throws when it is crashed.</summary>
     public Replica Replica(int index) => replicas[index] ?? throw new InvalidOperationException($"replica {index} is down");
@@ -98,9 +132,10 @@ public sealed class Cluster
     public SimulatedClient AddClient()
     {
         var session = new ClientSession(options.ClusterId, options.ReplicaCount, new ClientId(prng.NextUInt128()), options.ClientTimeoutTicks);
-        var client = new SimulatedClient(session);
+        var client = new SimulatedClient(session) { CreatedAt = Now };
         clients[session.Id] = client;
         clientList.Add(client);
+        liveClients.Add(client);
         session.Register();
         FlushClient(client);
         return client;
@@ -112,6 +147,22 @@ public sealed class Cluster
         var number = client.Submit(operation, Now);
         FlushClient(client);
         return number;
+    }
+
+    /// <summary>
+    /// Crashes a client process: it stops ticking and its replies are lost. A restarted client is a
+    /// new session (<see cref="AddClient"/>); the crashed one's request in flight may or may not execute.
+    /// </summary>
+    public void CrashClient(SimulatedClient client)
+    {
+        if (!client.IsUp)
+        {
+            return;
+        }
+
+        client.IsUp = false;
+        liveClients.Remove(client);
+        Network.DropAllTo(NodeAddress.Of(client.Session.Id));
     }
 
     /// <summary>Sends a raw message to a replica as if from a client, bypassing any session.</summary>
@@ -131,7 +182,7 @@ public sealed class Cluster
             }
         }
 
-        foreach (var client in clientList)
+        foreach (var client in liveClients)
         {
             client.Session.Tick();
             FlushClient(client);
@@ -168,7 +219,9 @@ public sealed class Cluster
     /// <summary>Crashes replica <paramref name="index"/>: volatile state and messages to it are lost; its storage stays.</summary>
     public void Crash(int index)
     {
+        Invariant.That(replicas[index] is not null, "crash a running replica");
         replicas[index] = null;
+        unpersisted[index] = null;
         Network.DropAllTo(NodeAddress.Of(new ReplicaIndex((byte)index)));
     }
 
@@ -176,8 +229,8 @@ public sealed class Cluster
     public void Restart(int index)
     {
         Invariant.That(replicas[index] is null, "restart a crashed replica");
+        Checker.Restarting(index);
         Start(index, storages[index].Load());
-        Checker.Restarted(replicas[index]!);
     }
 
     private void Start(int index, DurableState? durable)
@@ -212,7 +265,7 @@ public sealed class Cluster
 
     private void DeliverToClient(Packet packet)
     {
-        if (clients.TryGetValue(packet.To.Client, out var client) && packet.Message is Reply reply)
+        if (clients.TryGetValue(packet.To.Client, out var client) && client.IsUp && packet.Message is Reply reply)
         {
             client.OnReply(reply, Now);
             FlushClient(client);
@@ -223,14 +276,30 @@ public sealed class Cluster
     private void Flush(int index)
     {
         var replica = replicas[index]!;
-        Checker.Observe(replica);
+        Checker.Observe(replica, services[index]);
+        ReplicaObserved?.Invoke(replica);
+        if (unpersisted[index] is { } late)
+        {
+            // AckBeforePersist: the previous Ready reaches the disk only now.
+            storages[index].Persist(late);
+            unpersisted[index] = null;
+        }
+
         if (!replica.HasReady)
         {
             return;
         }
 
         var ready = replica.TakeReady();
-        storages[index].Persist(ready);
+        if (options.AckBeforePersist)
+        {
+            unpersisted[index] = ready;
+        }
+        else
+        {
+            storages[index].Persist(ready);
+        }
+
         var from = NodeAddress.Of(replica.Index);
         foreach (var envelope in ready.Messages)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Viewstamped.Messages;
 
 namespace Viewstamped.Simulation;
@@ -6,55 +7,123 @@ namespace Viewstamped.Simulation;
 public sealed class SafetyViolationException(string message) : Exception(message);
 
 /// <summary>
+/// A service the checker can audit: a hash of its whole state, which must be equal on every replica
+/// that executed the same ops, and the first violation the service saw itself (for example an
+/// operation executed twice), since an exception thrown by a service is turned into a reply.
+/// </summary>
+public interface IAuditedService
+{
+    /// <summary>A hash of the service's state; equal states give equal hashes.</summary>
+    ulong StateHash { get; }
+
+    /// <summary>The first violation the service detected, or null.</summary>
+    string? Violation { get; }
+}
+
+/// <summary>
 /// Checks the cluster-wide safety invariants of PROTOCOL-NOTES after every step: committed
 /// prefixes agree and never change (1, 2), views never go back, also across restarts (3), one
 /// primary and one log per view (4), only normal replicas execute (5), checkpoints of the same op
-/// are byte-identical (8). Client-visible results are checked by the history checker.
+/// are byte-identical (8); and, for an <see cref="IAuditedService"/>, replicas that executed the same
+/// number of ops hold the same service state and no operation executes twice (at-most-once).
+/// Client-visible results are checked by the history checker.
 /// </summary>
+/// <remarks>
+/// Every check is incremental: a step costs a few comparisons unless it committed, appended or
+/// checkpointed something. Memory is bounded: what it remembers about old ops lives in rings of
+/// <see cref="Window"/> ops.
+/// </remarks>
 public sealed class ClusterChecker
 {
-    private readonly Dictionary<ulong, ulong> committed = [];
-    private readonly Dictionary<(ulong View, ulong Op), ulong> entriesByView = [];
+    /// <summary>How many recent ops the checker remembers committed entries and service states for.</summary>
+    public const int Window = 1 << 16;
+
+    private const int WindowMask = Window - 1;
+
+    private readonly LogEntry?[] committed = new LogEntry?[Window];
+    private readonly ulong[] stateOps = new ulong[Window];
+    private readonly ulong[] stateHashes = new ulong[Window];
+    private readonly LogEntry?[] newestByOp = new LogEntry?[Window];
+    private readonly LogEntry?[] olderByOp = new LogEntry?[Window];
     private readonly Dictionary<ulong, ReplicaIndex> primaries = [];
     private readonly Dictionary<ulong, ulong> checkpoints = [];
-    private readonly View[] lastView;
-    private readonly OpNumber[] checkedCommit;
+    private readonly ReplicaWatch[] watches;
 
     /// <summary>Creates a checker for a cluster of <paramref name="replicaCount"/> replicas.</summary>
     public ClusterChecker(int replicaCount)
     {
-        lastView = new View[replicaCount];
-        checkedCommit = new OpNumber[replicaCount];
+        watches = new ReplicaWatch[replicaCount];
+        for (var i = 0; i < replicaCount; i++)
+        {
+            watches[i] = new ReplicaWatch();
+        }
     }
 
     /// <summary>The highest op known committed anywhere.</summary>
     public OpNumber HighestCommitted { get; private set; }
 
-    /// <summary>The checksum of the committed entry at <paramref name="op"/>, if it has been seen.</summary>
-    public ulong? CommittedChecksum(OpNumber op) => committed.TryGetValue(op.Value, out var checksum) ? checksum : null;
+    /// <summary>The number of views in which some replica served as a normal primary, view 0 included.</summary>
+    public int ViewsStarted => primaries.Count;
+
+    /// <summary>The highest view any replica reached.</summary>
+    public View HighestView { get; private set; }
+
+    /// <summary>The checksum of the committed entry at <paramref name="op"/>, if it has been seen (and is recent).</summary>
+    public ulong? CommittedChecksum(OpNumber op) => CommittedAt(op)?.Checksum();
 
     /// <summary>Checks one replica's state; call after each of its steps and ticks.</summary>
-    public void Observe(Replica replica)
+    public void Observe(Replica replica) => Observe(replica, null);
+
+    /// <summary>
+    /// Checks one replica's state and, when <paramref name="service"/> is an <see cref="IAuditedService"/>,
+    /// its service's; call after each of the replica's steps and ticks.
+    /// </summary>
+    public void Observe(Replica replica, IService? service)
     {
         var index = replica.Index.Value;
-        Require(replica.View >= lastView[index], $"r{index} view went back from {lastView[index]} to {replica.View}");
-        lastView[index] = replica.View;
-        Require(replica.LogView <= replica.View, $"r{index} log view {replica.LogView} above view {replica.View}");
-        ObservePrimary(replica);
-        ObserveLog(replica);
-        ObserveCheckpoint(replica);
+        var watch = watches[index];
+        var view = replica.View;
+        if (view != watch.View)
+        {
+            Require(view > watch.View, $"r{index} view went back from {watch.View} to {view}");
+            watch.View = view;
+            HighestView = View.Max(HighestView, view);
+        }
+
+        Require(replica.LogView <= view, $"r{index} log view {replica.LogView} above view {view}");
+        if (replica.Status == ReplicaStatus.Normal && replica.IsPrimary && watch.PrimaryView != view.Value + 1)
+        {
+            ObservePrimary(replica);
+            watch.PrimaryView = view.Value + 1;
+        }
+
+        ObserveLog(replica, watch);
+        if (replica.CheckpointOp != watch.CheckpointOp)
+        {
+            ObserveCheckpoint(replica);
+            watch.CheckpointOp = replica.CheckpointOp;
+        }
+
+        if (service is IAuditedService audited)
+        {
+            ObserveService(replica, watch, audited);
+        }
     }
 
     /// <summary>A replica restarted: its commit watermark starts over, its views must not.</summary>
-    public void Restarted(Replica replica) => checkedCommit[replica.Index.Value] = OpNumber.Zero;
+    public void Restarted(Replica replica) => Restarting(replica.Index.Value);
+
+    /// <summary>Replica <paramref name="index"/> is about to restart: forget what it had shown, except its views.</summary>
+    public void Restarting(int index)
+    {
+        var watch = watches[index];
+        watches[index] = new ReplicaWatch { View = watch.View };
+    }
+
+    private LogEntry? CommittedAt(OpNumber op) => committed[(int)(op.Value & WindowMask)] is { } entry && entry.Op == op ? entry : null;
 
     private void ObservePrimary(Replica replica)
     {
-        if (replica.Status != ReplicaStatus.Normal || !replica.IsPrimary)
-        {
-            return;
-        }
-
         if (primaries.TryGetValue(replica.View.Value, out var primary))
         {
             Require(primary == replica.Index, $"two primaries in view {replica.View}: r{primary.Value} and r{replica.Index.Value}");
@@ -65,49 +134,122 @@ public sealed class ClusterChecker
         }
     }
 
-    private void ObserveLog(Replica replica)
+    private void ObserveLog(Replica replica, ReplicaWatch watch)
     {
         var index = replica.Index.Value;
-        var from = OpNumber.Max(checkedCommit[index].Next, replica.LogStart);
-        var to = OpNumber.Min(replica.CommitNumber, replica.Op);
+        var commit = replica.CommitNumber;
+        var head = replica.Op;
+        var shape = new LogShape(head, replica.LogStart, replica.View, replica.LogView, replica.Status);
+        if (shape == watch.Shape && commit <= watch.CheckedCommit)
+        {
+            // Nothing that could change the log or commit anything happened: the log only changes by
+            // appends (the head moves), installs (the view, log view or status moves) or resets (the start moves).
+            return;
+        }
+
+        // Appends move only the head; anything else (an installed log, a reset, a new view or status) may have replaced entries.
+        var installed = shape with { Head = watch.Shape.Head } != watch.Shape;
+        var appended = shape.Head != watch.Shape.Head;
+        watch.Shape = shape;
+        if (commit < watch.CheckedCommit
+            || (installed && watch.CheckedEntry is { } last && replica.EntryAt(last.Op) is { } now && !ReferenceEquals(now, last)))
+        {
+            // The log changed below what was checked (or the commit number went down): check it again.
+            watch.CheckedCommit = OpNumber.Min(commit, replica.LogStart.Previous);
+            watch.CheckedEntry = null;
+        }
+
+        var from = OpNumber.Max(watch.CheckedCommit.Next, replica.LogStart);
+        var to = OpNumber.Min(commit, head);
         for (var op = from; op <= to; op = op.Next)
         {
             var entry = replica.EntryAt(op)!;
-            var checksum = entry.Checksum();
-            if (committed.TryGetValue(op.Value, out var known))
+            var slot = (int)(op.Value & WindowMask);
+            if (committed[slot] is { } known && known.Op == op)
             {
-                Require(known == checksum, $"r{index} committed op {op} differs from the op committed before ({Describe(entry)})");
+                Require(ReferenceEquals(known, entry) || known.Equals(entry),
+                    $"r{index} committed op {op} differs from the op committed before ({Describe(entry)} against {Describe(known)})");
             }
-            else
+            else if (committed[slot] is null || committed[slot]!.Op < op)
             {
-                committed[op.Value] = checksum;
-                HighestCommitted = OpNumber.Max(HighestCommitted, op);
+                committed[slot] = entry;
             }
+
+            HighestCommitted = OpNumber.Max(HighestCommitted, op);
+            watch.CheckedEntry = entry;
         }
 
-        checkedCommit[index] = OpNumber.Max(checkedCommit[index], to);
-        ObserveNewestEntries(replica);
+        watch.CheckedCommit = OpNumber.Max(watch.CheckedCommit, to);
+        // New entries are made only by a normal primary; other replicas only receive them, or install logs.
+        if (installed || (appended && replica.Status == ReplicaStatus.Normal && replica.IsPrimary))
+        {
+            ObserveNewestEntries(replica, watch);
+        }
     }
 
-    /// <summary>At most one log per view: an entry of view v at op n is the same on every replica.</summary>
-    private void ObserveNewestEntries(Replica replica)
+    /// <summary>
+    /// At most one log per view: an entry of view v at op n is the same on every replica. Entries are
+    /// checked once, when first seen: the walk down from the head stops at the first entry already known.
+    /// For each recent op the checker remembers the entries of its two newest views.
+    /// </summary>
+    private void ObserveNewestEntries(Replica replica, ReplicaWatch watch)
     {
-        var from = OpNumber.Max(replica.LogStart, replica.Op.Value > 8 ? new OpNumber(replica.Op.Value - 8) : OpNumber.Zero.Next);
-        for (var op = from; op <= replica.Op; op = op.Next)
+        var head = replica.Op;
+        if (head < replica.LogStart)
+        {
+            return;
+        }
+
+        var headEntry = replica.EntryAt(head)!;
+        if (ReferenceEquals(headEntry, watch.Head))
+        {
+            return;
+        }
+
+        watch.Head = headEntry;
+        for (var op = head; op >= replica.LogStart && op.Value > 0; op = op.Previous)
         {
             var entry = replica.EntryAt(op)!;
-            var key = (entry.View.Value, op.Value);
-            var checksum = entry.Checksum();
-            if (entriesByView.TryGetValue(key, out var known))
+            if (KnownEntry(entry) is { } known)
             {
-                Require(known == checksum, $"two different entries for op {op} in view {entry.View} (r{replica.Index.Value})");
+                Require(ReferenceEquals(known, entry) || known.Equals(entry),
+                    $"two different entries for op {op} in view {entry.View} (r{replica.Index.Value}: {Describe(entry)} against {Describe(known)})");
+                break;
             }
-            else
-            {
-                entriesByView[key] = checksum;
-            }
+
+            RememberEntry(entry);
         }
     }
+
+    /// <summary>The entry remembered for the same op and view as <paramref name="entry"/>, if any.</summary>
+    private LogEntry? KnownEntry(LogEntry entry)
+    {
+        var slot = (int)(entry.Op.Value & WindowMask);
+        if (newestByOp[slot] is { } newest && newest.Op == entry.Op && newest.View == entry.View)
+        {
+            return newest;
+        }
+
+        return olderByOp[slot] is { } older && older.Op == entry.Op && older.View == entry.View ? older : null;
+    }
+
+    /// <summary>Remembers an entry, keeping the two newest (op, view) pairs of its slot.</summary>
+    private void RememberEntry(LogEntry entry)
+    {
+        var slot = (int)(entry.Op.Value & WindowMask);
+        var newest = newestByOp[slot];
+        if (newest is null || Newer(entry, newest))
+        {
+            olderByOp[slot] = newest;
+            newestByOp[slot] = entry;
+        }
+        else if (olderByOp[slot] is not { } older || Newer(entry, older))
+        {
+            olderByOp[slot] = entry;
+        }
+    }
+
+    private static bool Newer(LogEntry a, LogEntry b) => a.Op != b.Op ? a.Op > b.Op : a.View > b.View;
 
     private void ObserveCheckpoint(Replica replica)
     {
@@ -128,14 +270,79 @@ public sealed class ClusterChecker
         }
     }
 
+    private void ObserveService(Replica replica, ReplicaWatch watch, IAuditedService service)
+    {
+        if (service.Violation is { } violation)
+        {
+            throw new SafetyViolationException($"r{replica.Index.Value} service: {violation}");
+        }
+
+        var executed = replica.ExecutedOp;
+        if (executed == watch.Executed)
+        {
+            return;
+        }
+
+        watch.Executed = executed;
+        var slot = (int)(executed.Value & WindowMask);
+        var hash = service.StateHash;
+        if (stateOps[slot] == executed.Value)
+        {
+            Require(stateHashes[slot] == hash,
+                $"r{replica.Index.Value} service state after op {executed} differs from another replica's at the same op");
+        }
+        else if (stateOps[slot] < executed.Value)
+        {
+            stateOps[slot] = executed.Value;
+            stateHashes[slot] = hash;
+        }
+    }
+
     private static string Describe(LogEntry entry) =>
         $"view {entry.View}, client {entry.Client}, request {entry.RequestNumber}";
 
-    private static void Require(bool condition, string message)
+    /// <summary>Throws when <paramref name="condition"/> is false; the message is only formatted then.</summary>
+    private static void Require(bool condition, [InterpolatedStringHandlerArgument(nameof(condition))] ref FailureMessage message)
     {
         if (!condition)
         {
-            throw new SafetyViolationException(message);
+            throw new SafetyViolationException(message.ToString());
         }
+    }
+
+    /// <summary>An interpolated message that costs nothing while its condition holds.</summary>
+    [InterpolatedStringHandler]
+    private ref struct FailureMessage
+    {
+        private DefaultInterpolatedStringHandler inner;
+
+        public FailureMessage(int literalLength, int formattedCount, bool condition, out bool shouldAppend)
+        {
+            shouldAppend = !condition;
+            inner = shouldAppend ? new DefaultInterpolatedStringHandler(literalLength, formattedCount) : default;
+        }
+
+        public void AppendLiteral(string value) => inner.AppendLiteral(value);
+
+        public void AppendFormatted<T>(T value) => inner.AppendFormatted(value);
+
+        public override string ToString() => inner.ToStringAndClear();
+    }
+
+    /// <summary>What a replica's log looks like from outside: when none of it moves, its entries did not change.</summary>
+    private readonly record struct LogShape(OpNumber Head, OpNumber Start, View View, View LogView, ReplicaStatus Status);
+
+    /// <summary>What the checker last saw of one replica.</summary>
+    private sealed class ReplicaWatch
+    {
+        public LogShape Shape;
+
+        public View View;
+        public ulong PrimaryView;
+        public OpNumber CheckedCommit;
+        public LogEntry? CheckedEntry;
+        public LogEntry? Head;
+        public OpNumber CheckpointOp;
+        public OpNumber Executed;
     }
 }

@@ -3,7 +3,11 @@ using Viewstamped.Messages;
 namespace Viewstamped.Simulation;
 
 /// <summary>A completed request as its client saw it: invoked and answered at these ticks.</summary>
-public sealed record CompletedRequest(ulong RequestNumber, byte[] Operation, byte[] Result, OpNumber Op, ulong InvokedAt, ulong CompletedAt);
+public sealed record CompletedRequest(ulong RequestNumber, byte[] Operation, byte[] Result, OpNumber Op, ulong InvokedAt, ulong CompletedAt)
+{
+    /// <summary>The reply's status: <see cref="ReplyStatus.Ok"/>, or <see cref="ReplyStatus.ServiceError"/> when the service threw.</summary>
+    public ReplyStatus Status { get; init; }
+}
 
 /// <summary>A client session in the simulated cluster, with the record of what it saw.</summary>
 public sealed class SimulatedClient(ClientSession session)
@@ -26,6 +30,12 @@ public sealed class SimulatedClient(ClientSession session)
     /// <summary>The tick the in-flight operation was invoked at.</summary>
     public ulong PendingSince => invokedAt;
 
+    /// <summary>False once the client process crashed: it neither ticks nor receives replies again.</summary>
+    public bool IsUp { get; internal set; } = true;
+
+    /// <summary>The tick the session was created at.</summary>
+    public ulong CreatedAt { get; internal init; }
+
     internal ulong Submit(byte[] op, ulong now)
     {
         operation = op;
@@ -37,7 +47,10 @@ public sealed class SimulatedClient(ClientSession session)
     {
         if (Session.Step(reply) is { Kind: ClientEventKind.Completed } completed)
         {
-            Completed.Add(new CompletedRequest(completed.RequestNumber, operation, completed.Result, completed.Op, invokedAt, now));
+            Completed.Add(new CompletedRequest(completed.RequestNumber, operation, completed.Result, completed.Op, invokedAt, now)
+            {
+                Status = completed.Status,
+            });
         }
     }
 }

@@ -21,7 +21,7 @@ public sealed record Packet(NodeAddress From, NodeAddress To, Message Message, u
 /// <summary>Fault settings of the simulated network; all probabilities are per message.</summary>
 public sealed record NetworkOptions
 {
-    /// <summary>Minimum delivery delay in ticks.</summary>
+    /// <summary>Minimum delivery delay in ticks (at least 1).</summary>
     public int DelayMin { get; init; } = 1;
 
     /// <summary>Maximum delivery delay in ticks; a spread above the minimum reorders messages.</summary>
@@ -32,20 +32,53 @@ public sealed record NetworkOptions
 
     /// <summary>Probability that a message is delivered twice.</summary>
     public double Duplicate { get; init; }
+
+    /// <summary>Probability that a message takes the long tail: up to <see cref="TailTicks"/> extra ticks.</summary>
+    public double TailChance { get; init; }
+
+    /// <summary>The most extra ticks a message on the long tail waits.</summary>
+    public int TailTicks { get; init; }
 }
 
 /// <summary>
-/// The simulated network: every message waits in a queue until its delivery tick. Loss, delay,
-/// duplication and partitions come from the options and the run's seeded generator; tests can also
-/// drop chosen messages with <see cref="Filter"/>.
+/// The simulated network: every message waits until its delivery tick. Loss, delay (per path),
+/// duplication, reordering, one-way cuts and clogged paths come from the options and the run's seeded
+/// generator; tests can also drop chosen messages with <see cref="Filter"/>. Messages due at the same
+/// tick are delivered in the order they were sent.
 /// </summary>
-public sealed class SimulatedNetwork(Prng prng)
+public sealed class SimulatedNetwork
 {
-    private readonly PriorityQueue<Packet, (ulong, ulong)> queue = new();
-    private readonly HashSet<(NodeAddress, NodeAddress)> cutLinks = [];
-    private ulong sequence;
+    /// <summary>No delay is longer than this many ticks.</summary>
+    public const int DelayLimit = 1 << 20;
 
-    /// <summary>The fault settings in force.</summary>
+    private const int WheelSize = 1 << 10;
+    private const int WheelMask = WheelSize - 1;
+    private const int ReplicaSlots = 64;
+
+    private readonly Prng prng;
+    private readonly List<Packet>[] wheel = new List<Packet>[WheelSize];
+    private readonly PriorityQueue<Packet, (ulong, ulong)> overflow = new();
+    private readonly HashSet<(NodeAddress, NodeAddress)> cutLinks = [];
+    private readonly bool[] replicaCuts = new bool[ReplicaSlots * ReplicaSlots];
+    private readonly PathState[] paths = new PathState[ReplicaSlots * ReplicaSlots];
+    private ulong sequence;
+    private ulong cursor;
+    private int cursorIndex;
+    private int clientCuts;
+    private int clogged;
+    private int inFlight;
+
+    /// <summary>Creates a network that draws every random choice from <paramref name="prng"/>.</summary>
+    public SimulatedNetwork(Prng prng)
+    {
+        this.prng = prng;
+        for (var i = 0; i < WheelSize; i++)
+        {
+            wheel[i] = [];
+        }
+    }
+
+    /// <summary>The fault settings in force on every path without its own delay.</summary>
     public NetworkOptions Options { get; set; } = new();
 
     /// <summary>When set, a message for which it returns false is dropped.</summary>
@@ -54,46 +87,142 @@ public sealed class SimulatedNetwork(Prng prng)
     /// <summary>Messages sent so far.</summary>
     public long Sent { get; private set; }
 
-    /// <summary>Messages dropped so far (loss, partitions, filters).</summary>
+    /// <summary>Messages dropped so far (loss, partitions, filters, crashed receivers).</summary>
     public long Dropped { get; private set; }
 
+    /// <summary>Messages duplicated so far.</summary>
+    public long Duplicated { get; private set; }
+
     /// <summary>Messages waiting for delivery.</summary>
-    public int InFlight => queue.Count;
+    public int InFlight => inFlight;
+
+    /// <summary>True when any link is cut.</summary>
+    public bool IsPartitioned => cutLinks.Count > 0;
 
     /// <summary>Queues a message sent at <paramref name="now"/>.</summary>
     public void Send(NodeAddress from, NodeAddress to, Message message, ulong now)
     {
         Sent++;
-        var packet = new Packet(from, to, message, now + Delay(), sequence++);
-        if (cutLinks.Contains((from, to)) || prng.Chance(Options.Drop) || (Filter is not null && !Filter(packet)))
+        var replicaPath = !from.IsClient && !to.IsClient ? Path(from.Replica.Value, to.Replica.Value) : -1;
+        var cut = replicaPath >= 0 ? replicaCuts[replicaPath] : clientCuts > 0 && cutLinks.Contains((from, to));
+        if (cut || prng.Chance(Options.Drop))
         {
             Dropped++;
             return;
         }
 
-        queue.Enqueue(packet, (packet.DeliverAt, packet.Sequence));
+        var packet = new Packet(from, to, message, now + Delay(replicaPath, now), sequence++);
+        if (Filter is not null && !Filter(packet))
+        {
+            Dropped++;
+            return;
+        }
+
+        Enqueue(packet);
         if (prng.Chance(Options.Duplicate))
         {
-            var copy = packet with { DeliverAt = now + Delay(), Sequence = sequence++ };
-            queue.Enqueue(copy, (copy.DeliverAt, copy.Sequence));
+            Duplicated++;
+            Enqueue(packet with { DeliverAt = now + Delay(replicaPath, now), Sequence = sequence++ });
         }
     }
 
     /// <summary>Takes the next message due at or before <paramref name="now"/>, if any.</summary>
     public bool TryReceive(ulong now, out Packet packet)
     {
-        if (queue.TryPeek(out var next, out var priority) && priority.Item1 <= now)
+        while (cursor <= now)
         {
-            packet = queue.Dequeue();
-            return true;
+            var bucket = wheel[(int)(cursor & WheelMask)];
+            if (cursorIndex < bucket.Count)
+            {
+                packet = bucket[cursorIndex];
+                bucket[cursorIndex++] = null!;
+                inFlight--;
+                return true;
+            }
+
+            bucket.Clear();
+            cursorIndex = 0;
+            if (inFlight == 0 && cursor < now)
+            {
+                // Nothing is on its way: jump straight to now.
+                cursor = now;
+                continue;
+            }
+
+            cursor++;
+            MigrateOverflow();
         }
 
         packet = null!;
         return false;
     }
 
+    /// <summary>Sets the delay of the path from replica <paramref name="from"/> to replica <paramref name="to"/>.</summary>
+    public void SetPathDelay(ReplicaIndex from, ReplicaIndex to, int delayMin, int delayMax)
+    {
+        ref var path = ref paths[Path(from.Value, to.Value)];
+        path.DelayMin = Math.Max(1, delayMin);
+        path.DelayMax = Math.Max(path.DelayMin, delayMax);
+    }
+
+    /// <summary>Clears every per-path delay: every path follows <see cref="Options"/> again.</summary>
+    public void ClearPathDelays()
+    {
+        for (var i = 0; i < paths.Length; i++)
+        {
+            paths[i].DelayMin = 0;
+            paths[i].DelayMax = 0;
+        }
+    }
+
+    /// <summary>
+    /// Clogs the path from replica <paramref name="from"/> to replica <paramref name="to"/> until tick
+    /// <paramref name="until"/>: every message sent on it meanwhile waits <paramref name="extraDelay"/> more ticks.
+    /// </summary>
+    public void Clog(ReplicaIndex from, ReplicaIndex to, ulong until, int extraDelay)
+    {
+        ref var path = ref paths[Path(from.Value, to.Value)];
+        if (path.ClogUntil == 0)
+        {
+            clogged++;
+        }
+
+        path.ClogUntil = until;
+        path.ClogDelay = Math.Clamp(extraDelay, 0, DelayLimit / 2);
+    }
+
+    /// <summary>True when the path from <paramref name="from"/> to <paramref name="to"/> is clogged at <paramref name="now"/>.</summary>
+    public bool IsClogged(ReplicaIndex from, ReplicaIndex to, ulong now) => paths[Path(from.Value, to.Value)].ClogUntil > now;
+
+    /// <summary>Unclogs every path.</summary>
+    public void Unclog()
+    {
+        for (var i = 0; i < paths.Length; i++)
+        {
+            paths[i].ClogUntil = 0;
+            paths[i].ClogDelay = 0;
+        }
+
+        clogged = 0;
+    }
+
     /// <summary>Stops messages from <paramref name="from"/> to <paramref name="to"/> (one way).</summary>
-    public void Cut(NodeAddress from, NodeAddress to) => cutLinks.Add((from, to));
+    public void Cut(NodeAddress from, NodeAddress to)
+    {
+        if (!cutLinks.Add((from, to)))
+        {
+            return;
+        }
+
+        if (!from.IsClient && !to.IsClient)
+        {
+            replicaCuts[Path(from.Replica.Value, to.Replica.Value)] = true;
+        }
+        else
+        {
+            clientCuts++;
+        }
+    }
 
     /// <summary>Cuts both directions between two nodes.</summary>
     public void CutBoth(NodeAddress a, NodeAddress b)
@@ -103,32 +232,116 @@ public sealed class SimulatedNetwork(Prng prng)
     }
 
     /// <summary>Heals every cut link.</summary>
-    public void HealAll() => cutLinks.Clear();
+    public void HealAll()
+    {
+        cutLinks.Clear();
+        Array.Clear(replicaCuts);
+        clientCuts = 0;
+    }
 
     /// <summary>True when messages from <paramref name="from"/> to <paramref name="to"/> are cut.</summary>
     public bool IsCut(NodeAddress from, NodeAddress to) => cutLinks.Contains((from, to));
 
     /// <summary>Drops every message in flight to <paramref name="to"/> (its process crashed).</summary>
-    public void DropAllTo(NodeAddress to)
+    public void DropAllTo(NodeAddress to) => DropWhere(packet => packet.To == to);
+
+    /// <summary>Drops every message in flight for which <paramref name="predicate"/> holds.</summary>
+    public void DropWhere(Func<Packet, bool> predicate)
     {
-        var kept = new List<Packet>();
-        while (queue.TryDequeue(out var packet, out _))
+        foreach (var bucket in wheel)
         {
-            if (packet.To == to)
+            var start = ReferenceEquals(bucket, wheel[(int)(cursor & WheelMask)]) ? cursorIndex : 0;
+            for (var i = start; i < bucket.Count; i++)
             {
-                Dropped++;
-            }
-            else
-            {
-                kept.Add(packet);
+                if (bucket[i] is { } packet && predicate(packet))
+                {
+                    bucket.RemoveAt(i--);
+                    inFlight--;
+                    Dropped++;
+                }
             }
         }
 
-        foreach (var packet in kept)
+        if (overflow.Count > 0)
         {
-            queue.Enqueue(packet, (packet.DeliverAt, packet.Sequence));
+            var kept = new List<Packet>();
+            while (overflow.TryDequeue(out var packet, out _))
+            {
+                if (predicate(packet))
+                {
+                    inFlight--;
+                    Dropped++;
+                }
+                else
+                {
+                    kept.Add(packet);
+                }
+            }
+
+            foreach (var packet in kept)
+            {
+                overflow.Enqueue(packet, (packet.DeliverAt, packet.Sequence));
+            }
         }
     }
 
-    private ulong Delay() => (ulong)prng.Between(Options.DelayMin, Math.Max(Options.DelayMin, Options.DelayMax));
+    private static int Path(int from, int to) => (from * ReplicaSlots) + to;
+
+    private void Enqueue(Packet packet)
+    {
+        inFlight++;
+        if (packet.DeliverAt < cursor + WheelSize)
+        {
+            wheel[(int)(packet.DeliverAt & WheelMask)].Add(packet);
+        }
+        else
+        {
+            overflow.Enqueue(packet, (packet.DeliverAt, packet.Sequence));
+        }
+    }
+
+    /// <summary>Moves packets that now fit in the wheel out of the overflow queue, in delivery order.</summary>
+    private void MigrateOverflow()
+    {
+        while (overflow.TryPeek(out var packet, out var priority) && priority.Item1 < cursor + WheelSize)
+        {
+            overflow.Dequeue();
+            wheel[(int)(packet.DeliverAt & WheelMask)].Add(packet);
+        }
+    }
+
+    private ulong Delay(int replicaPath, ulong now)
+    {
+        int min = Options.DelayMin, max = Options.DelayMax, extra = 0;
+        if (replicaPath >= 0)
+        {
+            ref var path = ref paths[replicaPath];
+            if (path.DelayMin > 0)
+            {
+                (min, max) = (path.DelayMin, path.DelayMax);
+            }
+
+            if (clogged > 0 && path.ClogUntil > now)
+            {
+                extra = path.ClogDelay;
+            }
+        }
+
+        min = Math.Max(1, min);
+        var delay = max > min ? prng.Between(min, max) : min;
+        if (Options.TailChance > 0 && Options.TailTicks > 0 && prng.Chance(Options.TailChance))
+        {
+            delay += prng.Between(1, Options.TailTicks);
+        }
+
+        return (ulong)Math.Min(delay + extra, DelayLimit);
+    }
+
+    private struct PathState
+    {
+        public int DelayMin;
+        public int DelayMax;
+        public ulong ClogUntil;
+        public int ClogDelay;
+    }
 }

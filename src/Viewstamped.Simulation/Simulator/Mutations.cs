@@ -1,0 +1,101 @@
+namespace Viewstamped.Simulation;
+
+/// <summary>
+/// A planted bug, for proving that the simulator's checkers catch real bugs. Most are switches in the
+/// protocol core; <see cref="AckBeforePersist"/> is a bug of the environment, planted by the cluster.
+/// </summary>
+public enum PlantedMutation
+{
+    /// <summary>No bug: the protocol as written.</summary>
+    None = 0,
+
+    /// <summary>The primary commits with one acknowledgement fewer than a quorum.</summary>
+    CommitWithoutQuorum,
+
+    /// <summary>A DoViewChange leaves out the sender's last entry.</summary>
+    DoViewChangeDropsLastEntry,
+
+    /// <summary>A StartView for an older view is accepted.</summary>
+    StartViewAcceptsOlderView,
+
+    /// <summary>The view is not persisted when a view change starts.</summary>
+    ViewNotPersisted,
+
+    /// <summary>The new primary picks the longest log, ignoring log views.</summary>
+    LogSelectionIgnoresLogView,
+
+    /// <summary>Duplicate requests are prepared and executed again.</summary>
+    NoDuplicateCheck,
+
+    /// <summary>A backup acknowledges a Prepare whose entries it could not append.</summary>
+    AckWithoutEntries,
+
+    /// <summary>The new primary starts its view with one DoViewChange fewer than a quorum.</summary>
+    ViewStartWithoutQuorum,
+
+    /// <summary>The cluster sends a Ready's messages before persisting it; the Ready reaches the disk at the replica's next flush.</summary>
+    AckBeforePersist,
+}
+
+/// <summary>A planted mutation's command-line name and what it breaks.</summary>
+/// <param name="Mutation">The mutation.</param>
+/// <param name="Name">Its name: lowercase words joined by dashes.</param>
+/// <param name="Description">What the bug does.</param>
+public sealed record MutationInfo(PlantedMutation Mutation, string Name, string Description);
+
+/// <summary>The catalogue of planted mutations and their names.</summary>
+public static class Mutations
+{
+    /// <summary>Every mutation, <see cref="PlantedMutation.None"/> excluded, in declaration order.</summary>
+    public static IReadOnlyList<MutationInfo> All { get; } =
+    [
+        new(PlantedMutation.CommitWithoutQuorum, "commit-without-quorum", "the primary commits with one acknowledgement fewer than a quorum"),
+        new(PlantedMutation.DoViewChangeDropsLastEntry, "do-view-change-drops-last-entry", "a DoViewChange leaves out the sender's last log entry"),
+        new(PlantedMutation.StartViewAcceptsOlderView, "start-view-accepts-older-view", "a replica accepts a StartView of an older view (and goes back to it)"),
+        new(PlantedMutation.ViewNotPersisted, "view-not-persisted", "a replica does not persist the view it promises when it starts a view change"),
+        new(PlantedMutation.LogSelectionIgnoresLogView, "log-selection-ignores-log-view", "the new primary adopts the longest log, ignoring log views"),
+        new(PlantedMutation.NoDuplicateCheck, "no-duplicate-check", "the primary prepares and executes a re-sent request again"),
+        new(PlantedMutation.AckWithoutEntries, "ack-without-entries", "a backup acknowledges a Prepare whose entries it could not append"),
+        new(PlantedMutation.ViewStartWithoutQuorum, "view-start-without-quorum", "the new primary starts its view with one DoViewChange fewer than a quorum"),
+        new(PlantedMutation.AckBeforePersist, "ack-before-persist", "environment: the cluster sends a Ready's messages and persists it only at the replica's next flush"),
+    ];
+
+    /// <summary>The name of <paramref name="mutation"/> ("none" for no mutation).</summary>
+    public static string NameOf(PlantedMutation mutation) =>
+        mutation == PlantedMutation.None ? "none" : All.First(info => info.Mutation == mutation).Name;
+
+    /// <summary>Finds a mutation by its name ("none" included); false when no mutation has that name.</summary>
+    public static bool TryParse(string name, out PlantedMutation mutation)
+    {
+        mutation = PlantedMutation.None;
+        if (string.Equals(name, "none", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        foreach (var info in All)
+        {
+            if (string.Equals(info.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                mutation = info.Mutation;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The core's switch for <paramref name="mutation"/>; none for environment mutations.</summary>
+    internal static Mutation CoreFlag(PlantedMutation mutation) => mutation switch
+    {
+        PlantedMutation.CommitWithoutQuorum => Mutation.CommitWithoutQuorum,
+        PlantedMutation.DoViewChangeDropsLastEntry => Mutation.DoViewChangeDropsLastEntry,
+        PlantedMutation.StartViewAcceptsOlderView => Mutation.StartViewAcceptsOlderView,
+        PlantedMutation.ViewNotPersisted => Mutation.ViewNotPersisted,
+        PlantedMutation.LogSelectionIgnoresLogView => Mutation.LogSelectionIgnoresLogView,
+        PlantedMutation.NoDuplicateCheck => Mutation.NoDuplicateCheck,
+        PlantedMutation.AckWithoutEntries => Mutation.AckWithoutEntries,
+        PlantedMutation.ViewStartWithoutQuorum => Mutation.ViewStartWithoutQuorum,
+        _ => Mutation.None,
+    };
+}

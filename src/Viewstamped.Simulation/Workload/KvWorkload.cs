@@ -1,0 +1,443 @@
+using System.Globalization;
+using System.Text;
+using Viewstamped.Messages;
+using Viewstamped.Samples;
+using Viewstamped.Simulation.Linearizability;
+
+namespace Viewstamped.Simulation.Workload;
+
+/// <summary>What the workload's clients do.</summary>
+public sealed record WorkloadOptions
+{
+    /// <summary>The number of concurrent clients (slots; a crashed client's slot restarts with a new session).</summary>
+    public int Clients { get; init; } = 4;
+
+    /// <summary>The operations each client slot submits over the run.</summary>
+    public int RequestsPerClient { get; init; } = 100;
+
+    /// <summary>The number of keys operations pick from (1 to <see cref="KeyValueService.KeysMax"/>).</summary>
+    public int Keys { get; init; } = 4;
+
+    /// <summary>The share of operations that go to the Adder instead of a key.</summary>
+    public double AddShare { get; init; } = 0.1;
+
+    /// <summary>The most ticks a client waits between a completion and its next operation.</summary>
+    public int ThinkTicksMax { get; init; }
+}
+
+/// <summary>One Adder operation as its client saw it, in the workload's logical time.</summary>
+/// <param name="Process">The client process.</param>
+/// <param name="Call">When it was invoked.</param>
+/// <param name="Return">When it completed, or <see cref="Operation.NeverReturned"/>.</param>
+/// <param name="Addend">What it added.</param>
+/// <param name="Total">The total it returned, when it completed.</param>
+public readonly record struct AddRecord(int Process, long Call, long Return, int Addend, int? Total);
+
+/// <summary>How a client operation ended.</summary>
+public enum OperationOutcome
+{
+    /// <summary>Still in flight.</summary>
+    Pending,
+
+    /// <summary>Completed and took effect (a compare-and-set that swapped, any other completed operation).</summary>
+    Ok,
+
+    /// <summary>Completed without effect: a compare-and-set that found another value.</summary>
+    Failed,
+
+    /// <summary>Never completed (its client crashed or its session ended): it may or may not have taken effect.</summary>
+    Unknown,
+}
+
+/// <summary>One client operation with the ticks it was invoked and completed at.</summary>
+/// <param name="Command">What the client asked for.</param>
+/// <param name="InvokedAt">The tick it was submitted at.</param>
+/// <param name="CompletedAt">The tick its reply arrived at, or null when it never completed.</param>
+/// <param name="Outcome">How it ended.</param>
+/// <param name="Result">What a completed get or add returned (the value, or the total in decimal).</param>
+public sealed record ClientOperation(KvCommand Command, ulong InvokedAt, ulong? CompletedAt, OperationOutcome Outcome, string? Result);
+
+/// <summary>
+/// Clients on the <see cref="KeyValueService"/>: each slot keeps one operation in flight (get, put,
+/// append, compare-and-set on a handful of keys, or an add), and every invocation and completion is
+/// recorded in a history, in the order they happened. Operations that never complete (their client
+/// crashed) stay open in the history: they may or may not have taken effect.
+/// </summary>
+public sealed class KvWorkload
+{
+    private readonly Cluster cluster;
+    private readonly Prng prng;
+    private readonly WorkloadOptions options;
+    private readonly Slot[] slots;
+    private readonly List<HistoryEvent> events = [];
+    private readonly List<AddRecord> adds = [];
+    private readonly List<ClientOperation> operations = [];
+    private readonly string[] lastKnown;
+    private long clock;
+
+    /// <summary>Creates the client slots and registers a session for each.</summary>
+    public KvWorkload(Cluster cluster, Prng prng, WorkloadOptions options)
+    {
+        if (options.Clients < 1 || options.RequestsPerClient < 0 || options.Keys is < 1 or > KeyValueService.KeysMax)
+        {
+            throw new ArgumentException("a workload needs at least one client, a non-negative request count and 1 to 64 keys");
+        }
+
+        this.cluster = cluster;
+        this.prng = prng;
+        this.options = options;
+        lastKnown = new string[options.Keys];
+        Array.Fill(lastKnown, string.Empty);
+        slots = new Slot[options.Clients];
+        for (var i = 0; i < slots.Length; i++)
+        {
+            slots[i] = new Slot(i);
+            Start(slots[i]);
+        }
+    }
+
+    /// <summary>The key-value history: invocations and completions in the order they happened.</summary>
+    public IReadOnlyList<HistoryEvent> History => events;
+
+    /// <summary>The Adder operations.</summary>
+    public IReadOnlyList<AddRecord> Adds => adds;
+
+    /// <summary>Every client operation, in invocation order, with its invocation and completion ticks.</summary>
+    public IReadOnlyList<ClientOperation> Operations => operations;
+
+    /// <summary>Operations invoked so far.</summary>
+    public int Invoked { get; private set; }
+
+    /// <summary>Operations that completed with a known outcome.</summary>
+    public int Completed { get; private set; }
+
+    /// <summary>Operations whose outcome stays unknown (their client crashed or their session ended).</summary>
+    public int Unknown { get; private set; }
+
+    /// <summary>Client processes crashed so far.</summary>
+    public int ClientCrashes { get; private set; }
+
+    /// <summary>True when every slot submitted its share and nothing is in flight at a live client.</summary>
+    public bool Done
+    {
+        get
+        {
+            foreach (var slot in slots)
+            {
+                if (slot.Submitted < options.RequestsPerClient || slot.Pending is not null)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>The number of client slots.</summary>
+    public int SlotCount => slots.Length;
+
+    /// <summary>True when slot <paramref name="slot"/>'s client process runs.</summary>
+    public bool IsUp(int slot) => slots[slot].Client is not null;
+
+    /// <summary>
+    /// Records what completed since the last call, then gives every idle client its next operation.
+    /// Call it between cluster ticks.
+    /// </summary>
+    public void Step(ulong now)
+    {
+        foreach (var slot in slots)
+        {
+            Collect(slot);
+        }
+
+        foreach (var slot in slots)
+        {
+            if (slot.Client is { IsIdle: true } client && slot.Pending is null && slot.Submitted < options.RequestsPerClient)
+            {
+                if (slot.ThinkUntil == 0 && options.ThinkTicksMax > 0)
+                {
+                    slot.ThinkUntil = now + 1 + prng.Below((ulong)options.ThinkTicksMax);
+                }
+
+                if (now >= slot.ThinkUntil)
+                {
+                    slot.ThinkUntil = 0;
+                    Submit(slot, client, now);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The slot whose client has waited longest for an answer (to its registration or its operation),
+    /// and since when; false when no live client waits.
+    /// </summary>
+    public bool OldestOutstanding(out int slotIndex, out ulong since)
+    {
+        slotIndex = -1;
+        since = ulong.MaxValue;
+        foreach (var slot in slots)
+        {
+            if (slot.Client is not { } client)
+            {
+                continue;
+            }
+
+            var waiting = client.Session.State switch
+            {
+                ClientSessionState.Registering => client.CreatedAt,
+                ClientSessionState.Busy => client.PendingSince,
+                _ => ulong.MaxValue,
+            };
+            if (waiting < since)
+            {
+                since = waiting;
+                slotIndex = slot.Index;
+            }
+        }
+
+        return slotIndex >= 0;
+    }
+
+    /// <summary>Describes what slot <paramref name="slot"/>'s client waits for.</summary>
+    public string DescribeOutstanding(int slot)
+    {
+        var s = slots[slot];
+        if (s.Client is not { } client)
+        {
+            return $"client slot {slot} is down";
+        }
+
+        return client.Session.State == ClientSessionState.Registering
+            ? $"client {s.Process} registering since tick {client.CreatedAt}"
+            : $"client {s.Process} operation {s.Pending?.Sequence} ({s.Pending?.Function} {KvCommand.KeyName(s.Pending?.Key ?? 0)}) in flight since tick {client.PendingSince}";
+    }
+
+    /// <summary>Crashes slot <paramref name="slot"/>'s client process; its operation in flight stays open.</summary>
+    public void CrashClient(int slot)
+    {
+        var s = slots[slot];
+        if (s.Client is not { } client)
+        {
+            return;
+        }
+
+        Collect(s);
+        cluster.CrashClient(client);
+        s.Client = null;
+        ClientCrashes++;
+        Abandon(s);
+    }
+
+    /// <summary>Restarts slot <paramref name="slot"/> with a new client process and session, if it is down.</summary>
+    public void RestartClient(int slot)
+    {
+        if (slots[slot].Client is null)
+        {
+            Start(slots[slot]);
+        }
+    }
+
+    /// <summary>The key-value operations for the linearizability checker.</summary>
+    public IReadOnlyList<Operation> KeyValueOperations()
+    {
+        var operations = Linearizability.History.ToOperations(events);
+        return operations.Success ? operations.Value : throw new InvalidOperationException($"the workload recorded a malformed history: {operations.Describe("history")}");
+    }
+
+    /// <summary>The Adder operations for the linearizability checker (with <see cref="AdderModel"/>).</summary>
+    public IReadOnlyList<Operation> AdderOperations()
+    {
+        var operations = new List<Operation>(adds.Count);
+        foreach (var add in adds)
+        {
+            var input = new OperationInput(OperationKind.Append, "adder", add.Addend.ToString(CultureInfo.InvariantCulture));
+            operations.Add(new Operation(add.Process, add.Call, add.Return, input, add.Total?.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        operations.Sort(static (a, b) => a.Call.CompareTo(b.Call));
+        return operations;
+    }
+
+    private void Start(Slot slot)
+    {
+        slot.Process = slot.Index + (slots.Length * slot.Incarnation++);
+        slot.Sequence = 0;
+        slot.ThinkUntil = 0;
+        slot.Client = cluster.AddClient();
+    }
+
+    private void Submit(Slot slot, SimulatedClient client, ulong now)
+    {
+        var command = NextCommand(slot);
+        slot.Pending = command;
+        slot.OperationIndex = operations.Count;
+        operations.Add(new ClientOperation(command, now, null, OperationOutcome.Pending, null));
+        slot.Submitted++;
+        Invoked++;
+        if (command.Function == KvFunction.Add)
+        {
+            slot.AddIndex = adds.Count;
+            adds.Add(new AddRecord(slot.Process, clock++, Operation.NeverReturned, command.Addend, null));
+        }
+        else
+        {
+            clock++;
+            events.Add(Event(slot.Process, HistoryEventType.Invoke, command, command.Function == KvFunction.Get ? null : command.Value));
+        }
+
+        cluster.Submit(client, command.Encode());
+    }
+
+    private KvCommand NextCommand(Slot slot)
+    {
+        var sequence = ++slot.Sequence;
+        var token = slot.Process.ToString(CultureInfo.InvariantCulture) + "." + sequence.ToString(CultureInfo.InvariantCulture);
+        if (prng.Chance(options.AddShare))
+        {
+            return new KvCommand(slot.Process, sequence, KvFunction.Add, 0, Addend: 1 + (int)prng.Below(100));
+        }
+
+        var key = (byte)prng.Below((ulong)options.Keys);
+        var pick = prng.Below(100);
+        return pick switch
+        {
+            < 35 => new KvCommand(slot.Process, sequence, KvFunction.Get, key),
+            < 55 => new KvCommand(slot.Process, sequence, KvFunction.Put, key, token),
+            < 80 => new KvCommand(slot.Process, sequence, KvFunction.Append, key, token + ";"),
+            _ => new KvCommand(slot.Process, sequence, KvFunction.Cas, key, token, prng.Chance(0.8) ? lastKnown[key] : "x" + token),
+        };
+    }
+
+    /// <summary>Records the slot's completions, and restarts it when the cluster ended its session.</summary>
+    private void Collect(Slot slot)
+    {
+        if (slot.Client is not { } client)
+        {
+            return;
+        }
+
+        if (client.Completed.Count > 0)
+        {
+            // The history keeps what matters; the client's own record is dropped as it is read.
+            foreach (var completed in client.Completed)
+            {
+                Complete(slot, completed);
+            }
+
+            client.Completed.Clear();
+        }
+
+        if (client.Session.State == ClientSessionState.Ended)
+        {
+            cluster.CrashClient(client);
+            slot.Client = null;
+            Abandon(slot);
+            Start(slot);
+        }
+    }
+
+    private void Complete(Slot slot, CompletedRequest completed)
+    {
+        if (slot.Pending is not { } command)
+        {
+            return;
+        }
+
+        slot.Pending = null;
+        if (completed.Status != ReplyStatus.Ok)
+        {
+            RecordUnknown(slot, command);
+            return;
+        }
+
+        Completed++;
+        if (command.Function == KvFunction.Add)
+        {
+            var total = Adder.Decode(completed.Result);
+            adds[slot.AddIndex] = adds[slot.AddIndex] with { Return = clock++, Total = total };
+            Record(slot, completed.CompletedAt, OperationOutcome.Ok, total.ToString(CultureInfo.InvariantCulture));
+            return;
+        }
+
+        clock++;
+        var key = command.Key;
+        switch (command.Function)
+        {
+            case KvFunction.Get:
+                var value = completed.Result.Length == 0 ? string.Empty : Encoding.UTF8.GetString(completed.Result);
+                lastKnown[key] = value;
+                events.Add(Event(slot.Process, HistoryEventType.Ok, command, value));
+                Record(slot, completed.CompletedAt, OperationOutcome.Ok, value);
+                break;
+            case KvFunction.Cas when completed.Result is not [1]:
+                events.Add(Event(slot.Process, HistoryEventType.Fail, command, command.Value));
+                Record(slot, completed.CompletedAt, OperationOutcome.Failed, null);
+                break;
+            default:
+                lastKnown[key] = command.Function == KvFunction.Append ? lastKnown[key] + command.Value : command.Value!;
+                events.Add(Event(slot.Process, HistoryEventType.Ok, command, command.Value));
+                Record(slot, completed.CompletedAt, OperationOutcome.Ok, null);
+                break;
+        }
+    }
+
+    /// <summary>The slot's operation in flight will never be answered: its outcome is unknown.</summary>
+    private void Abandon(Slot slot)
+    {
+        if (slot.Pending is { } command)
+        {
+            slot.Pending = null;
+            RecordUnknown(slot, command);
+        }
+    }
+
+    private void Record(Slot slot, ulong? completedAt, OperationOutcome outcome, string? result) =>
+        operations[slot.OperationIndex] = operations[slot.OperationIndex] with { CompletedAt = completedAt, Outcome = outcome, Result = result };
+
+    private void RecordUnknown(Slot slot, KvCommand command)
+    {
+        Unknown++;
+        clock++;
+        Record(slot, null, OperationOutcome.Unknown, null);
+        if (command.Function != KvFunction.Add)
+        {
+            events.Add(Event(slot.Process, HistoryEventType.Info, command, command.Function == KvFunction.Get ? null : command.Value));
+        }
+    }
+
+    private static HistoryEvent Event(int process, HistoryEventType type, KvCommand command, string? value) =>
+        new(process, type, Kind(command.Function), KvCommand.KeyName(command.Key), value, command.Function == KvFunction.Cas ? command.Expected : null);
+
+    private static OperationKind Kind(KvFunction function) => function switch
+    {
+        KvFunction.Get => OperationKind.Read,
+        KvFunction.Put => OperationKind.Write,
+        KvFunction.Append => OperationKind.Append,
+        _ => OperationKind.Cas,
+    };
+
+    private sealed class Slot(int index)
+    {
+        public int Index { get; } = index;
+
+        public SimulatedClient? Client { get; set; }
+
+        public int Process { get; set; }
+
+        public int Incarnation { get; set; }
+
+        public int Sequence { get; set; }
+
+        public int Submitted { get; set; }
+
+        public KvCommand? Pending { get; set; }
+
+        public int AddIndex { get; set; }
+
+        public int OperationIndex { get; set; }
+
+        public ulong ThinkUntil { get; set; }
+    }
+}

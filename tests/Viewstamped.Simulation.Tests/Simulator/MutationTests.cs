@@ -1,0 +1,119 @@
+using Xunit.Abstractions;
+
+namespace Viewstamped.Simulation.Tests.Vopr;
+
+/// <summary>
+/// Every planted bug must be caught, as a correctness failure, within a small sweep with a fault
+/// profile that provokes it; and the same sweeps must pass without the bug.
+/// </summary>
+public class MutationTests(ITestOutputHelper output)
+{
+    private const int SeedsMax = 50;
+
+    /// <summary>Isolated primaries with slow paths: an old primary's long, stale log meets a later view change.</summary>
+    private static readonly FaultMix StaleLogs = new()
+    {
+        DelayMin = 1,
+        DelayMax = 4,
+        Drop = 0.05,
+        PartitionRate = 0.01,
+        PartitionTicksMax = 300,
+        PartitionKinds = [PartitionKind.IsolatePrimary],
+        ClogRate = 0.02,
+        ClogTicksMax = 200,
+        ClogDelayMax = 200,
+        ReplicaCrashRate = 0.004,
+        ReplicaDownTicksMax = 300,
+    };
+
+    public static TheoryData<string> Profiles => new() { "all", "stale-logs" };
+
+    [Fact]
+    public void Commit_without_quorum_is_caught() => AssertCaught(PlantedMutation.CommitWithoutQuorum, Options("all"));
+
+    [Fact]
+    public void Do_view_change_drops_last_entry_is_caught() => AssertCaught(PlantedMutation.DoViewChangeDropsLastEntry, Options("all"));
+
+    [Fact]
+    public void Start_view_accepts_older_view_is_caught() => AssertCaught(PlantedMutation.StartViewAcceptsOlderView, Options("all"));
+
+    [Fact]
+    public void View_not_persisted_is_caught() => AssertCaught(PlantedMutation.ViewNotPersisted, Options("all"), "view went back");
+
+    [Fact]
+    public void Log_selection_ignores_log_view_is_caught() => AssertCaught(PlantedMutation.LogSelectionIgnoresLogView, Options("stale-logs"));
+
+    [Fact]
+    public void No_duplicate_check_is_caught() => AssertCaught(PlantedMutation.NoDuplicateCheck, Options("all"), "executed twice");
+
+    /// <summary>
+    /// Fails while the core plants this mutation as a no-op: its PrepareOk names the backup's own
+    /// head, which is the truth, so nothing unsafe happens. See the report to the lead.
+    /// </summary>
+    [Fact]
+    public void Ack_without_entries_is_caught() => AssertCaught(PlantedMutation.AckWithoutEntries, Options("all"));
+
+    [Fact]
+    public void View_start_without_quorum_is_caught() => AssertCaught(PlantedMutation.ViewStartWithoutQuorum, Options("all"));
+
+    [Fact]
+    public void Ack_before_persist_is_caught() => AssertCaught(PlantedMutation.AckBeforePersist, Options("all"), "view went back");
+
+    [Fact]
+    public void Every_mutation_has_a_test_and_a_name()
+    {
+        var tested = typeof(MutationTests).GetMethods().Count(m => m.Name.EndsWith("_is_caught", StringComparison.Ordinal));
+        Assert.Equal(Enum.GetValues<PlantedMutation>().Length - 1, tested);
+        Assert.Equal(tested, Mutations.All.Count);
+        Assert.All(Mutations.All, info =>
+        {
+            Assert.Matches("^[a-z]+(-[a-z]+)*$", info.Name);
+            Assert.True(Mutations.TryParse(info.Name, out var parsed));
+            Assert.Equal(info.Mutation, parsed);
+        });
+        Assert.False(Mutations.TryParse("no-such-bug", out _));
+    }
+
+    [Theory]
+    [MemberData(nameof(Profiles))]
+    public void The_provoking_sweeps_pass_without_a_mutation(string profile)
+    {
+        var results = SweepTests.Sweep(Options(profile), firstSeed: 1, count: SeedsMax);
+        var failed = results.Where(r => !r.Passed).ToList();
+        Assert.True(failed.Count == 0, string.Join('\n', failed.Select(r => $"seed {r.Seed}: {r.Failure}: {r.Message}")));
+    }
+
+    private static SimulationOptions Options(string profile) => profile switch
+    {
+        "stale-logs" => new SimulationOptions { FaultMix = StaleLogs, Clients = 16, RequestsPerClient = 100 },
+        _ => new SimulationOptions { Faults = FaultProfile.All },
+    };
+
+    /// <summary>Runs seeds until one fails for correctness; the mutation must be caught within <see cref="SeedsMax"/> seeds.</summary>
+    private void AssertCaught(PlantedMutation mutation, SimulationOptions options, string? expected = null)
+    {
+        var others = new List<string>();
+        for (var seed = 1UL; seed <= SeedsMax; seed++)
+        {
+            var result = Simulator.Run(options with { Seed = seed, Mutation = mutation });
+            if (result.Failure == FailureKind.Correctness)
+            {
+                output.WriteLine($"{Mutations.NameOf(mutation)} caught at seed {seed}: {result.Message}");
+                if (expected is not null)
+                {
+                    Assert.Contains(expected, result.Message, StringComparison.Ordinal);
+                }
+
+                return;
+            }
+
+            if (!result.Passed)
+            {
+                others.Add($"seed {seed}: {result.Failure}: {result.Message}");
+            }
+        }
+
+        Assert.Fail($"{Mutations.NameOf(mutation)} was not caught as a correctness failure in {SeedsMax} seeds"
+            + (others.Count > 0 ? $"; other failures:\n{string.Join('\n', others)}" : string.Empty));
+    }
+}

@@ -1,0 +1,81 @@
+namespace Viewstamped.Simulation.Tests.Vopr;
+
+/// <summary>
+/// Seeds on which the simulator found bugs, kept as they were found. Each names the bug and gives the
+/// command that replays it. A seed replays the same run only with the same build, so after a fix a
+/// seed may stop exercising its bug; the sweeps keep looking.
+/// </summary>
+public class RegressionTests
+{
+    /// <summary>
+    /// A replica stranded in a view change. r0, in a view change to view 9, proposes view 10 too (a StartViewChange
+    /// for 10 arrived while it collected votes for 9); r1 counts r0's vote for 10 and enters view 10;
+    /// then r0 completes view 9 with r2. r1 stays in view change 10 for good: it ignores view 9, and
+    /// r0 and r2 ignore its StartViewChanges because they hear from their primary (the pre-vote rule).
+    /// The cluster runs on without it; one more crash (f = 1) then stalls it. Replay:
+    /// <c>vsr simulate --seed 42 --faults network --clients 8</c>.
+    /// </summary>
+    [Fact]
+    public void Seed_42_a_replica_stranded_in_a_view_change_rejoins() =>
+        AssertPasses(new SimulationOptions { Seed = 42, Faults = FaultProfile.Network, Clients = 8 });
+
+    /// <summary>The same bug in the CI sweep. <c>vsr simulate --seed 91 --requests 400</c>.</summary>
+    [Fact]
+    public void Seed_91_of_the_ci_sweep_converges() =>
+        AssertPasses(new SimulationOptions { Seed = 91, RequestsPerClient = 400 });
+
+    /// <summary>
+    /// Two replicas stranded in the same view change answer each other's StartViewChange forever
+    /// (a replica in a view change answers a peer's StartViewChange for that view with its own); with
+    /// message duplication the ping-pong multiplies into a message storm. Replay:
+    /// <c>vsr simulate --seed 576 --faults network --replicas 5</c>.
+    /// </summary>
+    [Fact]
+    public void Seed_576_no_start_view_change_storm() =>
+        AssertPasses(new SimulationOptions { Seed = 576, Faults = FaultProfile.Network, Replicas = 5 });
+
+    /// <summary>Two replicas stranded in view change 3 of five. <c>vsr simulate --seed 151 --faults all --replicas 5</c>.</summary>
+    [Fact]
+    public void Seed_151_two_stranded_replicas_rejoin() =>
+        AssertPasses(new SimulationOptions { Seed = 151, Faults = FaultProfile.All, Replicas = 5 });
+
+    /// <summary>
+    /// A single replica commits an op as it prepares it, so a checkpoint can compact the log past
+    /// entries whose Prepare has not been flushed yet; the flush then slices from before the log's
+    /// start and trips the log's invariant. Replay: <c>vsr simulate --seed 1020 --replicas 1 --requests 80</c>.
+    /// </summary>
+    [Fact]
+    public void Seed_1020_a_single_replica_compacts_before_flushing_its_prepares() =>
+        AssertPasses(new SimulationOptions { Seed = 1020, Replicas = 1, RequestsPerClient = 80 });
+
+    /// <summary>
+    /// What the stranded replica of seed 42 costs clients: with it out of the protocol, crashing one
+    /// more replica (within f = 1) stops the cluster: the primary cannot commit, and the stranded
+    /// replica's StartViewChanges are ignored because the remaining backup hears from its primary.
+    /// </summary>
+    [Fact]
+    public void Seed_42_one_crash_after_the_stranding_does_not_stop_the_cluster()
+    {
+        var run = new SimulationRun(new SimulationOptions { Seed = 42, Faults = FaultProfile.Network, Clients = 8 });
+        while (run.Phase != SimulationPhase.Converging && run.Step())
+        {
+        }
+
+        var cluster = run.Cluster;
+        cluster.RunTicks(300);
+        var victim = Enumerable.Range(0, cluster.ReplicaCount)
+            .First(i => cluster.Replica(i) is { Status: ReplicaStatus.Normal, IsPrimary: false });
+        cluster.Crash(victim);
+        var client = cluster.AddClient();
+
+        Assert.True(cluster.RunUntil(() => client.IsIdle, 5_000),
+            $"a new client could not register within 5,000 ticks of crashing r{victim}: "
+            + string.Join("; ", cluster.Running.Select(r => $"r{r.Index.Value} {r.Status} view {r.View} op {r.Op} commit {r.CommitNumber}")));
+    }
+
+    private static void AssertPasses(SimulationOptions options)
+    {
+        var result = Simulator.Run(options);
+        Assert.True(result.Passed, $"seed {result.Seed}: {result.Failure}: {result.Message}");
+    }
+}
