@@ -1,0 +1,59 @@
+using System.Net;
+
+namespace Viewstamped.KeyValue.Server;
+
+/// <summary>Settings of a <see cref="RespServer"/>.</summary>
+public sealed class RespServerOptions
+{
+    /// <summary>The address to listen on; port 0 picks a free port.</summary>
+    public IPEndPoint EndPoint { get; set; } = new(IPAddress.Loopback, 6379);
+
+    /// <summary>The password clients must give with AUTH (<c>--requirepass</c>); null for none.</summary>
+    public string? RequirePass { get; set; }
+
+    /// <summary>Connections open at once; a client past the limit gets an error and is closed.</summary>
+    public int MaxConnections { get; set; } = 1024;
+
+    /// <summary>Commands read from one connection and not yet answered; reading pauses past it.</summary>
+    public int MaxPipelinedCommands { get; set; } = 1024;
+
+    /// <summary>The request limits once a client has authenticated.</summary>
+    public RespReaderOptions ReaderOptions { get; set; } = new();
+
+    /// <summary>The number of replicas in the cluster (INFO's <c>vr_replica_count</c>, the primary's index).</summary>
+    public int ReplicaCount { get; set; } = 1;
+
+    /// <summary>
+    /// Optional: every replica's RESP endpoint (HOST:PORT) in index order, so INFO on a backup
+    /// names the primary in <c>master_host</c>/<c>master_port</c>.
+    /// </summary>
+    public IReadOnlyList<string> RespEndpoints { get; set; } = [];
+
+    /// <summary>Checks the settings.</summary>
+    /// <returns>The problems found; empty when valid.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (MaxConnections < 1)
+        {
+            errors.Add($"MaxConnections must be at least 1, not {MaxConnections}");
+        }
+
+        if (MaxPipelinedCommands < 1)
+        {
+            errors.Add($"MaxPipelinedCommands must be at least 1, not {MaxPipelinedCommands}");
+        }
+
+        if (ReplicaCount < 1)
+        {
+            errors.Add($"ReplicaCount must be at least 1, not {ReplicaCount}");
+        }
+
+        if (RespEndpoints.Count != 0 && RespEndpoints.Count != ReplicaCount)
+        {
+            errors.Add($"RespEndpoints must list {ReplicaCount} endpoints or none, not {RespEndpoints.Count}");
+        }
+
+        return errors;
+    }
+}

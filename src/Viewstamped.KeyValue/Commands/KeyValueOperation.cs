@@ -1,0 +1,120 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+
+namespace Viewstamped.KeyValue;
+
+/// <summary>
+/// The encoding of a replicated command as the operation bytes of a log entry: one byte of
+/// <see cref="CommandCode"/>, the argument count after the name as an unsigned LEB128 varint, then
+/// each argument as a varint length and its bytes. The name is not stored (the code says it), so
+/// <c>SET k v</c> takes 7 bytes. The encoding is part of the log format.
+/// </summary>
+public static class KeyValueOperation
+{
+    /// <summary>Encodes a replicated command; throws when it is not one (see <see cref="TryEncode"/>).</summary>
+    public static byte[] Encode(RespCommand command) =>
+        TryEncode(command, out var operation)
+            ? operation
+            : throw new ArgumentException($"'{command.Name}' is not a replicated command", nameof(command));
+
+    /// <summary>Encodes <paramref name="command"/>; false when it is not a replicated command.</summary>
+    public static bool TryEncode(RespCommand command, [NotNullWhen(true)] out byte[]? operation)
+    {
+        operation = null;
+        if (!CommandClassifier.TryGetSpec(command[0], out var spec) || !spec.IsReplicated)
+        {
+            return false;
+        }
+
+        var size = 1L + VarInt.SizeOf((uint)(command.Count - 1));
+        for (var i = 1; i < command.Count; i++)
+        {
+            size += VarInt.SizeOf((uint)command[i].Length) + command[i].Length;
+        }
+
+        if (size > Array.MaxLength)
+        {
+            return false;
+        }
+
+        operation = new byte[size];
+        operation[0] = (byte)spec.Code;
+        var at = 1 + VarInt.Write(operation.AsSpan(1), (uint)(command.Count - 1));
+        for (var i = 1; i < command.Count; i++)
+        {
+            var argument = command[i];
+            at += VarInt.Write(operation.AsSpan(at), (uint)argument.Length);
+            argument.CopyTo(operation.AsSpan(at));
+            at += argument.Length;
+        }
+
+        return true;
+    }
+
+    /// <summary>Encodes a command given as strings (UTF-8), e.g. <c>Encode("SET", "k", "v")</c>.</summary>
+    public static byte[] Encode(params string[] arguments) => Encode(RespCommand.FromStrings(arguments));
+
+    /// <summary>Decodes an operation back to the command (with its lower-case name), for tools and logs.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> operation, [NotNullWhen(true)] out RespCommand? command)
+    {
+        command = null;
+        var ranges = Array.Empty<Range>();
+        if (!TryParse(operation, ref ranges, out var code, out var count) || CommandClassifier.SpecOf(code) is not { } spec)
+        {
+            return false;
+        }
+
+        var arguments = new byte[count + 1][];
+        arguments[0] = Encoding.ASCII.GetBytes(spec.Name);
+        for (var i = 0; i < count; i++)
+        {
+            arguments[i + 1] = operation[ranges[i]].ToArray();
+        }
+
+        command = new RespCommand(arguments);
+        return true;
+    }
+
+    /// <summary>
+    /// Splits an operation into its code and the ranges of its arguments (the name excluded), reusing
+    /// <paramref name="ranges"/> when it is large enough. False when the bytes are not a well-formed operation.
+    /// </summary>
+    internal static bool TryParse(ReadOnlySpan<byte> operation, ref Range[] ranges, out CommandCode code, out int count)
+    {
+        code = CommandCode.None;
+        count = 0;
+        if (operation.IsEmpty)
+        {
+            return false;
+        }
+
+        code = (CommandCode)operation[0];
+        var at = 1;
+        if (!VarInt.TryRead(operation[at..], out var argc, out var used) || argc > (uint)(operation.Length - at - used))
+        {
+            // Every argument takes at least one byte, which bounds the count before allocating.
+            return false;
+        }
+
+        at += used;
+        count = (int)argc;
+        if (ranges.Length < count)
+        {
+            ranges = new Range[Math.Max(count, ranges.Length * 2)];
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            if (!VarInt.TryRead(operation[at..], out var length, out used) || length > (uint)(operation.Length - at - used))
+            {
+                return false;
+            }
+
+            at += used;
+            ranges[i] = new Range(at, at + (int)length);
+            at += (int)length;
+        }
+
+        return at == operation.Length;
+    }
+}

@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text;
+
+namespace Viewstamped.KeyValue;
+
+/// <summary>
+/// Formats INFO's text as Redis does — <c># Section</c> headers, <c>field:value</c> lines, CRLF line
+/// ends, a blank line between sections — with the replication fields of Viewstamped added
+/// (<c>vr_view</c>, <c>vr_op</c>, <c>vr_commit</c>, <c>vr_checkpoint</c>, ...).
+/// </summary>
+public static class InfoFormatter
+{
+    private static readonly string[] AllSections = ["server", "clients", "replication", "keyspace"];
+
+    /// <summary>
+    /// The INFO text for <paramref name="sections"/> (none, <c>default</c>, <c>all</c> or
+    /// <c>everything</c>: every section; unknown names are ignored), in Redis's section order.
+    /// </summary>
+    public static string Format(ServerInfo info, IReadOnlyList<string>? sections = null)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        var wanted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        if (sections is null || sections.Count == 0 || sections.Any(s => s.ToUpperInvariant() is "DEFAULT" or "ALL" or "EVERYTHING"))
+        {
+            wanted.UnionWith(AllSections);
+        }
+        else
+        {
+            wanted.UnionWith(sections);
+        }
+
+        var text = new StringBuilder();
+        foreach (var section in AllSections.Where(wanted.Contains))
+        {
+            if (text.Length > 0)
+            {
+                text.Append("\r\n");
+            }
+
+            switch (section)
+            {
+                case "server":
+                    Header(text, "Server");
+                    Field(text, "redis_version", info.RedisVersion);
+                    Field(text, "redis_mode", "standalone");
+                    Field(text, "viewstamped_version", info.ServerVersion);
+                    Field(text, "arch_bits", "64");
+                    Field(text, "process_id", info.ProcessId);
+                    Field(text, "tcp_port", info.TcpPort);
+                    Field(text, "uptime_in_seconds", info.UptimeSeconds);
+                    Field(text, "uptime_in_days", info.UptimeSeconds / 86400);
+                    break;
+                case "clients":
+                    Header(text, "Clients");
+                    Field(text, "connected_clients", info.ConnectedClients);
+                    break;
+                case "replication":
+                    Replication(text, info);
+                    break;
+                case "keyspace":
+                    Header(text, "Keyspace");
+                    if (info.Keys is > 0)
+                    {
+                        Field(text, "db0", $"keys={info.Keys},expires={info.Expires ?? 0},avg_ttl=0");
+                    }
+
+                    break;
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static void Replication(StringBuilder text, ServerInfo info)
+    {
+        Header(text, "Replication");
+        Field(text, "role", info.IsPrimary ? "master" : "slave");
+        if (!info.IsPrimary && info.PrimaryHost is { } host)
+        {
+            Field(text, "master_host", host);
+            Field(text, "master_port", info.PrimaryPort);
+            Field(text, "master_link_status", info.Status == "normal" ? "up" : "down");
+        }
+
+        Field(text, "connected_slaves", 0);
+        Field(text, "vr_status", info.Status);
+        Field(text, "vr_replica", info.ReplicaIndex);
+        Field(text, "vr_replica_count", info.ReplicaCount);
+        Field(text, "vr_primary", info.PrimaryIndex);
+        Field(text, "vr_view", info.View);
+        Field(text, "vr_op", info.Op);
+        Field(text, "vr_commit", info.Commit);
+        Field(text, "vr_checkpoint", info.Checkpoint);
+    }
+
+    private static void Header(StringBuilder text, string name) => text.Append("# ").Append(name).Append("\r\n");
+
+    private static void Field(StringBuilder text, string name, string value) =>
+        text.Append(name).Append(':').Append(value.Replace('\r', ' ').Replace('\n', ' ')).Append("\r\n");
+
+    private static void Field(StringBuilder text, string name, long value) =>
+        Field(text, name, value.ToString(CultureInfo.InvariantCulture));
+
+    private static void Field(StringBuilder text, string name, ulong value) =>
+        Field(text, name, value.ToString(CultureInfo.InvariantCulture));
+}

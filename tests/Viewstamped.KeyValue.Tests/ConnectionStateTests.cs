@@ -1,0 +1,237 @@
+using static Viewstamped.KeyValue.Tests.Text;
+
+namespace Viewstamped.KeyValue.Tests;
+
+public sealed class ConnectionStateTests
+{
+    private static CommandOutcome Process(ConnectionState connection, params string[] arguments) =>
+        connection.Process(RespCommand.FromStrings(arguments));
+
+    private static string Reply(ConnectionState connection, params string[] arguments)
+    {
+        var outcome = Process(connection, arguments);
+        Assert.NotEqual(CommandAction.Replicate, outcome.Action);
+        return Of(outcome.Reply);
+    }
+
+    [Fact]
+    public void Classifies_commands()
+    {
+        Assert.Equal(CommandKind.ReplicatedRead, CommandClassifier.Classify(RespCommand.FromStrings("get", "k")));
+        Assert.Equal(CommandKind.ReplicatedRead, CommandClassifier.Classify(RespCommand.FromStrings("MGET", "k")));
+        Assert.Equal(CommandKind.ReplicatedRead, CommandClassifier.Classify(RespCommand.FromStrings("DbSize")));
+        Assert.Equal(CommandKind.ReplicatedWrite, CommandClassifier.Classify(RespCommand.FromStrings("SET", "k", "v")));
+        Assert.Equal(CommandKind.ReplicatedWrite, CommandClassifier.Classify(RespCommand.FromStrings("cas", "k", "v", "w")));
+        Assert.Equal(CommandKind.ReplicatedWrite, CommandClassifier.Classify(RespCommand.FromStrings("GETDEL", "k")));
+        Assert.Equal(CommandKind.Local, CommandClassifier.Classify(RespCommand.FromStrings("PING")));
+        Assert.Equal(CommandKind.Local, CommandClassifier.Classify(RespCommand.FromStrings("client", "id")));
+        Assert.Equal(CommandKind.Unknown, CommandClassifier.Classify(RespCommand.FromStrings("FLUSHALL")));
+        Assert.Equal(CommandKind.Unknown, CommandClassifier.Classify(RespCommand.FromStrings("SUBSCRIBE", "x")));
+        Assert.Equal(CommandKind.Unknown, CommandClassifier.Classify(new RespCommand([new byte[100]])));
+
+        foreach (var spec in CommandClassifier.Commands.Where(s => s.IsReplicated))
+        {
+            Assert.Same(spec, CommandClassifier.SpecOf(spec.Code));
+        }
+    }
+
+    [Fact]
+    public void Replicated_commands_become_operations()
+    {
+        var connection = new ConnectionState(1);
+        var outcome = Process(connection, "set", "k", "v");
+        Assert.Equal(CommandAction.Replicate, outcome.Action);
+        Assert.Equal(CommandKind.ReplicatedWrite, outcome.Kind);
+        Assert.Equal(KeyValueOperation.Encode("SET", "k", "v"), outcome.Operation);
+        Assert.Empty(outcome.Reply);
+        Assert.Equal(CommandKind.ReplicatedRead, Process(connection, "GET", "k").Kind);
+
+        // Errors that need no state are answered without going through the log.
+        Assert.Equal(Err("ERR wrong number of arguments for 'get' command"), Reply(connection, "GET"));
+        Assert.Equal(Err("ERR wrong number of arguments for 'mset' command"), Reply(connection, "MSET", "a", "1", "b"));
+    }
+
+    [Fact]
+    public void Unknown_commands_as_redis_words_them()
+    {
+        var connection = new ConnectionState(1);
+        Assert.Equal("-ERR unknown command 'FOO', with args beginning with: \r\n", Reply(connection, "FOO"));
+        Assert.Equal("-ERR unknown command 'foo', with args beginning with: 'a' 'b c' \r\n", Reply(connection, "foo", "a", "b c"));
+        Assert.Equal("-ERR unknown command 'x', with args beginning with: 'a  b' \r\n", Reply(connection, "x", "a\r\nb"));
+        var longArgument = new string('z', 200);
+        Assert.Equal(
+            $"-ERR unknown command 'x', with args beginning with: '{new string('z', 128)}' \r\n",
+            Reply(connection, "x", longArgument, "more"));
+        Assert.Equal(
+            $"-ERR unknown command 'x', with args beginning with: '{new string('z', 120)}' '{new string('z', 5)}' \r\n",
+            Reply(connection, "x", new string('z', 120), new string('z', 10), "more"));
+        Assert.Equal(CommandKind.Unknown, Process(connection, "FOO").Kind);
+    }
+
+    [Fact]
+    public void Ping_echo_select_quit()
+    {
+        var connection = new ConnectionState(1);
+        Assert.Equal("+PONG\r\n", Reply(connection, "PING"));
+        Assert.Equal(Bulk("hi"), Reply(connection, "ping", "hi"));
+        Assert.Equal(Err("ERR wrong number of arguments for 'ping' command"), Reply(connection, "PING", "a", "b"));
+        Assert.Equal(Bulk("hello"), Reply(connection, "ECHO", "hello"));
+        Assert.Equal(Err("ERR wrong number of arguments for 'echo' command"), Reply(connection, "ECHO"));
+        Assert.Equal(Ok, Reply(connection, "SELECT", "0"));
+        Assert.Equal(Err("ERR DB index is out of range"), Reply(connection, "SELECT", "1"));
+        Assert.Equal(Err("ERR value is not an integer or out of range"), Reply(connection, "SELECT", "x"));
+
+        var quit = Process(connection, "QUIT");
+        Assert.Equal(CommandAction.ReplyAndClose, quit.Action);
+        Assert.Equal(Ok, Of(quit.Reply));
+        Assert.True(connection.Closing);
+    }
+
+    [Fact]
+    public void Auth_without_a_password_configured()
+    {
+        var connection = new ConnectionState(1);
+        Assert.True(connection.Authenticated);
+        Assert.Equal(
+            Err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"),
+            Reply(connection, "AUTH", "x"));
+        Assert.Equal(Ok, Reply(connection, "AUTH", "default", "anything"));
+        Assert.Equal(Err("WRONGPASS invalid username-password pair or user is disabled."), Reply(connection, "AUTH", "bob", "x"));
+        Assert.Equal(Err("ERR syntax error"), Reply(connection, "AUTH", "a", "b", "c"));
+        Assert.Equal(Err("ERR wrong number of arguments for 'auth' command"), Reply(connection, "AUTH"));
+    }
+
+    [Fact]
+    public void Requirepass_gates_everything_but_auth_hello_and_quit()
+    {
+        var connection = new ConnectionState(7, new ConnectionOptions { RequirePass = "s3cret" });
+        Assert.False(connection.Authenticated);
+        Assert.Same(RespReaderOptions.Unauthenticated, connection.ReaderOptions(new RespReaderOptions()));
+        Assert.Equal(Err("NOAUTH Authentication required."), Reply(connection, "GET", "k"));
+        Assert.Equal(Err("NOAUTH Authentication required."), Reply(connection, "PING"));
+        Assert.Equal(Err("NOAUTH Authentication required."), Reply(connection, "CLIENT", "SETNAME", "x"));
+        Assert.StartsWith("-ERR unknown command 'FOO'", Reply(connection, "FOO"));
+        Assert.Equal(Err("WRONGPASS invalid username-password pair or user is disabled."), Reply(connection, "AUTH", "wrong"));
+        Assert.Equal(Err("WRONGPASS invalid username-password pair or user is disabled."), Reply(connection, "AUTH", "other", "s3cret"));
+        Assert.False(connection.Authenticated);
+        Assert.StartsWith("-NOAUTH HELLO must be called with the client already authenticated", Reply(connection, "HELLO", "2"));
+        Assert.Equal(Ok, Reply(connection, "AUTH", "s3cret"));
+        Assert.True(connection.Authenticated);
+        Assert.Equal(CommandAction.Replicate, Process(connection, "GET", "k").Action);
+        var limits = new RespReaderOptions();
+        Assert.Same(limits, connection.ReaderOptions(limits));
+
+        // A failed AUTH later does not log the client out.
+        Reply(connection, "AUTH", "wrong");
+        Assert.True(connection.Authenticated);
+
+        var other = new ConnectionState(8, new ConnectionOptions { RequirePass = "s3cret" });
+        Assert.Equal(CommandAction.ReplyAndClose, Process(other, "QUIT").Action);
+        Assert.Equal(Ok, Reply(new ConnectionState(9, new ConnectionOptions { RequirePass = "s3cret" }), "AUTH", "default", "s3cret"));
+    }
+
+    [Fact]
+    public void Hello_speaks_resp2_only()
+    {
+        var info = new ServerInfo { IsPrimary = false };
+        var connection = new ConnectionState(42, new ConnectionOptions { RequirePass = "pw", Info = () => info });
+        var expected =
+            "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.2.0\r\n$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:42\r\n" +
+            "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$7\r\nreplica\r\n$7\r\nmodules\r\n*0\r\n";
+        Assert.Equal(Err("NOPROTO unsupported protocol version"), Reply(connection, "HELLO", "3"));
+        Assert.Equal(Err("NOPROTO unsupported protocol version"), Reply(connection, "HELLO", "1"));
+        Assert.Equal(Err("ERR Protocol version is not an integer or out of range"), Reply(connection, "HELLO", "x"));
+        Assert.Equal(Err("ERR Syntax error in HELLO option 'FOO'"), Reply(connection, "HELLO", "2", "FOO"));
+        Assert.Equal(Err("ERR Syntax error in HELLO option 'AUTH'"), Reply(connection, "HELLO", "2", "AUTH", "default"));
+        Assert.Equal(Err("WRONGPASS invalid username-password pair or user is disabled."), Reply(connection, "HELLO", "2", "AUTH", "default", "no"));
+        Assert.Equal(expected, Reply(connection, "HELLO", "2", "AUTH", "default", "pw", "SETNAME", "app"));
+        Assert.True(connection.Authenticated);
+        Assert.Equal("app", connection.Name);
+        Assert.Equal(expected, Reply(connection, "HELLO"));
+        Assert.Equal(Err("ERR Client names cannot contain spaces, newlines or special characters."), Reply(connection, "HELLO", "2", "SETNAME", "a b"));
+    }
+
+    [Fact]
+    public void Client_subcommands()
+    {
+        var connection = new ConnectionState(5, remoteAddress: "127.0.0.1:5555");
+        Assert.Equal(Int(5), Reply(connection, "CLIENT", "ID"));
+        Assert.Equal(Nil, Reply(connection, "CLIENT", "GETNAME"));
+        Assert.Equal(Ok, Reply(connection, "client", "setname", "worker-1"));
+        Assert.Equal(Bulk("worker-1"), Reply(connection, "CLIENT", "GETNAME"));
+        Assert.Equal(Err("ERR Client names cannot contain spaces, newlines or special characters."), Reply(connection, "CLIENT", "SETNAME", "a b"));
+        Assert.Equal(Err("ERR Client names cannot contain spaces, newlines or special characters."), Reply(connection, "CLIENT", "SETNAME", "é"));
+        Assert.Equal(Ok, Reply(connection, "CLIENT", "SETNAME", ""));
+        Assert.Null(connection.Name);
+        Assert.Equal(Err("ERR wrong number of arguments for 'client|setname' command"), Reply(connection, "CLIENT", "SETNAME"));
+        Assert.Equal(Err("ERR wrong number of arguments for 'client|id' command"), Reply(connection, "CLIENT", "ID", "x"));
+        Assert.Equal(Ok, Reply(connection, "CLIENT", "SETINFO", "LIB-NAME", "SE.Redis"));
+        Assert.Equal(Ok, Reply(connection, "CLIENT", "SETINFO", "lib-ver", "2.8.0"));
+        Assert.Equal(Err("ERR Unrecognized option 'X'"), Reply(connection, "CLIENT", "SETINFO", "X", "y"));
+        Assert.Equal("SE.Redis", connection.LibraryName);
+        Assert.Equal("2.8.0", connection.LibraryVersion);
+        Assert.Equal(Bulk("id=5 addr=127.0.0.1:5555 name= db=0 lib-name=SE.Redis lib-ver=2.8.0\n"), Reply(connection, "CLIENT", "INFO"));
+        Assert.Equal(Err("ERR unknown subcommand 'KILL'. Try CLIENT HELP."), Reply(connection, "CLIENT", "KILL"));
+        Assert.StartsWith("*15\r\n+CLIENT <subcommand>", Reply(connection, "CLIENT", "HELP"));
+        Assert.Equal(Err("ERR wrong number of arguments for 'client' command"), Reply(connection, "CLIENT"));
+    }
+
+    [Fact]
+    public void Command_answers_enough_for_client_handshakes()
+    {
+        var connection = new ConnectionState(1);
+        Assert.Equal(Int(CommandClassifier.Commands.Count), Reply(connection, "COMMAND", "COUNT"));
+        Assert.Equal("*0\r\n", Reply(connection, "COMMAND", "DOCS"));
+        Assert.Equal("*0\r\n", Reply(connection, "COMMAND", "DOCS", "get"));
+        Assert.Equal(
+            "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*0\r\n*0\r\n*0\r\n*0\r\n$-1\r\n",
+            Reply(connection, "COMMAND", "INFO", "GET", "nope"));
+        Assert.StartsWith($"*{CommandClassifier.Commands.Count}\r\n*10\r\n$3\r\nget\r\n", Reply(connection, "COMMAND"));
+        Assert.Contains("$3\r\ncas\r\n", Reply(connection, "COMMAND", "LIST"));
+        Assert.Equal(Err("ERR unknown subcommand 'NOPE'. Try COMMAND HELP."), Reply(connection, "COMMAND", "NOPE"));
+        Assert.Equal("*0\r\n", Reply(connection, "CONFIG", "GET", "save"));
+        Assert.Equal(Err("ERR unknown subcommand 'SET'. Try CONFIG HELP."), Reply(connection, "CONFIG", "SET", "a", "b"));
+    }
+
+    [Fact]
+    public void Info_and_role_show_the_replication_state()
+    {
+        var info = new ServerInfo
+        {
+            IsPrimary = false,
+            Status = "normal",
+            ReplicaIndex = 2,
+            ReplicaCount = 3,
+            PrimaryIndex = 1,
+            PrimaryHost = "10.0.0.1",
+            PrimaryPort = 6380,
+            View = 4,
+            Op = 1000,
+            Commit = 998,
+            Checkpoint = 512,
+            Keys = 10,
+            Expires = 3,
+            ConnectedClients = 2,
+            TcpPort = 6379,
+        };
+        var connection = new ConnectionState(1, new ConnectionOptions { Info = () => info });
+        var replication = Reply(connection, "INFO", "replication");
+        Assert.Equal(
+            Bulk("# Replication\r\nrole:slave\r\nmaster_host:10.0.0.1\r\nmaster_port:6380\r\nmaster_link_status:up\r\nconnected_slaves:0\r\n" +
+                 "vr_status:normal\r\nvr_replica:2\r\nvr_replica_count:3\r\nvr_primary:1\r\nvr_view:4\r\nvr_op:1000\r\nvr_commit:998\r\nvr_checkpoint:512\r\n"),
+            replication);
+
+        var all = InfoFormatter.Format(info);
+        Assert.StartsWith("# Server\r\nredis_version:7.2.0\r\nredis_mode:standalone\r\n", all);
+        Assert.Contains("\r\n\r\n# Clients\r\nconnected_clients:2\r\n\r\n# Replication\r\n", all);
+        Assert.EndsWith("# Keyspace\r\ndb0:keys=10,expires=3,avg_ttl=0\r\n", all);
+        Assert.Equal(all, InfoFormatter.Format(info, ["ALL"]));
+        Assert.Equal(InfoFormatter.Format(info, ["server", "keyspace"]), InfoFormatter.Format(info, ["Keyspace", "SERVER", "nope"]));
+        Assert.Equal(string.Empty, InfoFormatter.Format(info, ["nope"]));
+        Assert.Contains("role:master\r\n", InfoFormatter.Format(new ServerInfo(), ["replication"]));
+
+        Assert.Equal("*5\r\n$5\r\nslave\r\n$8\r\n10.0.0.1\r\n:6380\r\n$9\r\nconnected\r\n:1000\r\n", Reply(connection, "ROLE"));
+        var primary = new ConnectionState(1, new ConnectionOptions { Info = () => info with { IsPrimary = true } });
+        Assert.Equal("*3\r\n$6\r\nmaster\r\n:1000\r\n*0\r\n", Reply(primary, "ROLE"));
+    }
+}
