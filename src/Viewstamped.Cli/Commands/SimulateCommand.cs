@@ -17,7 +17,7 @@ public static class SimulateCommand
         var failures = new Option<int?>("--failures", "-f") { Description = "Failures to tolerate: runs 2F+1 replicas (instead of --replicas)." };
         var clients = new Option<int>("--clients") { Description = "Concurrent clients.", DefaultValueFactory = _ => defaults.Clients };
         var requests = new Option<int>("--requests") { Description = "Operations per client.", DefaultValueFactory = _ => defaults.RequestsPerClient };
-        var keys = new Option<int>("--keys") { Description = "Keys the key-value workload uses.", DefaultValueFactory = _ => defaults.Keys };
+        var keys = new Option<int?>("--keys") { Description = "Keys the key-value workload uses (default: 4, or one per four clients)." };
         var drop = new Option<double?>("--drop") { Description = "Message loss probability, 0 to <1 (overrides the fault profile's)." };
         var heartbeat = new Option<int>("--heartbeat-ticks") { Description = "Ticks between the primary's heartbeats.", DefaultValueFactory = _ => defaults.HeartbeatTicks };
         var viewChange = new Option<int>("--view-change-timeout-ticks")
@@ -80,7 +80,7 @@ public static class SimulateCommand
         Option<int?> failures,
         Option<int> clients,
         Option<int> requests,
-        Option<int> keys,
+        Option<int?> keys,
         Option<double?> drop,
         Option<int> heartbeat,
         Option<int> viewChange,

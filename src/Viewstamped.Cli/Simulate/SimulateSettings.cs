@@ -52,9 +52,9 @@ internal sealed record SimulateSettings
             Add("--requests", o.RequestsPerClient);
         }
 
-        if (o.Keys != defaults.Keys)
+        if (o.Keys is { } keys)
         {
-            Add("--keys", o.Keys);
+            Add("--keys", keys);
         }
 
         if (o.Faults != FaultProfile.Swarm)

@@ -18,8 +18,14 @@ public sealed record SimulationOptions
     /// <summary>The operations each client submits. Default 100.</summary>
     public int RequestsPerClient { get; init; } = 100;
 
-    /// <summary>The number of keys of the key-value workload. Default 4.</summary>
-    public int Keys { get; init; } = 4;
+    /// <summary>
+    /// The number of keys of the key-value workload; null: 4, or one per four clients when that is
+    /// more, so that a key sees a handful of concurrent clients and its history stays quick to check.
+    /// </summary>
+    public int? Keys { get; init; }
+
+    /// <summary>The number of keys in force: <see cref="Keys"/> or the default computed from the clients.</summary>
+    public int EffectiveKeys => Keys ?? Math.Clamp((Clients + 3) / 4, 4, Workload.KeyValueService.KeysMax);
 
     /// <summary>The share of operations that go to the Adder. Default 0.1.</summary>
     public double AddShare { get; init; } = 0.1;
@@ -76,8 +82,11 @@ public sealed record SimulationOptions
     /// <summary>Check the client history for linearizability at the end of the run. Default true.</summary>
     public bool CheckLinearizability { get; init; } = true;
 
-    /// <summary>The most search steps the linearizability checker may take before answering unknown. Default 20 million.</summary>
-    public long LinearizabilityStepsMax { get; init; } = 20_000_000;
+    /// <summary>
+    /// The most search steps the linearizability checker may take before answering unknown (which is
+    /// reported, not a failure). Default 8 million: a few seconds, and a few gigabytes at worst.
+    /// </summary>
+    public long LinearizabilityStepsMax { get; init; } = 8_000_000;
 
     /// <summary>
     /// The most messages the network may hold at once; more is a message storm (a liveness failure,
@@ -101,7 +110,7 @@ public sealed record SimulationOptions
         Require(Replicas is >= 1 and <= 16, $"replicas must be 1 to 16, not {Replicas}");
         Require(Clients is >= 1 and <= 1000, $"clients must be 1 to 1000, not {Clients}");
         Require(RequestsPerClient >= 0, $"requests per client must not be negative, not {RequestsPerClient}");
-        Require(Keys is >= 1 and <= Workload.KeyValueService.KeysMax, $"keys must be 1 to {Workload.KeyValueService.KeysMax}, not {Keys}");
+        Require(Keys is null or (>= 1 and <= Workload.KeyValueService.KeysMax), $"keys must be 1 to {Workload.KeyValueService.KeysMax}, not {Keys}");
         Require(AddShare is >= 0 and <= 1, $"the add share must be between 0 and 1, not {AddShare}");
         Require(Drop is null or (>= 0 and < 1), $"the drop rate must be at least 0 and below 1, not {Drop}");
         Require(HeartbeatTicks >= 1, $"heartbeat ticks must be at least 1, not {HeartbeatTicks}");

@@ -118,7 +118,7 @@ public sealed class SimulationRun
         {
             Clients = options.Clients,
             RequestsPerClient = options.RequestsPerClient,
-            Keys = options.Keys,
+            Keys = options.EffectiveKeys,
             AddShare = options.AddShare,
             ThinkTicksMax = think,
         });

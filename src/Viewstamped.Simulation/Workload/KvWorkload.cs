@@ -239,11 +239,53 @@ public sealed class KvWorkload
         }
     }
 
-    /// <summary>The key-value operations for the linearizability checker.</summary>
-    public IReadOnlyList<Operation> KeyValueOperations()
+    /// <summary>
+    /// The key-value operations for the linearizability checker. With <paramref name="dropUnobserved"/>,
+    /// operations whose outcome is unknown and whose value no completed operation ever saw are left out:
+    /// every written value is unique, so such an operation either never took effect or was overwritten
+    /// before anyone looked, and leaving it out changes no verdict — but each one left in multiplies the
+    /// checker's search, which crashed clients would otherwise make intractable.
+    /// </summary>
+    public IReadOnlyList<Operation> KeyValueOperations(bool dropUnobserved = true)
     {
-        var operations = Linearizability.History.ToOperations(events);
-        return operations.Success ? operations.Value : throw new InvalidOperationException($"the workload recorded a malformed history: {operations.Describe("history")}");
+        var parsed = Linearizability.History.ToOperations(events);
+        if (!parsed.Success)
+        {
+            throw new InvalidOperationException($"the workload recorded a malformed history: {parsed.Describe("history")}");
+        }
+
+        var operations = parsed.Value!;
+        if (!dropUnobserved || operations.All(operation => operation.HasReturned))
+        {
+            return operations;
+        }
+
+        // What completed operations saw, per key: values read, and values a successful cas found.
+        var seen = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var operation in operations)
+        {
+            var observed = operation switch
+            {
+                { HasReturned: true, Input.Kind: OperationKind.Read } => operation.Output,
+                { HasReturned: true, Input.Kind: OperationKind.Cas } => operation.Input.Expected,
+                _ => null,
+            };
+            if (!string.IsNullOrEmpty(observed))
+            {
+                if (!seen.TryGetValue(operation.Input.Key, out var values))
+                {
+                    seen[operation.Input.Key] = values = [];
+                }
+
+                values.Add(observed);
+            }
+        }
+
+        bool Observed(Operation operation) =>
+            operation.Input.Value is not { Length: > 0 } value
+            || (seen.TryGetValue(operation.Input.Key, out var values) && values.Exists(v => v.Contains(value, StringComparison.Ordinal)));
+
+        return operations.Where(operation => operation.HasReturned || Observed(operation)).ToList();
     }
 
     /// <summary>The Adder operations for the linearizability checker (with <see cref="AdderModel"/>).</summary>

@@ -46,10 +46,6 @@ public class MutationTests(ITestOutputHelper output)
     [Fact]
     public void No_duplicate_check_is_caught() => AssertCaught(PlantedMutation.NoDuplicateCheck, Options("all"), "executed twice");
 
-    /// <summary>
-    /// Fails while the core plants this mutation as a no-op: its PrepareOk names the backup's own
-    /// head, which is the truth, so nothing unsafe happens. See the report to the lead.
-    /// </summary>
     [Fact]
     public void Ack_without_entries_is_caught() => AssertCaught(PlantedMutation.AckWithoutEntries, Options("all"));
 
