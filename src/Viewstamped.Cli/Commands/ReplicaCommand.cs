@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -246,48 +245,12 @@ internal static class KeyValueReplicaRunner
 
     private static async Task WaitForStopAsync(ReplicaSettings settings, ReplicaHost host, IHost app, TextWriter output, CancellationToken cancellationToken)
     {
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
-        using var onCancel = cancellationToken.Register(() => stop.TrySetResult());
-        using var onStopping = lifetime.ApplicationStopping.Register(() => stop.TrySetResult());
-        void OnSignal(PosixSignalContext context)
+        using var stop = new StopSignal(settings.StopOnEndOfInput, cancellationToken, lifetime.ApplicationStopping);
+        await stop.WaitAsync(settings.StatusIntervalMilliseconds, async () =>
         {
-            context.Cancel = true;
-            stop.TrySetResult();
-        }
-
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        if (settings.StopOnEndOfInput)
-        {
-            _ = Task.Run(async () =>
-            {
-                using var input = Console.OpenStandardInput();
-                var buffer = new byte[256];
-                try
-                {
-                    while (await input.ReadAsync(buffer).ConfigureAwait(false) > 0)
-                    {
-                    }
-                }
-                catch (IOException)
-                {
-                }
-
-                stop.TrySetResult();
-            }, CancellationToken.None);
-        }
-
-        if (settings.StatusIntervalMilliseconds > 0)
-        {
-            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(settings.StatusIntervalMilliseconds));
-            while (!stop.Task.IsCompleted && await Task.WhenAny(stop.Task, timer.WaitForNextTickAsync(CancellationToken.None).AsTask()).ConfigureAwait(false) != stop.Task)
-            {
-                await output.WriteLineAsync($"status {host.Status}").ConfigureAwait(false);
-                await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-
-        await stop.Task.ConfigureAwait(false);
+            await output.WriteLineAsync($"status {host.Status}").ConfigureAwait(false);
+            await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        }).ConfigureAwait(false);
     }
 }

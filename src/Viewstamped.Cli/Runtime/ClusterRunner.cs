@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Viewstamped.Cli.Commands;
 using Viewstamped.Runtime.Security;
@@ -88,37 +87,8 @@ public static class ClusterRunner
             await output.WriteLineAsync("ready; Ctrl-C (or end of input) stops the cluster").ConfigureAwait(false);
             await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
 
-            var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            using var onCancel = cancellationToken.Register(() => stop.TrySetResult());
-            void OnSignal(PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stop.TrySetResult();
-            }
-
-            using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-            using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-            if (Console.IsInputRedirected)
-            {
-                _ = Task.Run(async () =>
-                {
-                    using var input = Console.OpenStandardInput();
-                    var buffer = new byte[256];
-                    try
-                    {
-                        while (await input.ReadAsync(buffer).ConfigureAwait(false) > 0)
-                        {
-                        }
-                    }
-                    catch (IOException)
-                    {
-                    }
-
-                    stop.TrySetResult();
-                }, CancellationToken.None);
-            }
-
-            await stop.Task.ConfigureAwait(false);
+            using var stop = new StopSignal(Console.IsInputRedirected, cancellationToken);
+            await stop.WaitAsync().ConfigureAwait(false);
             return ExitCodes.Ok;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or StorageException)

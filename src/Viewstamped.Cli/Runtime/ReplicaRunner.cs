@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -108,49 +107,16 @@ public static class ReplicaRunner
             $"ready replica={host.Index} listen={Endpoints.Format(host.LocalEndPoint!)} cluster={StorageIdentity.FormatCluster(options.Cluster)} replicas={string.Join(',', options.Replicas)}").ConfigureAwait(false);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
-        using var onCancel = cancellationToken.Register(() => stop.TrySetResult());
-        using var onStopping = lifetime.ApplicationStopping.Register(() => stop.TrySetResult());
-        void OnSignal(PosixSignalContext context)
+        using (var stop = new StopSignal(settings.StopOnEndOfInput, cancellationToken, lifetime.ApplicationStopping))
         {
-            context.Cancel = true;
-            stop.TrySetResult();
-        }
-
-        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        if (settings.StopOnEndOfInput)
-        {
-            _ = Task.Run(async () =>
-            {
-                using var input = Console.OpenStandardInput();
-                var buffer = new byte[256];
-                try
-                {
-                    while (await input.ReadAsync(buffer).ConfigureAwait(false) > 0)
-                    {
-                    }
-                }
-                catch (IOException)
-                {
-                }
-
-                stop.TrySetResult();
-            }, CancellationToken.None);
-        }
-
-        if (settings.StatusIntervalMilliseconds > 0)
-        {
-            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(settings.StatusIntervalMilliseconds));
-            while (!stop.Task.IsCompleted && await Task.WhenAny(stop.Task, timer.WaitForNextTickAsync(CancellationToken.None).AsTask()).ConfigureAwait(false) != stop.Task)
+            await stop.WaitAsync(settings.StatusIntervalMilliseconds, async () =>
             {
                 await output.WriteLineAsync($"status {host.Status} total={service.Total}").ConfigureAwait(false);
                 await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            }
+            }).ConfigureAwait(false);
         }
 
-        await stop.Task.ConfigureAwait(false);
         using (var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
         {
             await app.StopAsync(stopTimeout.Token).ConfigureAwait(false);
