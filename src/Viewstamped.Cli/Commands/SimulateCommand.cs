@@ -36,10 +36,10 @@ public static class SimulateCommand
         };
         var faults = new Option<string>("--faults")
         {
-            Description = "Fault profile: none, network, crash, all, or swarm (each seed draws its own mix). Explicit options such as --drop apply on top.",
+            Description = "Fault profile: none, network, crash, disk (simulated disks with power losses), all, or swarm (each seed draws its own mix). Explicit options such as --drop apply on top.",
             DefaultValueFactory = _ => "swarm",
         };
-        faults.AcceptOnlyFromAmong("none", "network", "crash", "all", "swarm");
+        faults.AcceptOnlyFromAmong("none", "network", "crash", "disk", "all", "swarm");
         var history = new Option<string?>("--history") { Description = "Write the key-value client history to this file as EDN (single seed)." };
         var trace = new Option<bool>("--trace") { Description = "Print one line per replica state transition and per fault (single seed)." };
         var mutate = new Option<string?>("--mutate") { Description = "Plant a bug (see --list-mutations); the checkers must catch it." };

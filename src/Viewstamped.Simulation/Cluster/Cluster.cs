@@ -33,6 +33,15 @@ public sealed record ClusterOptions
     /// messages vouched for (acknowledged entries, promised views).
     /// </summary>
     public bool AckBeforePersist { get; init; }
+
+    /// <summary>
+    /// The disk faults of every replica's storage; null (the default) keeps each replica's state in a
+    /// <see cref="MemoryStorage"/> where every write is durable at once. When set, each replica gets a
+    /// <see cref="SimulatedDisk"/> with a random stream of its own derived from <see cref="Seed"/>; a Ready's
+    /// messages and replies leave only when the sync that covers it completes (after its drawn latency),
+    /// and a crash is a power loss: the batch being synced lands partially, later writes are lost.
+    /// </summary>
+    public DiskFaults? Disk { get; init; }
 }
 
 /// <summary>
@@ -45,7 +54,11 @@ public sealed class Cluster
     private readonly ClusterOptions options;
     private readonly Replica?[] replicas;
     private readonly IService[] services;
-    private readonly MemoryStorage[] storages;
+    private readonly IReplicaStorage[] storages;
+    private readonly SimulatedDisk?[] disks;
+    private readonly List<Outgoing>[] awaitingSync;
+    private readonly List<Outgoing>[] awaitingNextSync;
+    private readonly ulong[] syncDue;
     private readonly Dictionary<ClientId, SimulatedClient> clients = [];
     private readonly List<SimulatedClient> clientList = [];
     private readonly List<SimulatedClient> liveClients = [];
@@ -62,11 +75,28 @@ public sealed class Cluster
         Checker = new ClusterChecker(options.ReplicaCount);
         replicas = new Replica?[options.ReplicaCount];
         services = new IService[options.ReplicaCount];
-        storages = new MemoryStorage[options.ReplicaCount];
+        storages = new IReplicaStorage[options.ReplicaCount];
+        disks = new SimulatedDisk?[options.ReplicaCount];
+        awaitingSync = new List<Outgoing>[options.ReplicaCount];
+        awaitingNextSync = new List<Outgoing>[options.ReplicaCount];
+        syncDue = new ulong[options.ReplicaCount];
         unpersisted = new Ready?[options.ReplicaCount];
         for (var i = 0; i < options.ReplicaCount; i++)
         {
-            storages[i] = new MemoryStorage();
+            if (options.Disk is { } faults)
+            {
+                // A stream per disk, apart from the network's and the replicas', so turning disks on
+                // changes no other random choice.
+                disks[i] = new SimulatedDisk(new Prng(options.Seed ^ 0xD15C_0000_0000_0000UL ^ ((ulong)i << 40)), faults);
+                storages[i] = disks[i]!;
+                awaitingSync[i] = [];
+                awaitingNextSync[i] = [];
+            }
+            else
+            {
+                storages[i] = new MemoryStorage();
+            }
+
             Start(i, durable: null);
         }
     }
@@ -116,8 +146,11 @@ public sealed class Cluster
     /// <summary>The service of replica <paramref name="index"/>.</summary>
     public IService Service(int index) => services[index];
 
-    /// <summary>The storage of replica <paramref name="index"/>.</summary>
-    public MemoryStorage Storage(int index) => storages[index];
+    /// <summary>The storage of replica <paramref name="index"/>: a <see cref="MemoryStorage"/>, or its <see cref="SimulatedDisk"/>.</summary>
+    public IReplicaStorage Storage(int index) => storages[index];
+
+    /// <summary>The simulated disk of replica <paramref name="index"/>; null unless <see cref="ClusterOptions.Disk"/> is set.</summary>
+    public SimulatedDisk? Disk(int index) => disks[index];
 
     /// <summary>True when replica <paramref name="index"/> runs.</summary>
     public bool IsUp(int index) => replicas[index] is not null;
@@ -175,6 +208,14 @@ public sealed class Cluster
         Now++;
         for (var i = 0; i < replicas.Length; i++)
         {
+            if (syncDue[i] != 0 && Now >= syncDue[i])
+            {
+                CompleteSync(i);
+            }
+        }
+
+        for (var i = 0; i < replicas.Length; i++)
+        {
             if (replicas[i] is { } replica)
             {
                 replica.Tick();
@@ -216,12 +257,24 @@ public sealed class Cluster
         return condition();
     }
 
-    /// <summary>Crashes replica <paramref name="index"/>: volatile state and messages to it are lost; its storage stays.</summary>
+    /// <summary>
+    /// Crashes replica <paramref name="index"/>: volatile state and messages to it are lost; its storage
+    /// stays. With simulated disks the crash is a power loss: what was not synced is lost or torn, and
+    /// the messages waiting for that sync never leave.
+    /// </summary>
     public void Crash(int index)
     {
         Invariant.That(replicas[index] is not null, "crash a running replica");
         replicas[index] = null;
         unpersisted[index] = null;
+        if (disks[index] is { } disk)
+        {
+            disk.Crash();
+            awaitingSync[index].Clear();
+            awaitingNextSync[index].Clear();
+            syncDue[index] = 0;
+        }
+
         Network.DropAllTo(NodeAddress.Of(new ReplicaIndex((byte)index)));
     }
 
@@ -229,8 +282,9 @@ public sealed class Cluster
     public void Restart(int index)
     {
         Invariant.That(replicas[index] is null, "restart a crashed replica");
-        Checker.Restarting(index);
-        Start(index, storages[index].Load());
+        var durable = storages[index].Load();
+        Checker.Restarting(index, disks[index] is null ? null : durable);
+        Start(index, durable);
     }
 
     private void Start(int index, DurableState? durable)
@@ -291,6 +345,12 @@ public sealed class Cluster
         }
 
         var ready = replica.TakeReady();
+        if (disks[index] is not null)
+        {
+            WriteToDisk(index, ready);
+            return;
+        }
+
         if (options.AckBeforePersist)
         {
             unpersisted[index] = ready;
@@ -300,17 +360,107 @@ public sealed class Cluster
             storages[index].Persist(ready);
         }
 
-        var from = NodeAddress.Of(replica.Index);
+        Send(NodeAddress.Of(replica.Index), ready);
+    }
+
+    /// <summary>
+    /// Hands a Ready to the replica's simulated disk and holds its messages until the sync that covers
+    /// it completes. Nothing here keeps <paramref name="ready"/> itself: the disk copies its persistence
+    /// part and the messages are copied out, so the Ready may be reused once <see cref="Flush"/> returns.
+    /// </summary>
+    private void WriteToDisk(int index, Ready ready)
+    {
+        var disk = disks[index]!;
+        var from = NodeAddress.Of(new ReplicaIndex((byte)index));
+        var persists = ready.HardState is not null || ready.LogChanges.Count > 0 || ready.Checkpoint is not null || ready.CompactBefore is not null;
+        if (!persists && !disk.HasUnsyncedWrites)
+        {
+            // Nothing to make durable and nothing earlier waiting: these messages vouch for nothing new.
+            Send(from, ready);
+            return;
+        }
+
+        disk.Write(ready);
+        if (options.AckBeforePersist)
+        {
+            // The planted bug: the messages vouch for a write that is not durable yet.
+            Send(from, ready);
+        }
+        else
+        {
+            var waiting = awaitingNextSync[index];
+            foreach (var envelope in ready.Messages)
+            {
+                waiting.Add(new Outgoing(NodeAddress.Of(envelope.To), envelope.Message));
+            }
+
+            foreach (var reply in ready.Replies)
+            {
+                waiting.Add(new Outgoing(NodeAddress.Of(reply.Client), reply));
+            }
+        }
+
+        if (!disk.SyncInProgress)
+        {
+            BeginSync(index);
+        }
+    }
+
+    private void Send(NodeAddress from, Ready ready)
+    {
         foreach (var envelope in ready.Messages)
         {
-            Network.Send(from, NodeAddress.Of(envelope.To), envelope.Message, Now);
+            SendFromReplica(from, NodeAddress.Of(envelope.To), envelope.Message);
         }
 
         foreach (var reply in ready.Replies)
         {
-            Network.Send(from, NodeAddress.Of(reply.Client), reply, Now);
+            SendFromReplica(from, NodeAddress.Of(reply.Client), reply);
         }
     }
+
+    /// <summary>Every message a replica sends goes through here, so the checker learns which views it promised.</summary>
+    private void SendFromReplica(NodeAddress from, NodeAddress to, Message message)
+    {
+        Checker.Sent(from.Replica.Value, message);
+        Network.Send(from, to, message, Now);
+    }
+
+    /// <summary>Sends what was written since the last sync to the device; a sync without latency completes at once.</summary>
+    private void BeginSync(int index)
+    {
+        var ticks = disks[index]!.BeginSync();
+        (awaitingSync[index], awaitingNextSync[index]) = (awaitingNextSync[index], awaitingSync[index]);
+        if (ticks == 0)
+        {
+            CompleteSync(index);
+        }
+        else
+        {
+            syncDue[index] = Now + (ulong)ticks;
+        }
+    }
+
+    /// <summary>The sync is done: its Readies are durable, so their messages leave; what was written meanwhile starts the next sync.</summary>
+    private void CompleteSync(int index)
+    {
+        var disk = disks[index]!;
+        disk.CompleteSync();
+        syncDue[index] = 0;
+        var from = NodeAddress.Of(new ReplicaIndex((byte)index));
+        foreach (var outgoing in awaitingSync[index])
+        {
+            SendFromReplica(from, outgoing.To, outgoing.Message);
+        }
+
+        awaitingSync[index].Clear();
+        if (disk.HasUnsyncedWrites)
+        {
+            BeginSync(index);
+        }
+    }
+
+    private readonly record struct Outgoing(NodeAddress To, Message Message);
 
     private void FlushClient(SimulatedClient client)
     {

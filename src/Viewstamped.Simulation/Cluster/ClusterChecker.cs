@@ -113,11 +113,99 @@ public sealed class ClusterChecker
     /// <summary>A replica restarted: its commit watermark starts over, its views must not.</summary>
     public void Restarted(Replica replica) => Restarting(replica.Index.Value);
 
-    /// <summary>Replica <paramref name="index"/> is about to restart: forget what it had shown, except its views.</summary>
-    public void Restarting(int index)
+    /// <summary>
+    /// Replica <paramref name="index"/> sent <paramref name="message"/>: from now on it has promised the
+    /// message's view (D1), except with a StartViewChange, which only proposes one.
+    /// </summary>
+    public void Sent(int index, Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var watch = watches[index];
+        if (message is not StartViewChange && message.View > watch.PromisedView)
+        {
+            watch.PromisedView = message.View;
+        }
+    }
+
+    /// <summary>
+    /// Replica <paramref name="index"/> is about to restart: forget what it had shown, except its views.
+    /// With storage where every write is durable at once (<paramref name="durable"/> null) the restarted
+    /// replica must come back in the view it had reached. On a simulated disk, whose crash loses what was
+    /// not synced, what the replica did after its last sync never happened, as long as nothing it sent
+    /// vouched for it; so the replica must come back in a view at least as high as any it promised in a
+    /// message (<see cref="Sent"/>), and the entries it made as primary of a view it never promised are
+    /// forgotten (it may make different ones when it starts that view again). A single replica commits,
+    /// executes and checkpoints on its own, so what it did beyond <paramref name="durable"/> is forgotten too.
+    /// </summary>
+    public void Restarting(int index, DurableState? durable = null)
     {
         var watch = watches[index];
-        watches[index] = new ReplicaWatch { View = watch.View };
+        var view = durable is null ? watch.View : watch.PromisedView;
+        if (durable is not null)
+        {
+            ForgetUnsentEntries(index, watch);
+            if (watches.Length == 1)
+            {
+                ForgetBeyond(durable);
+            }
+        }
+
+        watches[index] = new ReplicaWatch { View = view, PromisedView = view };
+    }
+
+    /// <summary>Forgets the entries a crashed replica made as primary of views it never promised: nobody else saw them.</summary>
+    private void ForgetUnsentEntries(int index, ReplicaWatch watch)
+    {
+        for (var op = watch.CheckedCommit.Next; op <= watch.Shape.Head && op.Value - watch.CheckedCommit.Value <= Window; op = op.Next)
+        {
+            var slot = (int)(op.Value & WindowMask);
+            if (olderByOp[slot] is { } older && older.Op == op && Unsent(older))
+            {
+                olderByOp[slot] = null;
+            }
+
+            if (newestByOp[slot] is { } newest && newest.Op == op && Unsent(newest))
+            {
+                (newestByOp[slot], olderByOp[slot]) = (olderByOp[slot], null);
+            }
+        }
+
+        bool Unsent(LogEntry entry) => entry.View > watch.PromisedView && primaries.TryGetValue(entry.View.Value, out var primary) && primary.Value == index;
+    }
+
+    /// <summary>A single replica lost what it committed, executed and checkpointed after <paramref name="durable"/>: it was never acknowledged.</summary>
+    private void ForgetBeyond(DurableState durable)
+    {
+        var kept = OpNumber.Max(durable.LogHead, durable.Checkpoint?.Op ?? OpNumber.Zero);
+        for (var slot = 0; slot < Window; slot++)
+        {
+            if (committed[slot] is { } entry && entry.Op > kept)
+            {
+                committed[slot] = null;
+            }
+
+            if (stateOps[slot] > kept.Value)
+            {
+                stateOps[slot] = 0;
+            }
+
+            if (newestByOp[slot] is { } newest && newest.Op > kept)
+            {
+                newestByOp[slot] = null;
+            }
+
+            if (olderByOp[slot] is { } older && older.Op > kept)
+            {
+                olderByOp[slot] = null;
+            }
+        }
+
+        foreach (var op in checkpoints.Keys.Where(op => op > kept.Value).ToList())
+        {
+            checkpoints.Remove(op);
+        }
+
+        HighestCommitted = OpNumber.Min(HighestCommitted, kept);
     }
 
     private LogEntry? CommittedAt(OpNumber op) => committed[(int)(op.Value & WindowMask)] is { } entry && entry.Op == op ? entry : null;
@@ -338,6 +426,7 @@ public sealed class ClusterChecker
         public LogShape Shape;
 
         public View View;
+        public View PromisedView;
         public ulong PrimaryView;
         public OpNumber CheckedCommit;
         public LogEntry? CheckedEntry;

@@ -10,11 +10,14 @@ namespace Viewstamped.Simulation;
 /// log of checksummed blocks with sequence and batch numbers, and checkpoint files.
 /// <para><b>Fault model.</b> Every random choice comes from the <see cref="Prng"/> given to the constructor.</para>
 /// <list type="bullet">
-/// <item><b>Write buffer, lost writes.</b> <see cref="Write"/> puts a Ready's log blocks in a volatile write
-/// buffer; <see cref="Sync"/> makes them durable (<see cref="Persist"/> is both). <see cref="Crash"/> drops
-/// the buffer partially: each unsynced block is lost with <see cref="DiskFaults.LostWriteProbability"/>,
-/// independently, so a later block may land while an earlier one does not. Like the file storage's group
-/// commit, a batch is written only after the previous one is synced, so at most one batch is ever unsynced.</item>
+/// <item><b>Write buffer, lost writes.</b> <see cref="Write"/> queues a Ready's log blocks in a volatile write
+/// buffer; a sync makes them durable, either at once (<see cref="Sync"/>; <see cref="Persist"/> is write and
+/// sync) or over simulated time (<see cref="BeginSync"/> sends the queued Readies to the device as one batch,
+/// <see cref="CompleteSync"/> makes that batch durable). <see cref="Crash"/> drops the batch being synced
+/// partially: each of its blocks is lost with <see cref="DiskFaults.LostWriteProbability"/>, independently,
+/// so a later block may land while an earlier one does not. Like the file storage's group commit, a batch is
+/// written only after the previous one is synced, so at most one batch is ever partly on the device; Readies
+/// written during a sync wait for the next one and a crash loses them whole.</item>
 /// <item><b>Torn writes.</b> An unsynced block that survives a crash is torn (its tail zeroed) with
 /// <see cref="DiskFaults.TornWriteProbability"/>.</item>
 /// <item><b>Bit flips on read.</b> Each block read by <see cref="Load"/> comes back with one bit flipped with
@@ -27,12 +30,13 @@ namespace Viewstamped.Simulation;
 /// detects and reports it (<see cref="Health"/>) and ends the log before it, which a cluster survives only
 /// once the core repairs corrupt entries from its peers, so keep it off until then.</item>
 /// <item><b>Latency</b> (optional). Each sync draws a duration up to <see cref="DiskFaults.SyncLatencyTicksMax"/>
-/// ticks into <see cref="LastSyncTicks"/>; a caller that models it sends the Ready's messages that much later.</item>
+/// ticks (returned by <see cref="BeginSync"/>; <see cref="LastSyncTicks"/> after <see cref="Sync"/>); the
+/// simulator's cluster completes the sync that many ticks later and only then sends the Readies' messages.</item>
 /// </list>
 /// The budget: with the default faults only writes that were never acknowledged are lost, so every
 /// replica restarts with everything it acknowledged and the cluster recovers from any crash pattern.
 /// Checkpoint files are written and synced before the log refers to them, and superblock updates
-/// happen inside <see cref="Sync"/>, so neither is torn by a crash.
+/// happen when a sync completes, so neither is torn by a crash.
 /// </summary>
 public sealed class SimulatedDisk : IReplicaStorage
 {
@@ -41,8 +45,10 @@ public sealed class SimulatedDisk : IReplicaStorage
     private readonly Prng prng;
     private readonly byte[]?[] superblock = new byte[Copies][];
     private readonly Dictionary<ulong, byte[]> checkpointFiles = [];
-    private readonly List<byte[]> buffer = [];
-    private readonly List<Ready> buffered = [];
+    private readonly List<(BlockType Type, OpNumber Op, LogEntry? Entry, HardState Hard, ulong Checksum)> open = [];
+    private readonly List<Ready> openReadies = [];
+    private readonly List<byte[]> inFlight = [];
+    private readonly List<Ready> inFlightReadies = [];
     private List<byte[]?> blocks = [];
     private MemoryStorage shadow = new();
     private DiskSuperblock current;
@@ -82,7 +88,10 @@ public sealed class SimulatedDisk : IReplicaStorage
     public int LastSyncTicks { get; private set; }
 
     /// <summary>True when writes are buffered and not yet durable.</summary>
-    public bool HasUnsyncedWrites => buffer.Count > 0;
+    public bool HasUnsyncedWrites => open.Count > 0 || openReadies.Count > 0 || SyncInProgress;
+
+    /// <summary>True between <see cref="BeginSync"/> and <see cref="CompleteSync"/>.</summary>
+    public bool SyncInProgress { get; private set; }
 
     /// <summary>The number of durable log blocks (after compaction rewrites).</summary>
     public int BlockCount => blocks.Count;
@@ -108,19 +117,15 @@ public sealed class SimulatedDisk : IReplicaStorage
     }
 
     /// <summary>
-    /// Writes <paramref name="ready"/>'s log changes, hard state and checkpoint reference as one batch into
-    /// the volatile write buffer (a checkpoint file itself is written and synced first). Not durable until
-    /// <see cref="Sync"/>; a <see cref="Crash"/> before that loses or tears part of it. A previous unsynced
-    /// batch is synced first.
+    /// Queues <paramref name="ready"/>'s log changes, hard state and checkpoint reference for the next batch
+    /// (a checkpoint file itself is written and synced first). Not durable until a sync covers it; a
+    /// <see cref="Crash"/> before that loses or tears part of it. Readies written between two syncs form one
+    /// batch (group commit). The disk copies what it needs: it keeps no reference to
+    /// <paramref name="ready"/>, so the caller may reuse the object as soon as this returns.
     /// </summary>
     public void Write(Ready ready)
     {
         ArgumentNullException.ThrowIfNull(ready);
-        if (buffer.Count > 0)
-        {
-            Sync();
-        }
-
         var head = logicalHead;
         foreach (var change in ready.LogChanges)
         {
@@ -146,10 +151,11 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
 
         logicalHead = head;
-        var records = new List<(BlockType Type, OpNumber Op, LogEntry? Entry, HardState Hard, ulong Checksum)>();
+        var copy = new Ready { HardState = ready.HardState, Checkpoint = ready.Checkpoint, CompactBefore = ready.CompactBefore };
         foreach (var change in ready.LogChanges)
         {
-            records.Add(change.Kind switch
+            copy.LogChanges.Add(change);
+            open.Add(change.Kind switch
             {
                 LogChangeKind.Append => (BlockType.Entry, change.Entry!.Op, change.Entry, default, 0),
                 LogChangeKind.TruncateAfter => (BlockType.TruncateAfter, change.Op, null, default, 0),
@@ -159,50 +165,81 @@ public sealed class SimulatedDisk : IReplicaStorage
 
         if (ready.HardState is { } hard)
         {
-            records.Add((BlockType.HardState, OpNumber.Zero, null, hard, 0));
+            open.Add((BlockType.HardState, OpNumber.Zero, null, hard, 0));
         }
 
         if (ready.Checkpoint is { } reference)
         {
-            records.Add((BlockType.Checkpoint, reference.Op, null, default, reference.Checksum));
+            open.Add((BlockType.Checkpoint, reference.Op, null, default, reference.Checksum));
         }
 
         if (ready.CompactBefore is { } compactBefore)
         {
-            records.Add((BlockType.Compact, compactBefore, null, default, 0));
+            open.Add((BlockType.Compact, compactBefore, null, default, 0));
         }
 
-        for (var i = 0; i < records.Count; i++)
+        openReadies.Add(copy);
+    }
+
+    /// <summary>
+    /// Makes every written Ready durable at once: completes a sync in progress, then writes and syncs the
+    /// Readies queued since. Then updates the superblock when the views or the checkpoint changed, and
+    /// rewrites the log without compacted entries when it has grown. <see cref="LastSyncTicks"/> is drawn.
+    /// </summary>
+    public void Sync()
+    {
+        if (SyncInProgress)
         {
-            var r = records[i];
-            buffer.Add(DiskBlock.Encode(r.Type, i == records.Count - 1, nextSeq++, nextBatch, r.Op, r.Entry, r.Hard, r.Checksum));
+            CompleteSync();
         }
 
-        if (records.Count > 0)
+        LastSyncTicks = BeginSync();
+        CompleteSync();
+    }
+
+    /// <summary>
+    /// Starts a sync, as the file storage's group-commit writer does: the Readies written since the last
+    /// sync go to the device as one batch, and the call returns how many ticks the sync takes (0 to
+    /// <see cref="DiskFaults.SyncLatencyTicksMax"/>). Until <see cref="CompleteSync"/> the batch is not
+    /// durable (a crash lands part of it), and Readies written meanwhile wait for the next sync (a crash
+    /// loses them whole). A caller must not send the messages of a Ready before the sync that covers it completes.
+    /// </summary>
+    public int BeginSync()
+    {
+        Invariant.That(!SyncInProgress, "one sync at a time: batch n+1 is written only after batch n is durable");
+        for (var i = 0; i < open.Count; i++)
+        {
+            var r = open[i];
+            inFlight.Add(DiskBlock.Encode(r.Type, i == open.Count - 1, nextSeq++, nextBatch, r.Op, r.Entry, r.Hard, r.Checksum));
+        }
+
+        if (open.Count > 0)
         {
             nextBatch++;
         }
 
-        buffered.Add(ready);
+        inFlightReadies.AddRange(openReadies);
+        open.Clear();
+        openReadies.Clear();
+        SyncInProgress = true;
+        return Faults.SyncLatencyTicksMax > 0 ? prng.Between(0, Faults.SyncLatencyTicksMax) : 0;
     }
 
-    /// <summary>
-    /// Makes every buffered write durable, then updates the superblock when the views or the checkpoint
-    /// changed, and rewrites the log without compacted entries when it has grown.
-    /// </summary>
-    public void Sync()
+    /// <summary>Completes the sync <see cref="BeginSync"/> started: its batch is durable, and the superblock and log maintenance follow.</summary>
+    public void CompleteSync()
     {
+        Invariant.That(SyncInProgress, "complete a sync that was begun");
+        SyncInProgress = false;
         syncs++;
-        LastSyncTicks = Faults.SyncLatencyTicksMax > 0 ? prng.Between(0, Faults.SyncLatencyTicksMax) : 0;
-        blocks.AddRange(buffer);
-        buffer.Clear();
-        foreach (var ready in buffered)
+        blocks.AddRange(inFlight);
+        inFlight.Clear();
+        foreach (var ready in inFlightReadies)
         {
             shadow.Persist(ready);
             compacted |= ready.CompactBefore is not null;
         }
 
-        buffered.Clear();
+        inFlightReadies.Clear();
         UpdateSuperblock();
         if (compacted && blocks.Count > 2 * shadow.EntryCount + 64)
         {
@@ -215,12 +252,25 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
     }
 
-    /// <summary>Power failure: the write buffer is dropped partially (lost and torn writes, see the fault model); durable data stays.</summary>
+    /// <summary>
+    /// Power failure: the batch being synced lands partially (lost and torn writes, see the fault model);
+    /// with no sync in progress the written but unsynced Readies are that batch (the kernel may have begun
+    /// writing them back). Readies written during a sync were never sent to the device and are lost whole.
+    /// Durable data stays.
+    /// </summary>
     public void Crash()
     {
         crashes++;
+        if (!SyncInProgress)
+        {
+            BeginSync();
+        }
+
+        SyncInProgress = false;
+        open.Clear();
+        openReadies.Clear();
         var landed = new List<byte[]?>();
-        foreach (var block in buffer)
+        foreach (var block in inFlight)
         {
             if (prng.Chance(Faults.LostWriteProbability))
             {
@@ -247,8 +297,8 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
 
         blocks.AddRange(landed);
-        buffer.Clear();
-        buffered.Clear();
+        inFlight.Clear();
+        inFlightReadies.Clear();
     }
 
     /// <summary>Flips one bit of a random durable log block for good (a latent sector error); returns the block's index, or -1 when the log is empty.</summary>
@@ -279,7 +329,7 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// </summary>
     public DurableState Load()
     {
-        if (buffer.Count > 0)
+        if (HasUnsyncedWrites)
         {
             Crash();
         }
@@ -391,7 +441,7 @@ public sealed class SimulatedDisk : IReplicaStorage
             TornRecords = tornRecords,
             Problems = problems,
         };
-        return shadow.Load();
+        return shadow.Load() with { LogDamaged = corrupt };
     }
 
     private Ready ToReady(DiskRecord record, ulong walSeq)
@@ -502,10 +552,11 @@ public sealed class SimulatedDisk : IReplicaStorage
             CheckpointChecksum = checkpoint?.Checksum ?? 0,
         });
 
-        // Keep the current and the previous checkpoint files, as the file storage does.
+        // Keep the current and the previous checkpoint files, as the file storage does, and any later
+        // one: it was written for a Ready that waits for the next sync.
         foreach (var op in checkpointFiles.Keys.ToList())
         {
-            if (op != checkpoint?.Op.Value && op != previousCheckpoint?.Value)
+            if (op != checkpoint?.Op.Value && op != previousCheckpoint?.Value && op < (checkpoint?.Op.Value ?? 0))
             {
                 checkpointFiles.Remove(op);
             }

@@ -20,6 +20,12 @@ public enum FaultProfile
 
     /// <summary>Swarm testing: each seed enables its own subset of fault kinds, with its own intensities.</summary>
     Swarm,
+
+    /// <summary>
+    /// Disk faults: every replica on a simulated disk (sync latency, lost and torn writes on power loss,
+    /// bit flips on read, misdirected superblock writes), with replica crashes and whole-cluster power losses.
+    /// </summary>
+    Disk,
 }
 
 /// <summary>The kinds of partition the fault injector makes.</summary>
@@ -101,12 +107,31 @@ public sealed record FaultMix
     /// <summary>The longest a crashed client slot stays down before a new session takes over.</summary>
     public int ClientDownTicksMax { get; init; } = 1;
 
+    /// <summary>
+    /// The faults of every replica's simulated disk; null keeps the replicas' state in memory, where every
+    /// write is durable at once and a crash loses nothing written.
+    /// </summary>
+    public DiskFaults? Disk { get; init; }
+
+    /// <summary>Per tick, the probability that every replica loses power at once (outside the crash budget: the whole cluster restarts).</summary>
+    public double PowerLossRate { get; init; }
+
+    /// <summary>The longest a replica stays down after a power loss.</summary>
+    public int PowerDownTicksMax { get; init; } = 1;
+
     /// <summary>True when the mix injects anything but delays.</summary>
     public bool HasFaults =>
         Drop > 0 || Duplicate > 0 || TailChance > 0 || PartitionRate > 0 || ClogRate > 0
-        || ReplicaCrashRate > 0 || CrashOnViewChange > 0 || ClientCrashRate > 0;
+        || ReplicaCrashRate > 0 || CrashOnViewChange > 0 || ClientCrashRate > 0 || Disk is not null || PowerLossRate > 0;
 
-    /// <summary>Draws the mix of <paramref name="profile"/> from <paramref name="prng"/>.</summary>
+    /// <summary>The most ticks a sync takes: 0 without simulated disks.</summary>
+    public int SyncLatencyTicksMax => Disk?.SyncLatencyTicksMax ?? 0;
+
+    /// <summary>
+    /// Draws the mix of <paramref name="profile"/> from <paramref name="prng"/>: the network and crash
+    /// faults here, the disk faults with <see cref="DrawDisk"/>, which a run calls after every other draw
+    /// so that a seed whose disk faults are off replays exactly as before disk faults existed.
+    /// </summary>
     public static FaultMix Draw(FaultProfile profile, Prng prng)
     {
         if (profile == FaultProfile.None)
@@ -114,9 +139,10 @@ public sealed record FaultMix
             return Calm;
         }
 
+
         var swarm = profile == FaultProfile.Swarm;
         var network = profile is FaultProfile.Network or FaultProfile.All or FaultProfile.Swarm;
-        var crash = profile is FaultProfile.Crash or FaultProfile.All or FaultProfile.Swarm;
+        var crash = profile is FaultProfile.Crash or FaultProfile.All or FaultProfile.Swarm or FaultProfile.Disk;
 
         // A swarm seed is calm (delays only) one time in ten, has every kind of fault one time in ten,
         // and otherwise turns each kind on with probability 1/2. Every kind on gets an intensity of its own.
@@ -173,6 +199,44 @@ public sealed record FaultMix
         return mix;
     }
 
+    /// <summary>
+    /// Adds the disk faults of <paramref name="profile"/> to <paramref name="mix"/>, drawn from
+    /// <paramref name="prng"/>: always for <see cref="FaultProfile.Disk"/> and <see cref="FaultProfile.All"/>,
+    /// for half of the swarm seeds that have faults at all, never otherwise (and then nothing is drawn).
+    /// </summary>
+    public static FaultMix DrawDisk(FaultProfile profile, FaultMix mix, Prng prng)
+    {
+        ArgumentNullException.ThrowIfNull(mix);
+        ArgumentNullException.ThrowIfNull(prng);
+        var on = profile switch
+        {
+            FaultProfile.Disk or FaultProfile.All => true,
+            FaultProfile.Swarm => mix.HasFaults && prng.Chance(0.5),
+            _ => false,
+        };
+        if (!on)
+        {
+            return mix;
+        }
+
+        T Pick<T>(params T[] levels) => levels[prng.Below((ulong)levels.Length)];
+        var disk = new DiskFaults
+        {
+            LostWriteProbability = Pick(0.1, 0.5, 0.9),
+            TornWriteProbability = Pick(0.1, 0.3, 0.7),
+            ReadFlipProbability = Pick(0, 0.001, 0.01),
+            MisdirectedSuperblockWriteProbability = Pick(0, 0.02, 0.2),
+            SyncLatencyTicksMax = Pick(0, 1, 3, 8),
+        };
+        var powerLoss = profile != FaultProfile.Swarm || prng.Chance(0.5);
+        return mix with
+        {
+            Disk = disk,
+            PowerLossRate = powerLoss ? Pick(0.0002, 0.0005, 0.0015) : 0,
+            PowerDownTicksMax = powerLoss ? Pick(5, 50, 300) : 1,
+        };
+    }
+
     /// <inheritdoc />
     public override string ToString()
     {
@@ -209,6 +273,17 @@ public sealed record FaultMix
         if (ClientCrashRate > 0)
         {
             text.Append(CultureInfo.InvariantCulture, $", client crashes {ClientCrashRate:0.####}/tick down up to {ClientDownTicksMax}");
+        }
+
+        if (Disk is { } disk)
+        {
+            text.Append(CultureInfo.InvariantCulture,
+                $", disk (lost {disk.LostWriteProbability:0.###}, torn {disk.TornWriteProbability:0.###}, read flips {disk.ReadFlipProbability:0.####}, misdirected {disk.MisdirectedSuperblockWriteProbability:0.###}, sync up to {disk.SyncLatencyTicksMax})");
+        }
+
+        if (PowerLossRate > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $", power losses {PowerLossRate:0.####}/tick down up to {PowerDownTicksMax}");
         }
 
         return text.ToString();

@@ -63,6 +63,9 @@ public sealed record SimulationResult
     /// <summary>Partitions injected.</summary>
     public int Partitions { get; init; }
 
+    /// <summary>Whole-cluster power losses injected.</summary>
+    public int PowerLosses { get; init; }
+
     /// <summary>Simulated ticks run.</summary>
     public ulong Ticks { get; init; }
 

@@ -44,6 +44,7 @@ public sealed class SimulationRun
     private ulong longestWait;
     private int crashes;
     private int partitions;
+    private int powerLosses;
     private SimulationResult? result;
 
     /// <summary>Builds the cluster and the workload of a run; nothing has ticked yet.</summary>
@@ -59,11 +60,30 @@ public sealed class SimulationRun
         f = (options.Replicas - 1) / 2;
 
         var mix = options.FaultMix ?? FaultMix.Draw(options.Faults, draws);
-        Faults = options.Drop is { } drop ? mix with { Drop = drop } : mix;
-        livenessTicks = options.LivenessTicks ?? options.EffectiveLivenessTicks + (40 * (Faults.DelayMax + Faults.PathDelaySpread));
+        mix = options.Drop is { } drop ? mix with { Drop = drop } : mix;
         CheckpointInterval = options.CheckpointInterval ?? Pick(draws, 0UL, 16UL, 64UL, 256UL);
         LogSuffix = options.LogSuffix ?? (CheckpointInterval == 0 ? 0 : draws.Below(CheckpointInterval * 2));
         var think = options.ThinkTicksMax ?? (int)draws.Below(4);
+        var pathDelays = new List<(int From, int To, int Min, int Max)>();
+        if (mix.PathDelaySpread > 0)
+        {
+            for (var from = 0; from < options.Replicas; from++)
+            {
+                for (var to = 0; to < options.Replicas; to++)
+                {
+                    if (from != to)
+                    {
+                        var min = mix.DelayMin + (int)draws.Below((ulong)mix.PathDelaySpread + 1);
+                        var max = Math.Max(min, mix.DelayMax + (int)draws.Below((ulong)mix.PathDelaySpread + 1));
+                        pathDelays.Add((from, to, min, max));
+                    }
+                }
+            }
+        }
+
+        // Disk faults are drawn last, so that a seed without them replays as it did before they existed.
+        Faults = options.FaultMix is null ? FaultMix.DrawDisk(options.Faults, mix, draws) : mix;
+        livenessTicks = options.LivenessTicks ?? options.EffectiveLivenessTicks + (40 * (Faults.DelayMax + Faults.PathDelaySpread + Faults.SyncLatencyTicksMax));
         var coreMutation = Mutations.CoreFlag(options.Mutation);
         var checkpointInterval = CheckpointInterval;
         var logSuffix = LogSuffix;
@@ -85,25 +105,15 @@ public sealed class SimulationRun
             Network = NetworkOptionsOf(Faults),
             ClientTimeoutTicks = options.ClientTimeoutTicks,
             AckBeforePersist = options.Mutation == PlantedMutation.AckBeforePersist,
+            Disk = Faults.Disk,
         });
 
         snapshots = new ReplicaSnapshot[options.Replicas];
         replicaRestartAt = new ulong[options.Replicas];
         clientRestartAt = new ulong[options.Clients];
-        if (Faults.PathDelaySpread > 0)
+        foreach (var (from, to, min, max) in pathDelays)
         {
-            for (var from = 0; from < options.Replicas; from++)
-            {
-                for (var to = 0; to < options.Replicas; to++)
-                {
-                    if (from != to)
-                    {
-                        var min = Faults.DelayMin + (int)draws.Below((ulong)Faults.PathDelaySpread + 1);
-                        var max = Math.Max(min, Faults.DelayMax + (int)draws.Below((ulong)Faults.PathDelaySpread + 1));
-                        Cluster.Network.SetPathDelay(Index(from), Index(to), min, max);
-                    }
-                }
-            }
+            Cluster.Network.SetPathDelay(Index(from), Index(to), min, max);
         }
 
         TraceEvent("sim", $"seed {options.Seed} replicas {options.Replicas} clients {options.Clients} requests {options.RequestsPerClient} "
@@ -159,6 +169,9 @@ public sealed class SimulationRun
 
     /// <summary>Replica crashes so far.</summary>
     public int Crashes => crashes;
+
+    /// <summary>Whole-cluster power losses so far.</summary>
+    public int PowerLosses => powerLosses;
 
     /// <summary>The outcome, once <see cref="Phase"/> is <see cref="SimulationPhase.Finished"/>.</summary>
     public SimulationResult? Result => result;
@@ -451,6 +464,28 @@ public sealed class SimulationRun
                 clientRestartAt[slot] = now + 1 + faults.Below((ulong)Math.Max(1, mix.ClientDownTicksMax));
             }
         }
+
+        if (faults.Chance(mix.PowerLossRate))
+        {
+            LosePower(mix.PowerDownTicksMax);
+        }
+    }
+
+    /// <summary>
+    /// Every replica loses power at once (no crash budget applies) and restarts within
+    /// <paramref name="downTicksMax"/> ticks, each on its own schedule (at the latest when the faults heal).
+    /// With simulated disks, what was not synced is lost or torn; nothing acknowledged may be lost.
+    /// </summary>
+    public void LosePower(int downTicksMax)
+    {
+        TraceEvent("sim", "power loss");
+        powerLosses++;
+        for (var i = 0; i < options.Replicas; i++)
+        {
+            CrashReplica(i);
+            var restartAt = Now + 1 + faults.Below((ulong)Math.Max(1, downTicksMax));
+            replicaRestartAt[i] = replicaRestartAt[i] == 0 ? restartAt : Math.Min(replicaRestartAt[i], restartAt);
+        }
     }
 
     /// <summary>Crashes a replica if the budget allows: never more than f crashed or recovering at once.</summary>
@@ -621,6 +656,7 @@ public sealed class SimulationRun
         Crashes = crashes,
         ClientCrashes = Workload.ClientCrashes,
         Partitions = partitions,
+        PowerLosses = powerLosses,
         Ticks = Now,
         HealedAt = HealedAt,
         LongestWaitAfterHeal = longestWait,

@@ -177,4 +177,66 @@ public sealed class SimulatedDiskTests
         Assert.All(seen, ticks => Assert.InRange(ticks, 0, 5));
         Assert.True(seen.Count > 2);
     }
+
+    [Theory]
+    [InlineData(1UL)]
+    [InlineData(2UL)]
+    [InlineData(3UL)]
+    public void A_crash_during_a_sync_keeps_all_or_nothing_of_its_batch_and_loses_what_waited_for_the_next(ulong seed)
+    {
+        var outcomes = new HashSet<string>();
+        for (var round = 0UL; round < 40; round++)
+        {
+            var disk = new SimulatedDisk(new Prng((seed * 1000) + round), Harsh with { LostWriteProbability = 0.2, TornWriteProbability = 0.2 });
+            disk.Persist(Appends(1, 3));
+            disk.Write(Appends(4, 5));
+            disk.Write(Ready(hardState: Hard(1, 1, 3)));
+            Assert.True(disk.BeginSync() >= 0);
+            Assert.True(disk.SyncInProgress);
+
+            // Written during the sync: it waits for the next one, and a crash loses it whole.
+            disk.Write(Appends(6, 6));
+            disk.Crash();
+            var state = disk.Load();
+            Assert.False(disk.Health.LogCorrupt, string.Join("; ", disk.Health.Problems));
+            var head = state.LogHead.Value;
+            Assert.True(head is 3 or 5, $"log head {head}");
+            Assert.Equal(head == 5 ? 1UL : 0UL, state.HardState.View.Value);
+            outcomes.Add($"{head}");
+        }
+
+        Assert.Equal(2, outcomes.Count);
+    }
+
+    [Fact]
+    public void A_sync_covers_what_was_written_before_it_began_and_nothing_after()
+    {
+        var disk = new SimulatedDisk(new Prng(9), DiskFaults.None with { LostWriteProbability = 1, SyncLatencyTicksMax = 3 });
+        disk.Write(Appends(1, 2));
+        var ticks = disk.BeginSync();
+        Assert.InRange(ticks, 0, 3);
+        disk.Write(Appends(3, 3));
+        disk.CompleteSync();
+        Assert.True(disk.HasUnsyncedWrites);
+        disk.Crash();
+        Assert.Equal(2UL, disk.Load().LogHead.Value);
+
+        disk.Write(Appends(3, 4));
+        disk.BeginSync();
+        disk.CompleteSync();
+        Assert.False(disk.HasUnsyncedWrites);
+        disk.Crash();
+        Assert.Equal(4UL, disk.Load().LogHead.Value);
+    }
+
+    [Fact]
+    public void The_disk_keeps_no_reference_to_a_ready_it_was_given()
+    {
+        var disk = new SimulatedDisk(new Prng(10), DiskFaults.None);
+        var ready = Appends(1, 2);
+        disk.Write(ready);
+        ready.LogChanges.Clear();
+        disk.Sync();
+        Assert.Equal(2UL, disk.Load().LogHead.Value);
+    }
 }

@@ -7,6 +7,7 @@ public class DeterminismTests
     [InlineData(7UL, FaultProfile.All)]
     [InlineData(12UL, FaultProfile.Network)]
     [InlineData(99UL, FaultProfile.Crash)]
+    [InlineData(3UL, FaultProfile.Disk)]
     public void The_same_seed_gives_the_same_run_event_for_event(ulong seed, FaultProfile faults)
     {
         var options = new SimulationOptions { Seed = seed, Faults = faults, RequestsPerClient = 60 };

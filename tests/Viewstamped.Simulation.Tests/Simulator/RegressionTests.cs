@@ -73,6 +73,37 @@ public class RegressionTests
             + string.Join("; ", cluster.Running.Select(r => $"r{r.Index.Value} {r.Status} view {r.View} op {r.Op} commit {r.CommitNumber}")));
     }
 
+    /// <summary>
+    /// A checkpoint file written for a Ready that waited for the next sync was deleted when the sync in
+    /// progress completed (only the current and previous checkpoint files were kept), so the next restart
+    /// found the superblock naming a missing file. Replay: <c>vsr simulate --seed 133 --faults disk</c>.
+    /// </summary>
+    [Fact]
+    public void Seed_133_a_checkpoint_written_during_a_sync_survives_it() =>
+        AssertPasses(new SimulationOptions { Seed = 133, Faults = FaultProfile.Disk });
+
+    /// <summary>
+    /// A checker bug, not a protocol bug: r0 started view 3 as primary, appended op 251 and lost power
+    /// before the sync, so view 3 and the entry never left it; it restarted in view 2, started view 3
+    /// again and appended a different op 251. The checker had remembered the first entry as view 3's.
+    /// It now forgets what a crashed replica made in views it never promised. Replay:
+    /// <c>vsr simulate --seed 412 --faults all</c> (and 221).
+    /// </summary>
+    [Theory]
+    [InlineData(221UL)]
+    [InlineData(412UL)]
+    public void Seeds_221_and_412_a_view_lost_before_its_sync_may_be_started_again(ulong seed) =>
+        AssertPasses(new SimulationOptions { Seed = seed, Faults = FaultProfile.All });
+
+    /// <summary>
+    /// The same for a single replica, which commits and executes on its own: what it did after its last
+    /// sync was never acknowledged and is forgotten with the power. Replay:
+    /// <c>vsr simulate --seed 293 --replicas 1 --faults disk</c>.
+    /// </summary>
+    [Fact]
+    public void Seed_293_a_single_replica_may_redo_what_it_lost_with_the_power() =>
+        AssertPasses(new SimulationOptions { Seed = 293, Replicas = 1, Faults = FaultProfile.Disk });
+
     private static void AssertPasses(SimulationOptions options)
     {
         var result = Simulator.Run(options);

@@ -13,6 +13,8 @@ public class SimulationRunTests
         Assert.Contains(mixes, mix => mix.Drop > 0 && mix.PartitionRate > 0 && mix.ReplicaCrashRate > 0 && mix.ClogRate > 0);
         Assert.Contains(mixes, mix => mix.Drop == 0 && mix.ReplicaCrashRate > 0);
         Assert.True(mixes.Distinct().Count() > 150, "each seed draws its own mix");
+        Assert.Contains(mixes, mix => mix.Disk is not null && mix.PowerLossRate > 0);
+        Assert.Contains(mixes, mix => mix.HasFaults && mix.Disk is null);
     }
 
     [Theory]
@@ -20,6 +22,7 @@ public class SimulationRunTests
     [InlineData(FaultProfile.Network)]
     [InlineData(FaultProfile.Crash)]
     [InlineData(FaultProfile.All)]
+    [InlineData(FaultProfile.Disk)]
     public void A_profile_draws_only_its_kinds_of_fault(FaultProfile profile)
     {
         for (var seed = 1UL; seed <= 30; seed++)
@@ -28,7 +31,9 @@ public class SimulationRunTests
             var network = mix.Drop > 0 || mix.Duplicate > 0 || mix.PartitionRate > 0 || mix.ClogRate > 0 || mix.DelayMax > mix.DelayMin;
             var crash = mix.ReplicaCrashRate > 0 || mix.ClientCrashRate > 0 || mix.CrashOnViewChange > 0;
             Assert.Equal(profile is FaultProfile.Network or FaultProfile.All, network);
-            Assert.Equal(profile is FaultProfile.Crash or FaultProfile.All, crash);
+            Assert.Equal(profile is FaultProfile.Crash or FaultProfile.All or FaultProfile.Disk, crash);
+            Assert.Equal(profile is FaultProfile.Disk or FaultProfile.All, mix.Disk is not null);
+            Assert.Equal(profile is FaultProfile.Disk or FaultProfile.All, mix.PowerLossRate > 0);
         }
     }
 

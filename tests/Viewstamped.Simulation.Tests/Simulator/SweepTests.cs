@@ -20,6 +20,7 @@ public class SweepTests(ITestOutputHelper output)
         AssertAllPassed(results);
         Assert.Contains(results, r => !r.Faults.HasFaults);
         Assert.Contains(results, r => r.Crashes > 0 && r.Partitions > 0 && r.Faults.Drop > 0);
+        Assert.Contains(results, r => r.Faults.Disk is { SyncLatencyTicksMax: > 0 } && r.PowerLosses > 0 && r.Crashes > r.PowerLosses * 3);
         Assert.True(results.Sum(r => r.ViewChanges) > 100, "the sweep exercises view changes");
         // No history may be proven wrong. The search may give up (its step budget is fixed, so this is
         // deterministic) on a rare history with very many operations of unknown outcome; that is not a
@@ -36,6 +37,8 @@ public class SweepTests(ITestOutputHelper output)
     [InlineData(FaultProfile.Crash, 3)]
     [InlineData(FaultProfile.All, 3)]
     [InlineData(FaultProfile.All, 5)]
+    [InlineData(FaultProfile.Disk, 3)]
+    [InlineData(FaultProfile.Disk, 5)]
     [InlineData(FaultProfile.Swarm, 1)]
     [InlineData(FaultProfile.Swarm, 2)]
     public void Every_profile_passes(FaultProfile faults, int replicas)
