@@ -17,12 +17,17 @@ public static class ClusterCommand
         };
         var tick = new Option<int>("--tick-ms") { Description = "Milliseconds per logical tick.", DefaultValueFactory = _ => 10 };
         var unauthenticated = new Option<bool>("--unauthenticated") { Description = "Run without a cluster key (the replicas warn)." };
-        var command = new Command("cluster", "Run a local cluster of replica processes on 127.0.0.1 with free ports and a new key; prints the endpoints; Ctrl-C or end of input stops it.")
+        var service = new Option<string>("--service") { Description = "The replicated service: kv (the key-value store, each replica serving RESP for redis-cli and Redis clients) or adder (the sample).", DefaultValueFactory = _ => "kv" };
+        service.AcceptOnlyFromAmong("kv", "adder");
+        var requirePass = new Option<string?>("--requirepass") { Description = "With --service kv: RESP clients must AUTH with this password." };
+        var command = new Command("cluster", "Run a local cluster of replica processes on 127.0.0.1 with free ports and a new key, serving the key-value store over RESP by default; prints the endpoints and redis-cli commands; Ctrl-C or end of input stops it.")
         {
-            replicas, data, tick, unauthenticated,
+            replicas, data, tick, unauthenticated, service, requirePass,
         };
         command.SetAction((parse, cancellationToken) => ClusterRunner.RunAsync(
-            new ClusterSettings(parse.GetValue(replicas), parse.GetValue(data), parse.GetValue(tick), parse.GetValue(unauthenticated)),
+            new ClusterSettings(
+                parse.GetValue(replicas), parse.GetValue(data), parse.GetValue(tick), parse.GetValue(unauthenticated),
+                parse.GetValue(service)!, parse.GetValue(requirePass)),
             parse.InvocationConfiguration.Output,
             parse.InvocationConfiguration.Error,
             cancellationToken));

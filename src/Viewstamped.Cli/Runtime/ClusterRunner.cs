@@ -14,7 +14,13 @@ namespace Viewstamped.Cli.Runtime;
 /// <param name="Data">Where the key and the replicas' data directories live; null for a temporary directory removed at the end.</param>
 /// <param name="TickMilliseconds">The tick length the replicas use.</param>
 /// <param name="Unauthenticated">Run without a cluster key.</param>
-public sealed record ClusterSettings(int Replicas, string? Data, int TickMilliseconds, bool Unauthenticated);
+/// <param name="Service">The replicated service: <c>kv</c> (the key-value store, with a RESP endpoint per replica) or <c>adder</c>.</param>
+/// <param name="RequirePass">With <c>kv</c>: the password RESP clients must give with AUTH; null for none.</param>
+public sealed record ClusterSettings(int Replicas, string? Data, int TickMilliseconds, bool Unauthenticated, string Service = "kv", string? RequirePass = null)
+{
+    /// <summary>True when the replicas serve the key-value store over RESP.</summary>
+    public bool IsKeyValue => Service == "kv";
+}
 
 /// <summary>Runs a local cluster: one <c>vsr replica</c> child process per replica, on 127.0.0.1.</summary>
 public static class ClusterRunner
@@ -31,6 +37,18 @@ public static class ClusterRunner
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
+        if (settings.RequirePass is not null && !settings.IsKeyValue)
+        {
+            await error.WriteLineAsync("vsr cluster: --requirepass needs --service kv").ConfigureAwait(false);
+            return ExitCodes.BadArguments;
+        }
+
+        if (settings.TickMilliseconds is < 1 or > 10_000)
+        {
+            await error.WriteLineAsync("vsr cluster: --tick-ms must be 1 to 10000").ConfigureAwait(false);
+            return ExitCodes.BadArguments;
+        }
+
         var temporary = settings.Data is null;
         var root = settings.Data ?? Path.Combine(Path.GetTempPath(), "vsr-cluster-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)));
         var children = new List<Child>();
@@ -62,6 +80,16 @@ public static class ClusterRunner
                     arguments.AddRange(["--key-file", keyFile]);
                 }
 
+                if (settings.IsKeyValue)
+                {
+                    // Port 0: each replica's RESP server takes a free port and reports it on its ready line.
+                    arguments.AddRange(["--service", "kv", "--resp", "127.0.0.1:0"]);
+                    if (settings.RequirePass is { } password)
+                    {
+                        arguments.AddRange(["--requirepass", password]);
+                    }
+                }
+
                 children.Add(Child.Start(i, arguments, error));
             }
 
@@ -84,6 +112,15 @@ public static class ClusterRunner
             }
 
             await output.WriteLineAsync($"replicas={string.Join(',', identity.Configuration)}").ConfigureAwait(false);
+            if (settings.IsKeyValue)
+            {
+                var auth = settings.RequirePass is null ? string.Empty : " -a PASSWORD";
+                foreach (var child in children)
+                {
+                    await output.WriteLineAsync($"redis-cli -p {child.RespPort}{auth}      # replica {child.Index}").ConfigureAwait(false);
+                }
+            }
+
             await output.WriteLineAsync("ready; Ctrl-C (or end of input) stops the cluster").ConfigureAwait(false);
             await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
 
@@ -224,6 +261,9 @@ public static class ClusterRunner
 
         public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>The RESP port from the ready line (<c>resp=HOST:PORT</c>); 0 when the replica serves no RESP.</summary>
+        public int RespPort { get; private set; }
+
         public static Child Start(int index, IEnumerable<string> arguments, TextWriter error)
         {
             var process = new Process { StartInfo = SelfLauncher.StartInfo(arguments) };
@@ -238,6 +278,7 @@ public static class ClusterRunner
 
                 if (e.Data.StartsWith("ready ", StringComparison.Ordinal))
                 {
+                    child.RespPort = LineFields.RespPort(e.Data);
                     child.Ready.TrySetResult();
                 }
 

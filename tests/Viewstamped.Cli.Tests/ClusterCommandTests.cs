@@ -1,0 +1,54 @@
+using System.Globalization;
+
+namespace Viewstamped.Cli.Tests;
+
+public sealed class ClusterCommandTests
+{
+    private static readonly TimeSpan bound = TimeSpan.FromSeconds(60);
+
+    [Theory]
+    [InlineData("cluster", "--service", "memcached")]
+    [InlineData("cluster", "--service", "adder", "--requirepass", "secret")]
+    [InlineData("cluster", "--tick-ms", "0")]
+    [InlineData("cluster", "--replicas", "0")]
+    [InlineData("cluster", "--no-such-option")]
+    public async Task Bad_arguments_exit_1_with_a_message(params string[] args)
+    {
+        var (code, _, error) = await VsrInProcess.RunAsync(args);
+
+        Assert.Equal(1, code);
+        Assert.Contains("vsr", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_key_value_cluster_serves_redis_clients_on_every_replica_asks_for_the_password_and_stops_cleanly_at_end_of_input()
+    {
+        await using var cluster = VsrProcess.Start("cluster", "--replicas", "3", "--requirepass", "s3cret");
+        await cluster.WaitForLineAsync(line => line.StartsWith("ready;", StringComparison.Ordinal), bound);
+        var ports = cluster.Output
+            .Where(line => line.StartsWith("redis-cli -p ", StringComparison.Ordinal))
+            .Select(line => int.Parse(line.Split(' ')[2], CultureInfo.InvariantCulture))
+            .ToList();
+        var root = cluster.Output.Single(line => line.StartsWith("cluster ", StringComparison.Ordinal)).Split(" in ")[1].Split(',')[0];
+        Assert.Equal(3, ports.Distinct().Count());
+        Assert.True(File.Exists(Path.Combine(root, "cluster.key")), "vsr cluster makes a cluster key");
+
+        using (var first = await RespConnection.ConnectAsync(ports[0]))
+        {
+            Assert.StartsWith("-NOAUTH", await first.SendAsync("GET", "k"), StringComparison.Ordinal);
+            Assert.Equal("+OK", await first.SendAsync("AUTH", "s3cret"));
+            Assert.Equal("+OK", await first.SendAsync("SET", "k", "v1"));
+        }
+
+        using (var other = await RespConnection.ConnectAsync(ports[2]))
+        {
+            Assert.Equal("+OK", await other.SendAsync("AUTH", "s3cret"));
+            Assert.Equal("v1", await other.SendAsync("GET", "k"));
+            Assert.Equal(":1", await other.SendAsync("INCR", "n"));
+        }
+
+        Assert.Equal(0, await cluster.StopAsync(bound));
+        Assert.Contains("stopped", cluster.Output);
+        Assert.False(Directory.Exists(root), "the temporary directory is removed");
+    }
+}
