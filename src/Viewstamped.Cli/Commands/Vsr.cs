@@ -15,6 +15,7 @@ public static class Vsr
             SimulateCommand.Create(),
             ReplicaCommand.Create(),
             ClusterCommand.Create(),
+            BenchCommand.Create(),
             KeygenCommand.Create(),
             FormatCommand.Create(),
         ];

@@ -198,7 +198,8 @@ public static class ClusterRunner
         return FileStorage.Inspect(directory).Identity;
     }
 
-    private static List<string> FreeEndpoints(int count)
+    /// <summary>Free TCP ports on 127.0.0.1 (bound and released at once), as HOST:PORT.</summary>
+    internal static List<string> FreeEndpoints(int count)
     {
         var sockets = new List<Socket>();
         try
