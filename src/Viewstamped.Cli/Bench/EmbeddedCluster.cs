@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
+using Viewstamped.Cli.Runtime;
 using Viewstamped.KeyValue;
 using Viewstamped.Runtime.Host;
 using Viewstamped.Runtime.Security;
 using Viewstamped.Runtime.Storage;
-using Viewstamped.Cli.Runtime;
 
 namespace Viewstamped.Cli.Bench;
 
