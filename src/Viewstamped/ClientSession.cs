@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Viewstamped.Messages;
 
 namespace Viewstamped;
@@ -41,7 +42,7 @@ public readonly record struct ClientEvent(ClientEventKind Kind, ulong RequestNum
 /// <summary>
 /// The client half of the protocol, pure like the replica: one outstanding request at a time,
 /// strictly increasing request numbers, the primary learned from the views in replies, and a resend
-/// to every replica when a reply is late. Its owner sends <see cref="TakeOutbox"/>'s requests and
+/// to every replica when a reply is late. Its owner sends <see cref="TakeOutbox()"/>'s requests and
 /// feeds back replies and ticks.
 /// </summary>
 [DebuggerDisplay("{Id} {State} #{RequestNumber} v{View.Value}")]
@@ -152,12 +153,22 @@ public sealed class ClientSession
         };
     }
 
+    /// <summary>True when <see cref="TakeOutbox()"/> would hand over requests to send.</summary>
+    public bool HasOutbox => outbox.Count > 0;
+
     /// <summary>Hands over the requests to send.</summary>
     public List<Envelope> TakeOutbox()
     {
-        var taken = outbox.ToList();
+        var taken = new List<Envelope>(outbox);
         outbox.Clear();
         return taken;
+    }
+
+    /// <summary>Moves the requests to send into <paramref name="into"/> (appended): a hot loop can reuse one list.</summary>
+    public void TakeOutbox(List<Envelope> into)
+    {
+        into.AddRange(outbox);
+        outbox.Clear();
     }
 
     private ClientEvent Complete(Reply reply)
@@ -200,6 +211,14 @@ public sealed class ClientSession
         if (!condition)
         {
             throw new InvalidOperationException(message);
+        }
+    }
+
+    private static void Require(bool condition, [InterpolatedStringHandlerArgument(nameof(condition))] ref FailureMessage message)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException(message.ToString());
         }
     }
 }

@@ -2,11 +2,28 @@ using System.Buffers.Binary;
 
 namespace Viewstamped;
 
-/// <summary>One registered client session in the client table.</summary>
-/// <param name="RequestNumber">The latest executed request number (0 right after registering).</param>
-/// <param name="Op">The op that executed it.</param>
-/// <param name="Result">Its reply, re-sent for a duplicate of that request.</param>
-public sealed record ClientSessionRecord(ulong RequestNumber, OpNumber Op, byte[] Result);
+/// <summary>
+/// One registered client session in the client table. The table updates it in place as the
+/// session's requests execute, so read it where it is found rather than keep it.
+/// </summary>
+public sealed class ClientSessionRecord(ulong requestNumber, OpNumber op, byte[] result)
+{
+    /// <summary>The latest executed request number (0 right after registering).</summary>
+    public ulong RequestNumber { get; private set; } = requestNumber;
+
+    /// <summary>The op that executed it.</summary>
+    public OpNumber Op { get; private set; } = op;
+
+    /// <summary>Its reply, re-sent for a duplicate of that request.</summary>
+    public byte[] Result { get; private set; } = result;
+
+    internal void Update(ulong requestNumber, OpNumber op, byte[] result)
+    {
+        RequestNumber = requestNumber;
+        Op = op;
+        Result = result;
+    }
+}
 
 /// <summary>
 /// The client table (§4, with the fixes of D3): changed only when an op commits, so every replica
@@ -48,8 +65,8 @@ public sealed class ClientTable(int capacity)
     /// <summary>Records that <paramref name="client"/>'s request executed at <paramref name="op"/>.</summary>
     public void RecordExecution(ClientId client, ulong requestNumber, OpNumber op, byte[] result)
     {
-        Invariant.That(sessions.ContainsKey(client), "only registered sessions execute");
-        sessions[client] = new ClientSessionRecord(requestNumber, op, result);
+        Invariant.That(sessions.TryGetValue(client, out var session), "only registered sessions execute");
+        session!.Update(requestNumber, op, result);
     }
 
     /// <summary>Serializes the table in client-id order, so equal tables give equal bytes.</summary>

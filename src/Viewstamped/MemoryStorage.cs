@@ -9,7 +9,11 @@ namespace Viewstamped;
 /// </summary>
 public sealed class MemoryStorage : IReplicaStorage
 {
+    // The retained entries are entries[first..]: consecutive ops ending at logHead. Compaction only
+    // moves `first`; the dead prefix is dropped once it outgrows the live part, so trimming the log
+    // does not copy the whole list every checkpoint.
     private readonly List<LogEntry> entries = [];
+    private int first;
     private OpNumber logHead = OpNumber.Zero;
 
     /// <summary>The persisted hard state.</summary>
@@ -19,7 +23,7 @@ public sealed class MemoryStorage : IReplicaStorage
     public Checkpoint? Checkpoint { get; private set; }
 
     /// <summary>The number of log entries held.</summary>
-    public int EntryCount => entries.Count;
+    public int EntryCount => entries.Count - first;
 
     /// <summary>Applies the persistence part of <paramref name="ready"/>, in the order its contract gives.</summary>
     public void Persist(Ready ready)
@@ -41,12 +45,12 @@ public sealed class MemoryStorage : IReplicaStorage
 
         if (ready.CompactBefore is { } compactBefore)
         {
-            entries.RemoveAll(entry => entry.Op < compactBefore);
+            CompactBefore(compactBefore);
         }
     }
 
     /// <summary>What a restarted replica finds: a copy, so later writes do not change it.</summary>
-    public DurableState Load() => new(HardState, Checkpoint, entries.ToArray(), logHead);
+    public DurableState Load() => new(HardState, Checkpoint, entries[first..].ToArray(), logHead);
 
     private void Apply(LogChange change)
     {
@@ -58,13 +62,36 @@ public sealed class MemoryStorage : IReplicaStorage
                 logHead = change.Entry.Op;
                 break;
             case LogChangeKind.TruncateAfter:
-                entries.RemoveAll(entry => entry.Op > change.Op);
+                var keep = CountBefore(change.Op.Next);
+                entries.RemoveRange(first + keep, EntryCount - keep);
                 logHead = OpNumber.Min(logHead, change.Op);
                 break;
             case LogChangeKind.Reset:
                 entries.Clear();
+                first = 0;
                 logHead = change.Op;
                 break;
         }
+    }
+
+    private void CompactBefore(OpNumber op)
+    {
+        first += CountBefore(op);
+        if (first > 64 && first > EntryCount)
+        {
+            entries.RemoveRange(0, first);
+            first = 0;
+        }
+    }
+
+    /// <summary>How many retained entries come before <paramref name="op"/>; they are consecutive, so no search is needed.</summary>
+    private int CountBefore(OpNumber op)
+    {
+        if (EntryCount == 0 || op <= entries[first].Op)
+        {
+            return 0;
+        }
+
+        return (int)Math.Min(op - entries[first].Op, (ulong)EntryCount);
     }
 }

@@ -89,7 +89,7 @@ internal sealed class ReplicaLog
             count++;
         }
 
-        return entries.GetRange(index, count).ToArray();
+        return Copy(index, count);
     }
 
     /// <summary>
@@ -113,7 +113,20 @@ internal sealed class ReplicaLog
             index--;
         }
 
-        return entries.GetRange(index, entries.Count - index).ToArray();
+        return Copy(index, entries.Count - index);
+    }
+
+    /// <summary>A fresh array of <paramref name="count"/> entries from <paramref name="index"/>: one copy, straight from the list.</summary>
+    private LogEntry[] Copy(int index, int count)
+    {
+        if (count == 0)
+        {
+            return [];
+        }
+
+        var copy = new LogEntry[count];
+        entries.CopyTo(index, copy, 0, count);
+        return copy;
     }
 
     /// <summary>An entry's size on the wire, near enough for budgets.</summary>

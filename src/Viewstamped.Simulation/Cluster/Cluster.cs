@@ -50,6 +50,7 @@ public sealed class Cluster
     private readonly List<SimulatedClient> clientList = [];
     private readonly List<SimulatedClient> liveClients = [];
     private readonly Ready?[] unpersisted;
+    private readonly List<Envelope> outbox = [];
     private readonly Prng prng;
     private ulong incarnations;
 
@@ -263,7 +264,7 @@ public sealed class Cluster
         }
     }
 
-    private void DeliverToClient(Packet packet)
+    private void DeliverToClient(in Packet packet)
     {
         if (clients.TryGetValue(packet.To.Client, out var client) && client.IsUp && packet.Message is Reply reply)
         {
@@ -314,10 +315,18 @@ public sealed class Cluster
 
     private void FlushClient(SimulatedClient client)
     {
+        if (!client.Session.HasOutbox)
+        {
+            return;
+        }
+
         var from = NodeAddress.Of(client.Session.Id);
-        foreach (var envelope in client.Session.TakeOutbox())
+        client.Session.TakeOutbox(outbox);
+        foreach (var envelope in outbox)
         {
             Network.Send(from, NodeAddress.Of(envelope.To), envelope.Message, Now);
         }
+
+        outbox.Clear();
     }
 }

@@ -310,25 +310,6 @@ public sealed class ClusterChecker
         }
     }
 
-    /// <summary>An interpolated message that costs nothing while its condition holds.</summary>
-    [InterpolatedStringHandler]
-    private ref struct FailureMessage
-    {
-        private DefaultInterpolatedStringHandler inner;
-
-        public FailureMessage(int literalLength, int formattedCount, bool condition, out bool shouldAppend)
-        {
-            shouldAppend = !condition;
-            inner = shouldAppend ? new DefaultInterpolatedStringHandler(literalLength, formattedCount) : default;
-        }
-
-        public void AppendLiteral(string value) => inner.AppendLiteral(value);
-
-        public void AppendFormatted<T>(T value) => inner.AppendFormatted(value);
-
-        public override string ToString() => inner.ToStringAndClear();
-    }
-
     /// <summary>What a replica's log looks like from outside: when none of it moves, its entries did not change.</summary>
     private readonly record struct LogShape(OpNumber Head, OpNumber Start, View View, View LogView, ReplicaStatus Status);
 

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Viewstamped.Simulation.Linearizability;
 
 /// <summary>The answer of the linearizability checker.</summary>
@@ -101,15 +103,106 @@ public static class LinearizabilityChecker
         public bool IsCall => Operation is not null;
     }
 
-    /// <summary>A visited search configuration: which operations are linearized, and the state they lead to.</summary>
-    private readonly record struct Visited<TState>(ulong[] Linearized, int Hash, TState State);
+    /// <summary>
+    /// A visited search configuration: which operations are linearized, and the state they lead to. The
+    /// set is encoded exactly and canonically in machine words: every operation below <c>Low</c> is
+    /// linearized and <c>Low</c> itself is not; <c>Window</c> holds the operations <c>Low + 1</c> to
+    /// <c>Low + 64</c>; and only when some linearized operation lies beyond that (an operation that
+    /// never returned can hold <c>Low</c> down) does <c>Rest</c> carry a copy of the whole set.
+    /// </summary>
+    private readonly record struct Visited<TState>(int Low, ulong Window, ulong[]? Rest, int Hash, TState State);
 
     private sealed class VisitedComparer<TState>(IModel<TState> model) : IEqualityComparer<Visited<TState>>
     {
         public bool Equals(Visited<TState> x, Visited<TState> y) =>
-            x.Hash == y.Hash && x.Linearized.AsSpan().SequenceEqual(y.Linearized) && model.StateEquals(x.State, y.State);
+            x.Hash == y.Hash && x.Low == y.Low && x.Window == y.Window
+            && (x.Rest is null ? y.Rest is null : y.Rest is not null && x.Rest.AsSpan().SequenceEqual(y.Rest))
+            && model.StateEquals(x.State, y.State);
 
         public int GetHashCode(Visited<TState> obj) => obj.Hash;
+    }
+
+    /// <summary>
+    /// The set of linearized operations as a bitset, with what the memo needs kept up to date on every
+    /// flip: a Zobrist hash (the XOR of a fixed random word per member), the member count and the lowest
+    /// non-member. A probe therefore costs a few word operations, not a pass over the whole set.
+    /// </summary>
+    private sealed class LinearizedSet(int count)
+    {
+        private readonly ulong[] bits = new ulong[(count + 64) / 64 + 1];
+        private int members;
+        private int low;
+        private ulong hash;
+
+        public void Flip(int id)
+        {
+            var mask = 1UL << (id & 63);
+            bits[id >> 6] ^= mask;
+            hash ^= Zobrist(id);
+            if ((bits[id >> 6] & mask) != 0)
+            {
+                members++;
+                if (id == low)
+                {
+                    AdvanceLow();
+                }
+            }
+            else
+            {
+                members--;
+                low = Math.Min(low, id);
+            }
+        }
+
+        public Visited<TState> Probe<TState>(TState state, int stateHash)
+        {
+            var window = Window();
+            var fits = low + BitOperations.PopCount(window) == members;
+            return new Visited<TState>(low, window, fits ? null : bits, HashCode.Combine(hash, stateHash), state);
+        }
+
+        /// <summary>The probe to remember: its words are its own, so later flips cannot change it.</summary>
+        public static Visited<TState> Keep<TState>(Visited<TState> probe) =>
+            probe.Rest is null ? probe : probe with { Rest = (ulong[])probe.Rest.Clone() };
+
+        private void AdvanceLow()
+        {
+            while (true)
+            {
+                var word = ~bits[low >> 6] >> (low & 63);
+                if (word != 0)
+                {
+                    low += BitOperations.TrailingZeroCount(word);
+                    return;
+                }
+
+                low = (low | 63) + 1;
+            }
+        }
+
+        /// <summary>The members <c>low + 1</c> to <c>low + 64</c>, as one word.</summary>
+        private ulong Window()
+        {
+            var from = low + 1;
+            var index = from >> 6;
+            var offset = from & 63;
+            var word = index < bits.Length ? bits[index] >> offset : 0;
+            if (offset != 0 && index + 1 < bits.Length)
+            {
+                word |= bits[index + 1] << (64 - offset);
+            }
+
+            return word;
+        }
+
+        private static ulong Zobrist(int id)
+        {
+            // SplitMix64 of the id: a fixed, well-spread word per operation.
+            var z = ((ulong)id + 1) * 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
     }
 
     private sealed class Search<TState>(IModel<TState> model, CheckBudget budget)
@@ -125,7 +218,7 @@ public static class LinearizabilityChecker
             }
 
             var head = BuildList(operations);
-            var linearized = new ulong[(count + 63) / 64];
+            var linearized = new LinearizedSet(count);
             var visited = new HashSet<Visited<TState>>(new VisitedComparer<TState>(model));
             var calls = new Stack<(Entry Call, TState State, bool Deferred)>();
             var state = model.Init();
@@ -159,12 +252,12 @@ public static class LinearizabilityChecker
                     var (ok, next) = model.Step(state, operation);
                     if (ok && (operation.HasReturned || !model.StateEquals(state, next)))
                     {
-                        // Probe with the live bitset; copy it only when the configuration is new.
-                        Flip(linearized, entry.Id);
-                        var probe = new Visited<TState>(linearized, HashCode.Combine(Hash(linearized), model.StateHashCode(next)), next);
+                        // Probe with the live set; copy its words only when the configuration is new.
+                        linearized.Flip(entry.Id);
+                        var probe = linearized.Probe(next, model.StateHashCode(next));
                         if (!visited.Contains(probe))
                         {
-                            visited.Add(probe with { Linearized = (ulong[])linearized.Clone() });
+                            visited.Add(LinearizedSet.Keep(probe));
 
                             // Linearize this operation now and restart from the first pending entry.
                             calls.Push((entry, state, deferred));
@@ -180,7 +273,7 @@ public static class LinearizabilityChecker
                             continue;
                         }
 
-                        Flip(linearized, entry.Id);
+                        linearized.Flip(entry.Id);
                     }
 
                     entry = entry.Next!;
@@ -205,7 +298,7 @@ public static class LinearizabilityChecker
 
                     var (call, previous, pass) = calls.Pop();
                     state = previous;
-                    Flip(linearized, call.Id);
+                    linearized.Flip(call.Id);
                     Unlift(call);
                     entry = call.Next!;
                     deferred = pass;
@@ -270,19 +363,6 @@ public static class LinearizabilityChecker
 
             call.Prev!.Next = call;
             call.Next!.Prev = call;
-        }
-
-        private static void Flip(ulong[] bits, int id) => bits[id >> 6] ^= 1UL << (id & 63);
-
-        private static int Hash(ulong[] bits)
-        {
-            var hash = 17UL;
-            foreach (var word in bits)
-            {
-                hash = (hash ^ word) * 0x9E3779B97F4A7C15UL;
-            }
-
-            return (int)(hash ^ (hash >> 32));
         }
     }
 }

@@ -135,7 +135,8 @@ public sealed class KeyValueService : ICheckpointingService, IAuditedService
         switch (command.Function)
         {
             case KvFunction.Get:
-                return values[key].Length == 0 ? [] : (byte[])values[key].Clone();
+                // Values are never changed in place (every write stores a new array), so the result can share it.
+                return values[key];
             case KvFunction.Put:
                 values[key] = command.Value.ToArray();
                 return [];
