@@ -42,6 +42,9 @@ public sealed record ClusterOptions
     /// and a crash is a power loss: the batch being synced lands partially, later writes are lost.
     /// </summary>
     public DiskFaults? Disk { get; init; }
+
+    /// <summary>A planted bug of every replica's simulated disk, for checker tests only.</summary>
+    internal DiskBug DiskBug { get; init; }
 }
 
 /// <summary>
@@ -88,7 +91,7 @@ public sealed class Cluster
             {
                 // A stream per disk, apart from the network's and the replicas', so turning disks on
                 // changes no other random choice.
-                disks[i] = new SimulatedDisk(new Prng(options.Seed ^ 0xD15C_0000_0000_0000UL ^ ((ulong)i << 40)), faults);
+                disks[i] = new SimulatedDisk(new Prng(options.Seed ^ 0xD15C_0000_0000_0000UL ^ ((ulong)i << 40)), faults) { Bug = options.DiskBug };
                 storages[i] = disks[i]!;
                 awaitingSync[i] = [];
                 awaitingNextSync[i] = [];

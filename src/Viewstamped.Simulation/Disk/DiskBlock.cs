@@ -73,9 +73,15 @@ internal static class DiskBlock
     }
 
     /// <summary>Decodes a block; null when it is missing or fails its checksum.</summary>
-    public static DiskRecord? Decode(byte[]? block)
+    public static DiskRecord? Decode(byte[]? block) => Decode(block, verify: true);
+
+    /// <summary>
+    /// Decodes a block; null when it is missing, too short for what its header says, or (unless
+    /// <paramref name="verify"/> is false, which only the planted bug <c>skip-log-checksum</c> does) fails its checksum.
+    /// </summary>
+    public static DiskRecord? Decode(byte[]? block, bool verify)
     {
-        if (block is null || block.Length < HeaderSize || !Verify(block))
+        if (block is null || block.Length < HeaderSize || (verify && !Verify(block)))
         {
             return null;
         }
@@ -87,11 +93,33 @@ internal static class DiskBlock
         LogEntry? entry = null;
         HardState hardState = default;
         ulong checksum = 0;
+        var payload = type switch
+        {
+            BlockType.Entry => 49,
+            BlockType.HardState => 24,
+            BlockType.Checkpoint => 8,
+            _ => 0,
+        };
+        if (body.Length < payload)
+        {
+            return null;
+        }
+
         switch (type)
         {
             case BlockType.Entry:
                 var operationLength = BinaryPrimitives.ReadInt32LittleEndian(body[41..]);
+                if (operationLength < 0 || operationLength > body.Length - 49)
+                {
+                    return null;
+                }
+
                 var predictionLength = BinaryPrimitives.ReadInt32LittleEndian(body[(45 + operationLength)..]);
+                if (predictionLength < 0 || predictionLength > body.Length - 49 - operationLength)
+                {
+                    return null;
+                }
+
                 entry = new LogEntry(
                     new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(body)),
                     new View(BinaryPrimitives.ReadUInt64LittleEndian(body[8..])),
@@ -136,9 +164,15 @@ internal static class DiskBlock
         return block;
     }
 
-    public static DiskSuperblock? DecodeSuperblock(byte[]? block, int copy)
+    /// <summary>
+    /// Decodes the superblock copy in slot <paramref name="copy"/>; null when it fails its checksum or was
+    /// written for another slot. With <paramref name="verify"/> false (only the planted bug
+    /// <c>trust-torn-superblock</c>) neither is checked.
+    /// </summary>
+    public static DiskSuperblock? DecodeSuperblock(byte[]? block, int copy, bool verify = true)
     {
-        if (block is null || block.Length != SuperblockSize || !Verify(block) || BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(8)) != copy)
+        if (block is null || block.Length != SuperblockSize
+            || (verify && (!Verify(block) || BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(8)) != copy)))
         {
             return null;
         }

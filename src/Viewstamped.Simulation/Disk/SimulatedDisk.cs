@@ -19,7 +19,10 @@ namespace Viewstamped.Simulation;
 /// written only after the previous one is synced, so at most one batch is ever partly on the device; Readies
 /// written during a sync wait for the next one and a crash loses them whole.</item>
 /// <item><b>Torn writes.</b> An unsynced block that survives a crash is torn (its tail zeroed) with
-/// <see cref="DiskFaults.TornWriteProbability"/>.</item>
+/// <see cref="DiskFaults.TornWriteProbability"/>. With the same probability a crash during a sync that
+/// would update the superblock lets the batch land whole and tears the update: the copies are written
+/// one at a time, so some are new, one is torn (its sequence number new, its tail zeroed) and the rest
+/// are old. The reader outvotes the torn copy by its checksum.</item>
 /// <item><b>Bit flips on read.</b> Each block read by <see cref="Load"/> comes back with one bit flipped with
 /// <see cref="DiskFaults.ReadFlipProbability"/>; the checksum catches it and the block is read again.</item>
 /// <item><b>Misdirected writes.</b> A superblock copy write lands in another copy's slot with
@@ -56,6 +59,7 @@ public sealed class SimulatedDisk : IReplicaStorage
     private ulong nextSeq = 1;
     private ulong nextBatch = 1;
     private bool compacted;
+    private int tearSuperblockCopy = -1;
     private long syncs;
     private long crashes;
     private long lostWrites;
@@ -80,6 +84,9 @@ public sealed class SimulatedDisk : IReplicaStorage
 
     /// <summary>The faults in force; may be changed between calls.</summary>
     public DiskFaults Faults { get; set; }
+
+    /// <summary>A planted storage bug, for proving that the simulator's checkers catch it; none in any real use.</summary>
+    internal DiskBug Bug { get; set; }
 
     /// <summary>What the last <see cref="Load"/> found wrong.</summary>
     public DiskHealth Health { get; private set; } = new();
@@ -241,6 +248,11 @@ public sealed class SimulatedDisk : IReplicaStorage
 
         inFlightReadies.Clear();
         UpdateSuperblock();
+        if (tearSuperblockCopy >= 0)
+        {
+            return;
+        }
+
         if (compacted && blocks.Count > 2 * shadow.EntryCount + 64)
         {
             Rewrite();
@@ -261,6 +273,18 @@ public sealed class SimulatedDisk : IReplicaStorage
     public void Crash()
     {
         crashes++;
+        if (SyncInProgress && prng.Chance(Faults.TornWriteProbability))
+        {
+            // The batch reached the disk and the power failed while the superblock copies were
+            // written, one at a time: some are new, one is torn, the rest are old.
+            // What waited for the next sync never reached the device.
+            tearSuperblockCopy = (int)prng.Below(Copies);
+            CompleteSync();
+            tearSuperblockCopy = -1;
+            open.Clear();
+            openReadies.Clear();
+        }
+
         if (!SyncInProgress)
         {
             BeginSync();
@@ -339,7 +363,7 @@ public sealed class SimulatedDisk : IReplicaStorage
         var records = new DiskRecord?[blocks.Count];
         for (var i = 0; i < blocks.Count; i++)
         {
-            records[i] = Read(blocks[i], DiskBlock.Decode);
+            records[i] = Read(blocks[i], block => DiskBlock.Decode(block, verify: Bug != DiskBug.SkipLogChecksum));
         }
 
         // Find the first damaged block: unreadable, out of sequence, or out of batch order.
@@ -478,7 +502,7 @@ public sealed class SimulatedDisk : IReplicaStorage
         for (var copy = 0; copy < Copies; copy++)
         {
             var slot = copy;
-            var state = Read(superblock[copy], block => DiskBlock.DecodeSuperblock(block, slot));
+            var state = Read(superblock[copy], block => DiskBlock.DecodeSuperblock(block, slot, verify: Bug != DiskBug.TrustTornSuperblock));
             if (state is null)
             {
                 problems.Add($"superblock copy {copy} is unreadable or misplaced");
@@ -494,7 +518,8 @@ public sealed class SimulatedDisk : IReplicaStorage
             throw new InvalidDataException("every superblock copy of the simulated disk is unreadable");
         }
 
-        var best = valid.MaxBy(s => s.Sequence)!;
+        // The planted bug trusts the copy written last among those with the highest sequence, unchecked.
+        var best = Bug == DiskBug.TrustTornSuperblock ? valid.Last(s => s.Sequence == valid.Max(v => v.Sequence)) : valid.MaxBy(s => s.Sequence)!;
         var upToDate = valid.Count(s => s == best);
         if (upToDate < Copies)
         {
@@ -568,6 +593,17 @@ public sealed class SimulatedDisk : IReplicaStorage
         var misdirected = false;
         for (var copy = 0; copy < Copies; copy++)
         {
+            if (copy == tearSuperblockCopy)
+            {
+                // Power fails in the middle of this copy: its first bytes (the sequence number among them) are new, the rest never landed.
+                var torn = DiskBlock.EncodeSuperblock(state, copy);
+                var from = prng.Between(24, DiskBlock.SuperblockSize - 1);
+                Array.Clear(torn, from, torn.Length - from);
+                superblock[copy] = torn;
+                tornWrites++;
+                return;
+            }
+
             var target = copy;
             if (!misdirected && prng.Chance(Faults.MisdirectedSuperblockWriteProbability))
             {

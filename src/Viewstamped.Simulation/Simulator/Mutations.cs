@@ -2,7 +2,8 @@ namespace Viewstamped.Simulation;
 
 /// <summary>
 /// A planted bug, for proving that the simulator's checkers catch real bugs. Most are switches in the
-/// protocol core; <see cref="AckBeforePersist"/> is a bug of the environment, planted by the cluster.
+/// protocol core; <see cref="AckBeforePersist"/> is a bug of the environment, planted by the cluster, and
+/// <see cref="TrustTornSuperblock"/> and <see cref="SkipLogChecksum"/> are bugs of the simulated disk.
 /// </summary>
 public enum PlantedMutation
 {
@@ -35,6 +36,12 @@ public enum PlantedMutation
 
     /// <summary>The cluster sends a Ready's messages before persisting it; the Ready reaches the disk at the replica's next flush.</summary>
     AckBeforePersist,
+
+    /// <summary>The simulated disk's superblock reader trusts the last copy with the highest sequence without checking it (a torn copy wins).</summary>
+    TrustTornSuperblock,
+
+    /// <summary>The simulated disk reads log blocks without verifying their checksums (torn and bit-flipped blocks are believed).</summary>
+    SkipLogChecksum,
 }
 
 /// <summary>A planted mutation's command-line name and what it breaks.</summary>
@@ -57,7 +64,9 @@ public static class Mutations
         new(PlantedMutation.NoDuplicateCheck, "no-duplicate-check", "the primary prepares and executes a re-sent request again"),
         new(PlantedMutation.AckWithoutEntries, "ack-without-entries", "a backup acknowledges a Prepare whose entries it could not append"),
         new(PlantedMutation.ViewStartWithoutQuorum, "view-start-without-quorum", "the new primary starts its view with one DoViewChange fewer than a quorum"),
-        new(PlantedMutation.AckBeforePersist, "ack-before-persist", "environment: the cluster sends a Ready's messages and persists it only at the replica's next flush"),
+        new(PlantedMutation.AckBeforePersist, "ack-before-persist", "environment: the cluster sends a Ready's messages before the Ready is durable"),
+        new(PlantedMutation.TrustTornSuperblock, "trust-torn-superblock", "storage: the superblock reader trusts the last copy with the highest sequence without checking its checksum"),
+        new(PlantedMutation.SkipLogChecksum, "skip-log-checksum", "storage: log blocks are read without verifying their checksums"),
     ];
 
     /// <summary>The name of <paramref name="mutation"/> ("none" for no mutation).</summary>
@@ -84,6 +93,14 @@ public static class Mutations
 
         return false;
     }
+
+    /// <summary>The simulated disk's planted bug for <paramref name="mutation"/>; none for the others.</summary>
+    internal static DiskBug DiskFlag(PlantedMutation mutation) => mutation switch
+    {
+        PlantedMutation.TrustTornSuperblock => DiskBug.TrustTornSuperblock,
+        PlantedMutation.SkipLogChecksum => DiskBug.SkipLogChecksum,
+        _ => DiskBug.None,
+    };
 
     /// <summary>The core's switch for <paramref name="mutation"/>; none for environment mutations.</summary>
     internal static Mutation CoreFlag(PlantedMutation mutation) => mutation switch

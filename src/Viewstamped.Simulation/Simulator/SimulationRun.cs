@@ -106,6 +106,7 @@ public sealed class SimulationRun
             ClientTimeoutTicks = options.ClientTimeoutTicks,
             AckBeforePersist = options.Mutation == PlantedMutation.AckBeforePersist,
             Disk = Faults.Disk,
+            DiskBug = Mutations.DiskFlag(options.Mutation),
         });
 
         snapshots = new ReplicaSnapshot[options.Replicas];

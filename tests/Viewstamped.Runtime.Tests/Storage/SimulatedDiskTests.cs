@@ -239,4 +239,42 @@ public sealed class SimulatedDiskTests
         disk.Sync();
         Assert.Equal(2UL, disk.Load().LogHead.Value);
     }
+
+    [Fact]
+    public void A_checkpoint_written_during_a_sync_survives_that_sync()
+    {
+        var disk = new SimulatedDisk(new Prng(11), DiskFaults.None);
+        disk.Persist(Appends(1, 8));
+        disk.Write(Ready(hardState: Hard(1, 1, 8)));
+        disk.BeginSync();
+        disk.Write(Ready(checkpoint: Checkpoint(8), compactBefore: new OpNumber(5)));
+
+        // The sync in progress changes the superblock, which deletes checkpoint files no longer needed.
+        disk.CompleteSync();
+        disk.Sync();
+        disk.Crash();
+        Assert.Equal(8UL, disk.Load().Checkpoint!.Op.Value);
+    }
+
+    [Theory]
+    [InlineData(1UL)]
+    [InlineData(2UL)]
+    [InlineData(3UL)]
+    [InlineData(4UL)]
+    [InlineData(5UL)]
+    public void A_superblock_copy_torn_by_a_power_failure_is_outvoted(ulong seed)
+    {
+        var disk = new SimulatedDisk(new Prng(seed), DiskFaults.None with { TornWriteProbability = 1 });
+        disk.Persist(Appends(1, 3));
+        disk.Write(Ready(hardState: Hard(2, 2, 3)));
+        disk.BeginSync();
+        disk.Crash();
+
+        var state = disk.Load();
+        Assert.Equal(Hard(2, 2, 3), state.HardState);
+        Assert.Equal(3UL, state.LogHead.Value);
+        Assert.False(disk.Health.LogCorrupt, string.Join("; ", disk.Health.Problems));
+        Assert.InRange(disk.Health.SuperblockCopiesValid, 1, 3);
+        Assert.Equal(1, disk.Statistics.TornWrites);
+    }
 }

@@ -26,7 +26,7 @@ public class MutationTests(ITestOutputHelper output)
         ReplicaDownTicksMax = 300,
     };
 
-    public static TheoryData<string> Profiles => new() { "all", "stale-logs" };
+    public static TheoryData<string> Profiles => new() { "all", "stale-logs", "disk" };
 
     [Fact]
     public void Commit_without_quorum_is_caught() => AssertCaught(PlantedMutation.CommitWithoutQuorum, Options("all"));
@@ -56,6 +56,12 @@ public class MutationTests(ITestOutputHelper output)
     public void Ack_before_persist_is_caught() => AssertCaught(PlantedMutation.AckBeforePersist, Options("all"), "view went back");
 
     [Fact]
+    public void Trust_torn_superblock_is_caught() => AssertCaught(PlantedMutation.TrustTornSuperblock, Options("disk"));
+
+    [Fact]
+    public void Skip_log_checksum_is_caught() => AssertCaught(PlantedMutation.SkipLogChecksum, Options("disk"));
+
+    [Fact]
     public void Every_mutation_has_a_test_and_a_name()
     {
         var tested = typeof(MutationTests).GetMethods().Count(m => m.Name.EndsWith("_is_caught", StringComparison.Ordinal));
@@ -82,6 +88,7 @@ public class MutationTests(ITestOutputHelper output)
     private static SimulationOptions Options(string profile) => profile switch
     {
         "stale-logs" => new SimulationOptions { FaultMix = StaleLogs, Clients = 16, RequestsPerClient = 100 },
+        "disk" => new SimulationOptions { Faults = FaultProfile.Disk },
         _ => new SimulationOptions { Faults = FaultProfile.All },
     };
 
