@@ -281,9 +281,10 @@ public sealed class Cluster
         ReplicaObserved?.Invoke(replica);
         if (unpersisted[index] is { } late)
         {
-            // AckBeforePersist: the previous Ready reaches the disk only now.
+            // AckBeforePersist: the previous Ready reaches the disk only now, and only now is it handled.
             storages[index].Persist(late);
             unpersisted[index] = null;
+            replica.Recycle(late);
         }
 
         if (!replica.HasReady)
@@ -310,6 +311,12 @@ public sealed class Cluster
         foreach (var reply in ready.Replies)
         {
             Network.Send(from, NodeAddress.Of(reply.Client), reply, Now);
+        }
+
+        if (!options.AckBeforePersist)
+        {
+            // Persisted and sent: nothing refers to the Ready any more, so the replica may reuse it.
+            replica.Recycle(ready);
         }
     }
 

@@ -207,6 +207,10 @@ public static class LinearizabilityChecker
 
     private sealed class Search<TState>(IModel<TState> model, CheckBudget budget)
     {
+        // Reused from one partition to the next, so their storage is allocated once per check.
+        private readonly HashSet<Visited<TState>> visited = new(new VisitedComparer<TState>(model));
+        private readonly Stack<(Entry Call, TState State, bool Deferred)> calls = new();
+
         public long Steps { get; private set; }
 
         public Verdict Run(IReadOnlyList<Operation> operations)
@@ -219,8 +223,8 @@ public static class LinearizabilityChecker
 
             var head = BuildList(operations);
             var linearized = new LinearizedSet(count);
-            var visited = new HashSet<Visited<TState>>(new VisitedComparer<TState>(model));
-            var calls = new Stack<(Entry Call, TState State, bool Deferred)>();
+            visited.Clear();
+            calls.Clear();
             var state = model.Init();
             var entry = head.Next!;
 

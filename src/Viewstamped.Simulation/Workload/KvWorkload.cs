@@ -49,13 +49,13 @@ public enum OperationOutcome
     Unknown,
 }
 
-/// <summary>One client operation with the ticks it was invoked and completed at.</summary>
+/// <summary>One client operation with the ticks it was invoked and completed at (a value: the workload records one per operation).</summary>
 /// <param name="Command">What the client asked for.</param>
 /// <param name="InvokedAt">The tick it was submitted at.</param>
 /// <param name="CompletedAt">The tick its reply arrived at, or null when it never completed.</param>
 /// <param name="Outcome">How it ended.</param>
 /// <param name="Result">What a completed get or add returned (the value, or the total in decimal).</param>
-public sealed record ClientOperation(KvCommand Command, ulong InvokedAt, ulong? CompletedAt, OperationOutcome Outcome, string? Result);
+public readonly record struct ClientOperation(KvCommand Command, ulong InvokedAt, ulong? CompletedAt, OperationOutcome Outcome, string? Result);
 
 /// <summary>
 /// Clients on the <see cref="KeyValueService"/>: each slot keeps one operation in flight (get, put,
