@@ -127,7 +127,22 @@ public sealed class Cluster
     public IEnumerable<Replica> Running => replicas.OfType<Replica>();
 
     /// <summary>The replica that is normal and primary in the highest view, if any.</summary>
-    public Replica? Primary => Running.Where(r => r.Status == ReplicaStatus.Normal && r.IsPrimary).MaxBy(r => r.View.Value);
+    public Replica? Primary
+    {
+        get
+        {
+            Replica? primary = null;
+            foreach (var replica in replicas)
+            {
+                if (replica is { Status: ReplicaStatus.Normal, IsPrimary: true } && (primary is null || replica.View > primary.View))
+                {
+                    primary = replica;
+                }
+            }
+
+            return primary;
+        }
+    }
 
     /// <summary>Creates a client session and starts its registration.</summary>
     public SimulatedClient AddClient()

@@ -86,6 +86,11 @@ public sealed class KvWorkload
         this.cluster = cluster;
         this.prng = prng;
         this.options = options;
+        // One record per operation, and about one history event per invocation and per completion:
+        // sized up front (within reason), so the lists do not regrow through a long run.
+        var expected = (int)Math.Min((long)options.Clients * options.RequestsPerClient, 1 << 20);
+        operations.Capacity = expected;
+        events.Capacity = 2 * expected;
         lastKnown = new string[options.Keys];
         Array.Fill(lastKnown, string.Empty);
         slots = new Slot[options.Clients];
