@@ -69,7 +69,8 @@ public sealed class RespServerTests(ClusterFixture cluster) : IClassFixture<Clus
         Assert.Equal("+PONG", await backup.CallAsync("PING"));
         Assert.Equal("$hello world", await backup.CallAsync("ECHO", "hello world"));
         var info = await backup.CallAsync("INFO", "replication");
-        Assert.Contains("role:slave", info, StringComparison.Ordinal);
+        Assert.Contains("role:master", info, StringComparison.Ordinal);
+        Assert.Contains("vr_role:backup", info, StringComparison.Ordinal);
         Assert.Contains("vr_status:normal", info, StringComparison.Ordinal);
         Assert.Contains("vr_replica_count:3", info, StringComparison.Ordinal);
         Assert.Contains($"vr_primary:{cluster.PrimaryIndex}", info, StringComparison.Ordinal);
@@ -77,7 +78,7 @@ public sealed class RespServerTests(ClusterFixture cluster) : IClassFixture<Clus
         Assert.Contains("vr_commit:", info, StringComparison.Ordinal);
 
         await using var primary = await RawRespClient.ConnectAsync(cluster.Primary.LocalEndPoint!);
-        Assert.Contains("role:master", await primary.CallAsync("INFO", "replication"), StringComparison.Ordinal);
+        Assert.Contains("vr_role:primary", await primary.CallAsync("INFO", "replication"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -137,7 +137,7 @@ public sealed class ConnectionStateTests
         var connection = new ConnectionState(42, new ConnectionOptions { RequirePass = "pw", Info = () => info });
         var expected =
             "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.2.0\r\n$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:42\r\n" +
-            "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$7\r\nreplica\r\n$7\r\nmodules\r\n*0\r\n";
+            "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n";
         Assert.Equal(Err("NOPROTO unsupported protocol version"), Reply(connection, "HELLO", "3"));
         Assert.Equal(Err("NOPROTO unsupported protocol version"), Reply(connection, "HELLO", "1"));
         Assert.Equal(Err("ERR Protocol version is not an integer or out of range"), Reply(connection, "HELLO", "x"));
@@ -217,8 +217,8 @@ public sealed class ConnectionStateTests
         var connection = new ConnectionState(1, new ConnectionOptions { Info = () => info });
         var replication = Reply(connection, "INFO", "replication");
         Assert.Equal(
-            Bulk("# Replication\r\nrole:slave\r\nmaster_host:10.0.0.1\r\nmaster_port:6380\r\nmaster_link_status:up\r\nconnected_slaves:0\r\n" +
-                 "vr_status:normal\r\nvr_replica:2\r\nvr_replica_count:3\r\nvr_primary:1\r\nvr_view:4\r\nvr_op:1000\r\nvr_commit:998\r\nvr_checkpoint:512\r\n"),
+            Bulk("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nvr_role:backup\r\n" +
+                 "vr_status:normal\r\nvr_replica:2\r\nvr_replica_count:3\r\nvr_primary:1\r\nvr_primary_endpoint:10.0.0.1:6380\r\nvr_view:4\r\nvr_op:1000\r\nvr_commit:998\r\nvr_checkpoint:512\r\n"),
             replication);
 
         var all = InfoFormatter.Format(info);
@@ -228,9 +228,10 @@ public sealed class ConnectionStateTests
         Assert.Equal(all, InfoFormatter.Format(info, ["ALL"]));
         Assert.Equal(InfoFormatter.Format(info, ["server", "keyspace"]), InfoFormatter.Format(info, ["Keyspace", "SERVER", "nope"]));
         Assert.Equal(string.Empty, InfoFormatter.Format(info, ["nope"]));
-        Assert.Contains("role:master\r\n", InfoFormatter.Format(new ServerInfo(), ["replication"]));
+        Assert.Contains("role:master\r\nconnected_slaves:0\r\nvr_role:primary\r\n", InfoFormatter.Format(new ServerInfo(), ["replication"]));
 
-        Assert.Equal("*5\r\n$5\r\nslave\r\n$8\r\n10.0.0.1\r\n:6380\r\n$9\r\nconnected\r\n:1000\r\n", Reply(connection, "ROLE"));
+        // Every endpoint takes writes, so every endpoint is a master to Redis clients.
+        Assert.Equal("*3\r\n$6\r\nmaster\r\n:1000\r\n*0\r\n", Reply(connection, "ROLE"));
         var primary = new ConnectionState(1, new ConnectionOptions { Info = () => info with { IsPrimary = true } });
         Assert.Equal("*3\r\n$6\r\nmaster\r\n:1000\r\n*0\r\n", Reply(primary, "ROLE"));
     }

@@ -2,7 +2,7 @@ using static Viewstamped.KeyValue.Tests.Text;
 
 namespace Viewstamped.KeyValue.Tests;
 
-/// <summary>Replies as Redis 7 gives them, for GET, SET, DEL, EXISTS, MGET, MSET, GETDEL, STRLEN, APPEND, DBSIZE.</summary>
+/// <summary>Replies as Redis 7 gives them, for GET, SET, DEL, UNLINK, EXISTS, MGET, MSET, GETDEL, GETSET, SETNX, SETEX, PSETEX, STRLEN, APPEND, DBSIZE.</summary>
 public sealed class StringCommandTests
 {
     private readonly Kv kv = new();
@@ -328,6 +328,61 @@ public sealed class StringCommandTests
         Assert.Equal(0, kv.Service.ExpiringCount);
     }
 
+    [Fact]
+    public void Setnx_sets_only_a_missing_key()
+    {
+        Assert.Equal(Int(1), kv.Run("SETNX k v"));
+        Assert.Equal(Int(0), kv.Run("SETNX k w"));
+        Assert.Equal(Bulk("v"), kv.Run("GET k"));
+        kv.Run("SET e x PX 10");
+        kv.Clock += 11;
+        Assert.Equal(Int(1), kv.Run("SETNX e y"));
+        Assert.Equal(Int(-1), kv.Run("TTL e"));
+    }
+
+    [Fact]
+    public void Setex_and_psetex_set_with_an_expiry()
+    {
+        Assert.Equal(Ok, kv.Run("SETEX k 10 v"));
+        Assert.Equal(Bulk("v"), kv.Run("GET k"));
+        Assert.Equal(Int(10_000), kv.Run("PTTL k"));
+        Assert.Equal(Ok, kv.Run("PSETEX k 1500 w"));
+        Assert.Equal(Int(1500), kv.Run("PTTL k"));
+        kv.Clock += 1501;
+        Assert.Equal(Nil, kv.Run("GET k"));
+    }
+
+    [Theory]
+    [InlineData("SETEX k 0 v", "ERR invalid expire time in 'setex' command")]
+    [InlineData("SETEX k -5 v", "ERR invalid expire time in 'setex' command")]
+    [InlineData("PSETEX k 0 v", "ERR invalid expire time in 'psetex' command")]
+    [InlineData("SETEX k 9223372036854775807 v", "ERR invalid expire time in 'setex' command")]
+    [InlineData("SETEX k ten v", "ERR value is not an integer or out of range")]
+    [InlineData("PSETEX k 1.5 v", "ERR value is not an integer or out of range")]
+    public void Setex_errors(string line, string error)
+    {
+        Assert.Equal(Err(error), kv.Run(line));
+        Assert.Equal(Nil, kv.Run("GET k"));
+    }
+
+    [Fact]
+    public void Getset_returns_the_old_value_and_drops_the_expiry()
+    {
+        Assert.Equal(Nil, kv.Run("GETSET k v"));
+        Assert.Equal(Ok, kv.Run("SET k w EX 100"));
+        Assert.Equal(Bulk("w"), kv.Run("GETSET k x"));
+        Assert.Equal(Bulk("x"), kv.Run("GET k"));
+        Assert.Equal(Int(-1), kv.Run("TTL k"));
+    }
+
+    [Fact]
+    public void Unlink_is_del()
+    {
+        kv.Run("MSET a 1 b 2");
+        Assert.Equal(Int(2), kv.Run("UNLINK a b a missing"));
+        Assert.Equal(Int(0), kv.Run("EXISTS a b"));
+    }
+
     [Theory]
     [InlineData("GET", "get")]
     [InlineData("GET a b", "get")]
@@ -337,6 +392,11 @@ public sealed class StringCommandTests
     [InlineData("APPEND k", "append")]
     [InlineData("GETDEL", "getdel")]
     [InlineData("GETDEL a b", "getdel")]
+    [InlineData("SETNX k", "setnx")]
+    [InlineData("SETEX k 10", "setex")]
+    [InlineData("PSETEX k 10 v x", "psetex")]
+    [InlineData("GETSET k", "getset")]
+    [InlineData("UNLINK", "unlink")]
     public void Wrong_argument_counts(string line, string name)
     {
         Assert.Equal(Err($"ERR wrong number of arguments for '{name}' command"), kv.Run(line));

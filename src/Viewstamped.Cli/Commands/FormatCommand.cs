@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Viewstamped.Runtime.Security;
 using Viewstamped.Runtime.Storage;
 
 namespace Viewstamped.Cli.Commands;
@@ -31,12 +32,19 @@ public static class FormatCommand
             Required = true,
         };
 
+        var tlsCertificate = new Option<string?>("--tls-cert") { Description = "Mutual TLS: this replica's certificate (PEM, or PKCS#12 .pfx/.p12 holding the key). Stored in the directory's security.json." };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "Mutual TLS: the PEM private key of --tls-cert, unless that file holds it." };
+        var tlsAuthority = new Option<string?>("--tls-ca") { Description = "Mutual TLS: the cluster's certificate authority (PEM); every peer and client certificate must chain to it." };
+
         var command = new Command("format", "Create a replica's data directory: a superblock holding the cluster id, the replica index and the configuration, and an empty log.")
         {
             data,
             cluster,
             replica,
             replicas,
+            tlsCertificate,
+            tlsKey,
+            tlsAuthority,
         };
         command.SetAction(parseResult => Run(
             parseResult.GetValue(data)!,
@@ -44,7 +52,13 @@ public static class FormatCommand
             parseResult.GetValue(replica),
             parseResult.GetValue(replicas)!,
             parseResult.InvocationConfiguration.Output,
-            parseResult.InvocationConfiguration.Error));
+            parseResult.InvocationConfiguration.Error,
+            new SecurityConfig
+            {
+                TlsCertificateFile = parseResult.GetValue(tlsCertificate),
+                TlsKeyFile = parseResult.GetValue(tlsKey),
+                TlsAuthorityFile = parseResult.GetValue(tlsAuthority),
+            }));
         return command;
     }
 
@@ -55,8 +69,9 @@ public static class FormatCommand
     /// <param name="replicasText">The comma-separated configuration.</param>
     /// <param name="output">Where the result goes.</param>
     /// <param name="error">Where errors go.</param>
+    /// <param name="security">Mutual TLS files to store in the directory; none by default.</param>
     /// <returns><see cref="ExitCodes.Ok"/>, or <see cref="ExitCodes.BadArguments"/> when an argument is invalid or the directory is already formatted or cannot be written.</returns>
-    public static int Run(string directory, string clusterText, int replica, string replicasText, TextWriter output, TextWriter error)
+    public static int Run(string directory, string clusterText, int replica, string replicasText, TextWriter output, TextWriter error, SecurityConfig? security = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
@@ -84,11 +99,19 @@ public static class FormatCommand
             return ExitCodes.BadArguments;
         }
 
+        var tls = security is { TlsCertificateFile: null, TlsKeyFile: null, TlsAuthorityFile: null } ? null : security;
+        if (tls is not null && CheckTls(tls) is { } tlsError)
+        {
+            error.WriteLine($"vsr format: {tlsError}");
+            return ExitCodes.BadArguments;
+        }
+
         try
         {
             var identity = new StorageIdentity(cluster, new ReplicaIndex((byte)replica), configuration);
             FileStorage.Format(directory, identity);
-            output.WriteLine($"formatted {Path.GetFullPath(directory)}: {identity}");
+            tls?.Save(directory);
+            output.WriteLine($"formatted {Path.GetFullPath(directory)}: {identity}{(tls is null ? string.Empty : ", mutual TLS")}");
             return ExitCodes.Ok;
         }
         catch (StorageException e)
@@ -100,6 +123,25 @@ public static class FormatCommand
         {
             error.WriteLine($"vsr format: cannot write '{directory}': {e.Message}");
             return ExitCodes.BadArguments;
+        }
+    }
+
+    /// <summary>Loads the TLS files once, so that a replica never starts with files it cannot use.</summary>
+    private static string? CheckTls(SecurityConfig tls)
+    {
+        if (tls.TlsCertificateFile is null || tls.TlsAuthorityFile is null)
+        {
+            return "mutual TLS needs --tls-cert and --tls-ca (and --tls-key unless the certificate file holds the key)";
+        }
+
+        try
+        {
+            using var credentials = TlsCredentials.Load(tls.TlsCertificateFile, tls.TlsKeyFile, tls.TlsAuthorityFile);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or System.Security.Cryptography.CryptographicException)
+        {
+            return $"cannot use the TLS files: {e.Message}";
         }
     }
 }

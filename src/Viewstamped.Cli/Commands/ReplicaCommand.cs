@@ -188,7 +188,14 @@ internal static class KeyValueReplicaRunner
         {
             if (respEndPoint is not null)
             {
-                var clientOptions = new ViewstampedClientOptions { Cluster = hostOptions.Cluster, KeyFile = settings.KeyFile };
+                var clientOptions = new ViewstampedClientOptions
+                {
+                    Cluster = hostOptions.Cluster,
+                    KeyFile = settings.KeyFile,
+                    TlsCertificateFile = hostOptions.TlsCertificateFile,
+                    TlsKeyFile = hostOptions.TlsKeyFile,
+                    TlsAuthorityFile = hostOptions.TlsAuthorityFile,
+                };
                 clientOptions.Replicas.AddRange(hostOptions.Replicas);
                 client = new ViewstampedClient(clientOptions, app.Services.GetService<ILoggerFactory>());
                 server = new RespServer(

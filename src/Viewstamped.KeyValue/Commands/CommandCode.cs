@@ -68,4 +68,19 @@ public enum CommandCode : byte
 
     /// <summary><c>PERSIST key</c>.</summary>
     Persist = 20,
+
+    /// <summary><c>SETNX key value</c>.</summary>
+    SetNx = 21,
+
+    /// <summary><c>SETEX key seconds value</c>.</summary>
+    SetEx = 22,
+
+    /// <summary><c>PSETEX key milliseconds value</c>.</summary>
+    PSetEx = 23,
+
+    /// <summary><c>GETSET key value</c>.</summary>
+    GetSet = 24,
+
+    /// <summary><c>UNLINK key [key ...]</c>: DEL (values are freed at once here).</summary>
+    Unlink = 25,
 }

@@ -228,7 +228,7 @@ public sealed class ConnectionState
         writer.WriteBulkString("mode"u8);
         writer.WriteBulkString("standalone"u8);
         writer.WriteBulkString("role"u8);
-        writer.WriteBulkString(info.IsPrimary ? "master"u8 : "replica"u8);
+        writer.WriteBulkString("master"u8); // every endpoint takes writes: see InfoFormatter
         writer.WriteBulkString("modules"u8);
         writer.WriteArrayHeader(0);
         return buffer.WrittenSpan.ToArray();
@@ -460,28 +460,16 @@ public sealed class ConnectionState
         return CommandClassifier.UnknownSubcommandReply("config", sub);
     }
 
+    /// <summary>ROLE: <c>master</c> on every endpoint, since every endpoint takes writes (a backup forwards them).</summary>
     private byte[] Role()
     {
         var info = options.Info();
         var buffer = new ArrayBufferWriter<byte>(64);
         var writer = new RespWriter(buffer);
-        if (info.IsPrimary)
-        {
-            writer.WriteArrayHeader(3);
-            writer.WriteBulkString("master"u8);
-            writer.WriteInteger((long)Math.Min(info.Op, long.MaxValue));
-            writer.WriteArrayHeader(0);
-        }
-        else
-        {
-            writer.WriteArrayHeader(5);
-            writer.WriteBulkString("slave"u8);
-            writer.WriteBulkString(info.PrimaryHost ?? string.Empty);
-            writer.WriteInteger(info.PrimaryPort);
-            writer.WriteBulkString(info.Status == "normal" ? "connected"u8 : "connecting"u8);
-            writer.WriteInteger((long)Math.Min(info.Op, long.MaxValue));
-        }
-
+        writer.WriteArrayHeader(3);
+        writer.WriteBulkString("master"u8);
+        writer.WriteInteger((long)Math.Min(info.Op, long.MaxValue));
+        writer.WriteArrayHeader(0);
         return buffer.WrittenSpan.ToArray();
     }
 

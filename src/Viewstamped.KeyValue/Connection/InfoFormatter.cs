@@ -71,22 +71,26 @@ public static class InfoFormatter
         return text.ToString();
     }
 
+    /// <summary>
+    /// Every endpoint accepts writes (a backup forwards them to the primary), so every endpoint says
+    /// <c>role:master</c>, as Redis clients route writes by it; the replica's place in the protocol is
+    /// <c>vr_role</c>.
+    /// </summary>
     private static void Replication(StringBuilder text, ServerInfo info)
     {
         Header(text, "Replication");
-        Field(text, "role", info.IsPrimary ? "master" : "slave");
-        if (!info.IsPrimary && info.PrimaryHost is { } host)
-        {
-            Field(text, "master_host", host);
-            Field(text, "master_port", info.PrimaryPort);
-            Field(text, "master_link_status", info.Status == "normal" ? "up" : "down");
-        }
-
+        Field(text, "role", "master");
         Field(text, "connected_slaves", 0);
+        Field(text, "vr_role", info.IsPrimary ? "primary" : "backup");
         Field(text, "vr_status", info.Status);
         Field(text, "vr_replica", info.ReplicaIndex);
         Field(text, "vr_replica_count", info.ReplicaCount);
         Field(text, "vr_primary", info.PrimaryIndex);
+        if (info.PrimaryHost is { } host)
+        {
+            Field(text, "vr_primary_endpoint", $"{host}:{info.PrimaryPort}");
+        }
+
         Field(text, "vr_view", info.View);
         Field(text, "vr_op", info.Op);
         Field(text, "vr_commit", info.Commit);

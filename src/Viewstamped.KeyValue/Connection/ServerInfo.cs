@@ -24,7 +24,7 @@ public sealed record ServerInfo
     /// <summary>Open client connections.</summary>
     public int ConnectedClients { get; init; }
 
-    /// <summary>True when this replica is the primary of its view (<c>role:master</c>); otherwise <c>role:slave</c>.</summary>
+    /// <summary>True when this replica is the primary of its view (<c>vr_role:primary</c>); otherwise <c>vr_role:backup</c>.</summary>
     public bool IsPrimary { get; init; } = true;
 
     /// <summary>The replica's status: <c>normal</c>, <c>view-change</c> or <c>recovering</c>.</summary>

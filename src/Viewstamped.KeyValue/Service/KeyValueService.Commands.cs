@@ -43,6 +43,47 @@ public sealed partial class KeyValueService
         return reply ?? Resp.Ok.ToArray();
     }
 
+    private byte[] SetNx(Args args)
+    {
+        var key = args[1];
+        if (store.Find(key) is not null)
+        {
+            return Resp.Integer(0);
+        }
+
+        store.Put(null, key, args[2], null);
+        return Resp.Integer(1);
+    }
+
+    /// <summary>SETEX and PSETEX: SET with EX or PX, with their own words for a bad time.</summary>
+    private byte[] SetEx(Args args, bool seconds)
+    {
+        var name = seconds ? "setex" : "psetex";
+        if (!RespInteger.TryParse(args[2], out var value))
+        {
+            return Resp.Error(NotInteger);
+        }
+
+        if (value <= 0 || (seconds && value > long.MaxValue / 1000) || (seconds ? value * 1000 : value) > long.MaxValue - store.Now)
+        {
+            return InvalidExpireTime(name);
+        }
+
+        var key = args[1];
+        store.Put(store.Find(key), key, args[3], store.Now + (seconds ? value * 1000 : value));
+        return Resp.Ok.ToArray();
+    }
+
+    /// <summary>GETSET: the old value (or nil), and the new one without any expiry.</summary>
+    private byte[] GetSet(Args args)
+    {
+        var key = args[1];
+        var existing = store.Find(key);
+        var reply = existing is null ? Nil() : Resp.BulkString(Record.Value(existing));
+        store.Put(existing, key, args[2], null);
+        return reply;
+    }
+
     private byte[] Cas(Args args)
     {
         if (!TryParseWriteOptions(args, 4, conditions: false, out var parsed))

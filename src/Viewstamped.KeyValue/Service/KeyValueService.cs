@@ -99,7 +99,7 @@ public sealed partial class KeyValueService : IPredictingService, ICheckpointing
         {
             CommandCode.Get => Get(args),
             CommandCode.Set => Set(args),
-            CommandCode.Del => Del(args),
+            CommandCode.Del or CommandCode.Unlink => Del(args),
             CommandCode.Exists => Exists(args),
             CommandCode.Incr => IncrBy(args[1], 1),
             CommandCode.Decr => IncrBy(args[1], -1),
@@ -117,6 +117,10 @@ public sealed partial class KeyValueService : IPredictingService, ICheckpointing
             CommandCode.Ttl => Ttl(args, seconds: true),
             CommandCode.PTtl => Ttl(args, seconds: false),
             CommandCode.Persist => Persist(args),
+            CommandCode.SetNx => SetNx(args),
+            CommandCode.SetEx => SetEx(args, seconds: true),
+            CommandCode.PSetEx => SetEx(args, seconds: false),
+            CommandCode.GetSet => GetSet(args),
             _ => Resp.Error($"ERR unknown operation code {(byte)code}"),
         };
     }

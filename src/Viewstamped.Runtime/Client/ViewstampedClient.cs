@@ -34,6 +34,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
     private readonly TimeProvider time;
     private readonly MessageCodec codec;
     private readonly ClusterKey? key;
+    private readonly TlsCredentials? tls;
     private readonly EndPoint[] endpoints;
     private readonly Link[] links;
     private readonly TransportCounters counters = new(null);
@@ -68,6 +69,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
         time = timeProvider ?? TimeProvider.System;
         codec = new MessageCodec(options.Cluster, options.MessageSizeMax);
         key = options.Key ?? (options.KeyFile is null ? null : ClusterKey.Load(options.KeyFile));
+        tls = options.ResolveTls();
         endpoints = options.Replicas.Select(Endpoints.Parse).ToArray();
         links = endpoints.Select(_ => new Link(64, counters)).ToArray();
         metrics = new ClientMetrics(meterFactory);
@@ -233,7 +235,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
 
     private async Task DialAsync(ReplicaIndex replica, CancellationToken token)
     {
-        var plan = new DialPlan(endpoints[replica.Value], options.ConnectTimeout, options.HandshakeTimeout, options.ReconnectDelayMin, options.ReconnectDelayMax, time);
+        var plan = new DialPlan(endpoints[replica.Value], options.ConnectTimeout, options.HandshakeTimeout, options.ReconnectDelayMin, options.ReconnectDelayMax, time, tls);
         var name = $"replica {replica} at {Endpoints.Format(endpoints[replica.Value])}";
         string? lastRefusal = null;
         await Dialer.KeepConnectedAsync(
@@ -253,7 +255,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
             token).ConfigureAwait(false);
     }
 
-    private FrameConnection Connected(ReplicaIndex replica, Socket socket, NetworkStream stream, HandshakeResult result)
+    private FrameConnection Connected(ReplicaIndex replica, Socket socket, Stream stream, HandshakeResult result)
     {
         var connection = new FrameConnection(socket, stream, result, codec, options.SendQueueCapacity, counters, logger);
         lock (connections)

@@ -20,6 +20,25 @@ public sealed class ViewstampedClientOptions
     public string? KeyFile { get; set; }
 
     /// <summary>
+    /// Mutual TLS: this side's certificate, PEM (with <see cref="TlsKeyFile"/>) or PKCS#12 (<c>.pfx</c>,
+    /// <c>.p12</c>, with <see cref="TlsCertificatePassword"/>). Needs <see cref="TlsAuthorityFile"/>;
+    /// ignored when <see cref="Tls"/> is set. See <see cref="TlsCredentials"/>.
+    /// </summary>
+    public string? TlsCertificateFile { get; set; }
+
+    /// <summary>The PEM private key of <see cref="TlsCertificateFile"/>, unless that file holds it.</summary>
+    public string? TlsKeyFile { get; set; }
+
+    /// <summary>The cluster's certificate authority (PEM): the remote side's certificate must chain to it.</summary>
+    public string? TlsAuthorityFile { get; set; }
+
+    /// <summary>The password of a PKCS#12 <see cref="TlsCertificateFile"/>.</summary>
+    public string? TlsCertificatePassword { get; set; }
+
+    /// <summary>Mutual TLS credentials, instead of the <c>Tls*File</c> options. Without TLS, connections are plain TCP.</summary>
+    public TlsCredentials? Tls { get; set; }
+
+    /// <summary>
     /// Sessions the client registers, at most; each carries one request at a time, so this is the
     /// client's concurrency. Sessions are registered as invocations need them. Default 8.
     /// </summary>
@@ -113,6 +132,15 @@ public sealed class ViewstampedClientOptions
             errors.Add($"KeyFile {KeyFile} does not exist");
         }
 
+        if (Tls is null)
+        {
+            TlsCredentials.Validate(errors, TlsCertificateFile, TlsKeyFile, TlsAuthorityFile);
+        }
+
         return errors;
     }
+
+    /// <summary>The TLS credentials to use: <see cref="Tls"/>, else those the <c>Tls*File</c> options name, else none.</summary>
+    public TlsCredentials? ResolveTls() =>
+        Tls ?? (TlsCertificateFile is null || TlsAuthorityFile is null ? null : TlsCredentials.Load(TlsCertificateFile, TlsKeyFile, TlsAuthorityFile, TlsCertificatePassword));
 }

@@ -55,6 +55,7 @@ public sealed class ReplicaHost : IAsyncDisposable
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConnectionLimiter limiter;
     private ClusterKey? key;
+    private TlsCredentials? tls;
     private MessageCodec? codec;
     private Replica? replica;
     private Link[] links = [];
@@ -116,8 +117,8 @@ public sealed class ReplicaHost : IAsyncDisposable
     /// <summary>The transport's counters.</summary>
     public TransportStatistics Statistics => counters.Snapshot();
 
-    /// <summary>True when the replica runs without a cluster key.</summary>
-    public bool IsUnauthenticated => key is null;
+    /// <summary>True when the replica runs without a cluster key and without TLS.</summary>
+    public bool IsUnauthenticated => key is null && tls is null;
 
     /// <summary>Completes when the host stops; faults when the driver loop stopped on a fatal error (a failed write, a broken invariant).</summary>
     public Task Completion => completion.Task;
@@ -140,6 +141,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         }
 
         key = options.ResolveKey();
+        tls = options.ResolveTls();
         if (options.Key is null && options.KeyFile is not null && ClusterKey.IsTooOpen(options.KeyFile, out var mode))
         {
             RuntimeLog.KeyFileTooOpen(logger, options.KeyFile, mode);
@@ -193,10 +195,16 @@ public sealed class ReplicaHost : IAsyncDisposable
         inbox.Writer.TryWrite(new InboxItem(InboxKind.Wake, null, null));
 
         var listenName = LocalEndPoint is null ? "?" : Endpoints.Format(LocalEndPoint);
-        var security = key is null ? "unauthenticated" : $"authenticated with {key}";
+        var security = (key, tls) switch
+        {
+            (null, null) => "unauthenticated",
+            (_, null) => $"authenticated with {key}",
+            (null, _) => $"mutual {tls}",
+            _ => $"mutual {tls}, authenticated with {key}",
+        };
         var clusterName = StorageIdentity.FormatCluster(options.Cluster);
         RuntimeLog.ReplicaStarted(logger, options.Replica, endpoints.Length, clusterName, listenName, security);
-        if (key is null)
+        if (key is null && tls is null)
         {
             RuntimeLog.RunningUnauthenticated(logger, options.Replica, listenName);
         }
@@ -613,12 +621,17 @@ public sealed class ReplicaHost : IAsyncDisposable
         var remote = remoteEndPoint?.ToString() ?? "?";
         var address = remoteEndPoint?.Address ?? IPAddress.None;
         var acquired = limiter.TryAcquire(address);
-        var stream = new NetworkStream(socket, ownsSocket: false);
+        Stream stream = new NetworkStream(socket, ownsSocket: false);
         HandshakeResult result;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
             timeout.CancelAfter(options.HandshakeTimeout);
+            if (tls is not null)
+            {
+                stream = await tls.AcceptAsync(stream, timeout.Token).ConfigureAwait(false);
+            }
+
             var refusal = !acquired ? HandshakeStatus.TooManyConnections : HandshakeStatus.Ok;
             result = await Handshake.AcceptAsync(stream, acceptor!, refusal, timeout.Token).ConfigureAwait(false);
         }
@@ -627,6 +640,7 @@ public sealed class ReplicaHost : IAsyncDisposable
             var (code, reason) = e switch
             {
                 HandshakeException refused => (refused.Code, refused.Message),
+                TlsRefusedException refused => (Handshake.Code(HandshakeStatus.TlsRefused), refused.Message),
                 OperationCanceledException when token.IsCancellationRequested => ("shutting_down", "the replica is stopping"),
                 OperationCanceledException => ("handshake_timeout", $"no complete handshake within {options.HandshakeTimeout.TotalSeconds:0.#} s"),
                 _ => ("handshake_io", $"the connection failed during the handshake: {e.Message}"),
@@ -666,7 +680,7 @@ public sealed class ReplicaHost : IAsyncDisposable
 
     private async Task DialPeerAsync(ReplicaIndex peer, EndPoint endpoint, CancellationToken token)
     {
-        var plan = new DialPlan(endpoint, options.ConnectTimeout, options.HandshakeTimeout, options.ReconnectDelayMin, options.ReconnectDelayMax, time);
+        var plan = new DialPlan(endpoint, options.ConnectTimeout, options.HandshakeTimeout, options.ReconnectDelayMin, options.ReconnectDelayMax, time, tls);
         var name = $"replica {peer} at {Endpoints.Format(endpoint)}";
         string? lastRefusal = null;
         await Dialer.KeepConnectedAsync(

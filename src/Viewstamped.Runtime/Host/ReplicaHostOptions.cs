@@ -32,6 +32,25 @@ public sealed class ReplicaHostOptions
     /// <summary>The cluster key. Without a key (and without <see cref="KeyFile"/>) the replica runs unauthenticated and says so.</summary>
     public ClusterKey? Key { get; set; }
 
+    /// <summary>
+    /// Mutual TLS: this side's certificate, PEM (with <see cref="TlsKeyFile"/>) or PKCS#12 (<c>.pfx</c>,
+    /// <c>.p12</c>, with <see cref="TlsCertificatePassword"/>). Needs <see cref="TlsAuthorityFile"/>;
+    /// ignored when <see cref="Tls"/> is set. See <see cref="TlsCredentials"/>.
+    /// </summary>
+    public string? TlsCertificateFile { get; set; }
+
+    /// <summary>The PEM private key of <see cref="TlsCertificateFile"/>, unless that file holds it.</summary>
+    public string? TlsKeyFile { get; set; }
+
+    /// <summary>The cluster's certificate authority (PEM): the remote side's certificate must chain to it.</summary>
+    public string? TlsAuthorityFile { get; set; }
+
+    /// <summary>The password of a PKCS#12 <see cref="TlsCertificateFile"/>.</summary>
+    public string? TlsCertificatePassword { get; set; }
+
+    /// <summary>Mutual TLS credentials, instead of the <c>Tls*File</c> options. Without TLS, connections are plain TCP.</summary>
+    public TlsCredentials? Tls { get; set; }
+
     /// <summary>The data directory of durable file storage (hosting integration); without it state is kept in memory.</summary>
     public string? DataDirectory { get; set; }
 
@@ -145,6 +164,11 @@ public sealed class ReplicaHostOptions
             errors.Add($"KeyFile {KeyFile} does not exist");
         }
 
+        if (Tls is null)
+        {
+            TlsCredentials.Validate(errors, TlsCertificateFile, TlsKeyFile, TlsAuthorityFile);
+        }
+
         if (TickInterval < TimeSpan.FromMilliseconds(1) || TickInterval > TimeSpan.FromSeconds(10))
         {
             errors.Add($"TickInterval must be 1 ms to 10 s, not {TickInterval}");
@@ -204,6 +228,10 @@ public sealed class ReplicaHostOptions
 
     /// <summary>The key to use: <see cref="Key"/>, else the one in <see cref="KeyFile"/>, else none.</summary>
     public ClusterKey? ResolveKey() => Key ?? (KeyFile is null ? null : ClusterKey.Load(KeyFile));
+
+    /// <summary>The TLS credentials to use: <see cref="Tls"/>, else those the <c>Tls*File</c> options name, else none.</summary>
+    public TlsCredentials? ResolveTls() =>
+        Tls ?? (TlsCertificateFile is null || TlsAuthorityFile is null ? null : TlsCredentials.Load(TlsCertificateFile, TlsKeyFile, TlsAuthorityFile, TlsCertificatePassword));
 
     private static void Positive(List<string> errors, int value, string name)
     {

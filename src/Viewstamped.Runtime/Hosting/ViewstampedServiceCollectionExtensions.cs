@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Viewstamped.Runtime.Host;
+using Viewstamped.Runtime.Security;
 using Viewstamped.Runtime.Storage;
 
 namespace Viewstamped.Runtime.Hosting;
@@ -16,7 +17,8 @@ public static class ViewstampedServiceCollectionExtensions
     /// <paramref name="configure"/>, validated when the host starts. When <see cref="ReplicaHostOptions.DataDirectory"/>
     /// is set the replica uses file storage and takes its cluster, index and configuration from the
     /// directory's superblock if the options leave them out; otherwise it uses an
-    /// <see cref="IReplicaStorage"/> from the container, or memory (with a warning).
+    /// <see cref="IReplicaStorage"/> from the container, or memory (with a warning). The directory's
+    /// <see cref="SecurityConfig"/> (from <c>vsr format --tls-*</c>) supplies the TLS files unless the options name them.
     /// </summary>
     public static IServiceCollection AddViewstampedReplica<TService>(
         this IServiceCollection services, IConfiguration? configuration, Action<ReplicaHostOptions>? configure = null)
@@ -48,7 +50,20 @@ public static class ViewstampedServiceCollectionExtensions
 
     private static void FillFromDataDirectory(ReplicaHostOptions options)
     {
-        if (options.DataDirectory is null || options.Replicas.Count > 0 || !Directory.Exists(options.DataDirectory))
+        if (options.DataDirectory is null || !Directory.Exists(options.DataDirectory))
+        {
+            return;
+        }
+
+        if (options.Tls is null && options.TlsCertificateFile is null && options.TlsAuthorityFile is null
+            && SecurityConfig.Load(options.DataDirectory) is { } security)
+        {
+            options.TlsCertificateFile = security.TlsCertificateFile;
+            options.TlsKeyFile = security.TlsKeyFile;
+            options.TlsAuthorityFile = security.TlsAuthorityFile;
+        }
+
+        if (options.Replicas.Count > 0)
         {
             return;
         }

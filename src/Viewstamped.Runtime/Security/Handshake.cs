@@ -28,6 +28,9 @@ internal enum HandshakeStatus : byte
     UnsupportedVersion = 7,
     ShuttingDown = 8,
     Malformed = 9,
+
+    /// <summary>Local only, never on the wire: the TLS handshake before this one failed or refused the peer's certificate.</summary>
+    TlsRefused = 10,
 }
 
 /// <summary>A handshake that failed, with the reason to log; the connection must be closed.</summary>
@@ -212,6 +215,7 @@ internal static class Handshake
         HandshakeStatus.BadReplica => "it claims a replica index that is not a peer's",
         HandshakeStatus.UnsupportedVersion => "it speaks another handshake version",
         HandshakeStatus.ShuttingDown => "the replica is shutting down",
+        HandshakeStatus.TlsRefused => "mutual TLS failed",
         _ => "a malformed handshake",
     };
 
@@ -227,6 +231,7 @@ internal static class Handshake
         HandshakeStatus.BadReplica => "bad_replica",
         HandshakeStatus.UnsupportedVersion => "unsupported_version",
         HandshakeStatus.ShuttingDown => "shutting_down",
+        HandshakeStatus.TlsRefused => "tls",
         _ => "malformed_handshake",
     };
 

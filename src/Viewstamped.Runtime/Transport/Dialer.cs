@@ -11,15 +11,22 @@ internal sealed record DialPlan(
     TimeSpan HandshakeTimeout,
     TimeSpan BackoffMin,
     TimeSpan BackoffMax,
-    TimeProvider Time);
+    TimeProvider Time,
+    TlsCredentials? Tls = null);
 
 /// <summary>
-/// Keeps one outbound connection up: connect, handshake, hand the connection over, wait until it
+/// Keeps one outbound connection up: connect, run TLS when configured, handshake, hand the connection over, wait until it
 /// closes, back off (exponentially, with jitter, reset after a connection that lasted) and retry,
 /// until cancelled.
 /// </summary>
 internal static class Dialer
 {
+    /// <summary>
+    /// The TLS server name a dialer asks for. Certificates are checked against the cluster's
+    /// authority, not against host names, so any fixed name does.
+    /// </summary>
+    public const string TlsTargetHost = "viewstamped";
+
     /// <summary>
     /// No Nagle delay (frames are small and latency-bound), and TCP keep-alive probes after 5 s of
     /// silence so a peer whose host vanished without closing its sockets is noticed within ~10 s.
@@ -43,7 +50,7 @@ internal static class Dialer
     public static async Task KeepConnectedAsync(
         DialPlan plan,
         Func<Stream, CancellationToken, Task<HandshakeResult>> handshake,
-        Func<Socket, NetworkStream, HandshakeResult, FrameConnection> onConnected,
+        Func<Socket, Stream, HandshakeResult, FrameConnection> onConnected,
         Action<HandshakeException> onRefused,
         Action<string> onFailed,
         CancellationToken cancellationToken)
@@ -52,6 +59,7 @@ internal static class Dialer
         while (!cancellationToken.IsCancellationRequested)
         {
             Socket? socket = null;
+            Stream? stream = null;
             try
             {
                 socket = plan.EndPoint is IPEndPoint ip
@@ -64,16 +72,22 @@ internal static class Dialer
                     await socket.ConnectAsync(plan.EndPoint, connectTimeout.Token).ConfigureAwait(false);
                 }
 
-                var stream = new NetworkStream(socket, ownsSocket: false);
+                stream = new NetworkStream(socket, ownsSocket: false);
                 HandshakeResult result;
                 using (var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
                     handshakeTimeout.CancelAfter(plan.HandshakeTimeout);
+                    if (plan.Tls is { } tls)
+                    {
+                        stream = await tls.ConnectAsync(stream, TlsTargetHost, handshakeTimeout.Token).ConfigureAwait(false);
+                    }
+
                     result = await handshake(stream, handshakeTimeout.Token).ConfigureAwait(false);
                 }
 
                 var connection = onConnected(socket, stream, result);
                 socket = null;
+                stream = null;
                 var started = plan.Time.GetTimestamp();
                 await connection.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
                 if (plan.Time.GetElapsedTime(started) > TimeSpan.FromSeconds(1))
@@ -89,12 +103,17 @@ internal static class Dialer
             {
                 onRefused(e);
             }
+            catch (TlsRefusedException e)
+            {
+                onRefused(new HandshakeException(HandshakeStatus.TlsRefused, e.Message));
+            }
             catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
             {
                 onFailed(e is OperationCanceledException ? "timed out" : e.Message);
             }
             finally
             {
+                stream?.Dispose();
                 socket?.Dispose();
             }
 

@@ -12,7 +12,7 @@ using Viewstamped.Runtime.Security;
 namespace Viewstamped.Runtime.Transport;
 
 /// <summary>
-/// One authenticated TCP connection carrying frames both ways, on System.IO.Pipelines. The receive
+/// One authenticated TCP connection (plain, or inside TLS) carrying frames both ways, on System.IO.Pipelines. The receive
 /// loop reads the fixed header, checks it with <see cref="MessageCodec.TryReadFrameLength(ReadOnlySpan{byte}, out int, out DecodeError)"/>
 /// (magic, version, checksum, cluster, size limit) before buffering the body, verifies the frame's
 /// authentication tag when the connection has one, decodes it and hands the message to its owner.
@@ -22,7 +22,7 @@ namespace Viewstamped.Runtime.Transport;
 internal sealed class FrameConnection
 {
     private readonly Socket socket;
-    private readonly NetworkStream stream;
+    private readonly Stream stream;
     private readonly MessageCodec codec;
     private readonly FrameAuthenticator? signer;
     private readonly FrameAuthenticator? verifier;
@@ -33,7 +33,7 @@ internal sealed class FrameConnection
     private int closed;
     private int loopsRunning;
 
-    public FrameConnection(Socket socket, NetworkStream stream, HandshakeResult handshake, MessageCodec codec, int sendQueueCapacity, TransportCounters counters, ILogger logger)
+    public FrameConnection(Socket socket, Stream stream, HandshakeResult handshake, MessageCodec codec, int sendQueueCapacity, TransportCounters counters, ILogger logger)
     {
         this.socket = socket;
         this.stream = stream;

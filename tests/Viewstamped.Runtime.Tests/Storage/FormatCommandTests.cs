@@ -42,7 +42,7 @@ public sealed class FormatCommandTests
         }
     }
 
-    private static (int Code, string Output, string Error) Vsr(params string[] arguments)
+    internal static (int Code, string Output, string Error) Vsr(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet", [VsrPath(), .. arguments])
         {

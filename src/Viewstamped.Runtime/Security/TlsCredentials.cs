@@ -1,0 +1,193 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Viewstamped.Runtime.Security;
+
+/// <summary>
+/// Mutual TLS, the alternative to (or companion of) the <see cref="ClusterKey"/>: this side's
+/// certificate with its private key, and the cluster's certificate authorities. Every connection,
+/// between replicas and from clients, runs TLS 1.2 or 1.3 first, both sides present a certificate,
+/// and each accepts the other's only when it chains to one of the <see cref="Authorities"/> (no system
+/// roots, no revocation lookups, host names not compared: membership of the cluster is what the
+/// certificate proves, and the handshake that follows, inside TLS, checks the cluster id and the
+/// replica index). Frames then travel encrypted and integrity-protected by TLS.
+/// </summary>
+public sealed class TlsCredentials : IDisposable
+{
+    /// <summary>Uses <paramref name="certificate"/> (which must hold its private key) and trusts <paramref name="authorities"/>.</summary>
+    public TlsCredentials(X509Certificate2 certificate, X509Certificate2Collection authorities)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentNullException.ThrowIfNull(authorities);
+        if (!certificate.HasPrivateKey)
+        {
+            throw new ArgumentException($"The certificate {certificate.Subject} has no private key", nameof(certificate));
+        }
+
+        if (authorities.Count == 0)
+        {
+            throw new ArgumentException("At least one certificate authority is needed", nameof(authorities));
+        }
+
+        Certificate = certificate;
+        Authorities = authorities;
+    }
+
+    /// <summary>This side's certificate, with its private key.</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>The certificate authorities a peer's certificate must chain to.</summary>
+    public X509Certificate2Collection Authorities { get; }
+
+    /// <summary>
+    /// Loads the credentials from files: <paramref name="certificateFile"/> is a PEM certificate whose
+    /// private key is in <paramref name="keyFile"/> (or in the same file when that is null), or, when it
+    /// ends in <c>.pfx</c> or <c>.p12</c>, a PKCS#12 bundle opened with <paramref name="password"/>.
+    /// <paramref name="authorityFile"/> holds one or more PEM certificates: the cluster's CA.
+    /// </summary>
+    /// <exception cref="IOException">A file is missing or unreadable.</exception>
+    /// <exception cref="System.Security.Cryptography.CryptographicException">A file does not hold what it should.</exception>
+    public static TlsCredentials Load(string certificateFile, string? keyFile, string authorityFile, string? password = null)
+    {
+        ArgumentNullException.ThrowIfNull(certificateFile);
+        ArgumentNullException.ThrowIfNull(authorityFile);
+        var certificate = IsPkcs12(certificateFile)
+            ? X509CertificateLoader.LoadPkcs12FromFile(certificateFile, password)
+            : X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
+        var authorities = new X509Certificate2Collection();
+        authorities.ImportFromPemFile(authorityFile);
+        return new TlsCredentials(certificate, authorities);
+    }
+
+    /// <summary>Adds to <paramref name="errors"/> what is wrong with a set of TLS file options.</summary>
+    internal static void Validate(List<string> errors, string? certificateFile, string? keyFile, string? authorityFile)
+    {
+        if (certificateFile is null && keyFile is null && authorityFile is null)
+        {
+            return;
+        }
+
+        if (certificateFile is null || authorityFile is null)
+        {
+            errors.Add("TLS needs both TlsCertificateFile and TlsAuthorityFile (and TlsKeyFile unless the key is in the certificate file)");
+        }
+
+        foreach (var (name, file) in new[] { ("TlsCertificateFile", certificateFile), ("TlsKeyFile", keyFile), ("TlsAuthorityFile", authorityFile) })
+        {
+            if (file is not null && !File.Exists(file))
+            {
+                errors.Add($"{name} {file} does not exist");
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Certificate.Dispose();
+        foreach (var authority in Authorities)
+        {
+            authority.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"TLS as {Certificate.Subject} (CA {string.Join(", ", Authorities.Select(a => a.Subject))})";
+
+    /// <summary>Runs the server side of TLS on an accepted connection; throws <see cref="TlsRefusedException"/> with the reason when the client is refused.</summary>
+    internal async Task<SslStream> AcceptAsync(Stream inner, CancellationToken cancellationToken)
+    {
+        var check = new PeerCheck(this);
+        var ssl = new SslStream(inner, leaveInnerStreamOpen: true);
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = SslStreamCertificateContext.Create(Certificate, null, offline: true),
+            ClientCertificateRequired = true,
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = check.Validate,
+        };
+        await AuthenticateAsync(ssl, check, () => ssl.AuthenticateAsServerAsync(options, cancellationToken)).ConfigureAwait(false);
+        return ssl;
+    }
+
+    /// <summary>Runs the client side of TLS on a new connection; throws <see cref="TlsRefusedException"/> with the reason when it fails.</summary>
+    internal async Task<SslStream> ConnectAsync(Stream inner, string targetHost, CancellationToken cancellationToken)
+    {
+        var check = new PeerCheck(this);
+        var ssl = new SslStream(inner, leaveInnerStreamOpen: true);
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = targetHost,
+            ClientCertificateContext = SslStreamCertificateContext.Create(Certificate, null, offline: true),
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = check.Validate,
+        };
+        await AuthenticateAsync(ssl, check, () => ssl.AuthenticateAsClientAsync(options, cancellationToken)).ConfigureAwait(false);
+        return ssl;
+    }
+
+    private static async Task AuthenticateAsync(SslStream ssl, PeerCheck check, Func<Task> authenticate)
+    {
+        try
+        {
+            await authenticate().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw new TlsRefusedException(check.Rejection ?? $"the TLS handshake failed: {e.Message}", e);
+        }
+        catch
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static bool IsPkcs12(string file) =>
+        file.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".p12", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Checks the remote certificate against the cluster's authorities and remembers why it refused.</summary>
+    private sealed class PeerCheck(TlsCredentials credentials)
+    {
+        public string? Rejection { get; private set; }
+
+        public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+        {
+            if (certificate is null)
+            {
+                Rejection = "it presented no TLS certificate";
+                return false;
+            }
+
+            using var remote = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+            using var verifier = new X509Chain();
+            verifier.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            verifier.ChainPolicy.CustomTrustStore.AddRange(credentials.Authorities);
+            verifier.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            if (chain is not null)
+            {
+                // Intermediates the peer sent along.
+                foreach (var element in chain.ChainElements.Skip(1))
+                {
+                    verifier.ChainPolicy.ExtraStore.Add(element.Certificate);
+                }
+            }
+
+            if (verifier.Build(remote))
+            {
+                return true;
+            }
+
+            var problems = verifier.ChainStatus.Select(s => s.Status.ToString()).Distinct();
+            Rejection = $"its TLS certificate ({remote.Subject}) does not chain to the cluster's certificate authority ({string.Join(", ", problems)})";
+            return false;
+        }
+    }
+}
+
+/// <summary>A TLS handshake that failed or a peer certificate that was refused; the message says why.</summary>
+public sealed class TlsRefusedException(string message, Exception? inner = null) : IOException(message, inner);
