@@ -15,6 +15,8 @@ public static class Vsr
             SimulateCommand.Create(),
             ReplicaCommand.Create(),
             ClusterCommand.Create(),
+            DemoCommand.Create(),
+            BenchCommand.Create(),
             KeygenCommand.Create(),
             FormatCommand.Create(),
         ];
@@ -33,7 +35,13 @@ public static class Vsr
     /// <param name="cancellationToken">Stops a long-running command as Ctrl-C would.</param>
     public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
     {
-        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        var configuration = new InvocationConfiguration
+        {
+            EnableDefaultExceptionHandler = false,
+            // Ctrl-C and SIGTERM cancel the command's token; the commands that start processes then need
+            // a few seconds to stop them and remove their directories before the process may end.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
+        };
         if (output is not null)
         {
             configuration.Output = output;

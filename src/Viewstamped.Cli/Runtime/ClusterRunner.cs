@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -51,7 +50,7 @@ public static class ClusterRunner
 
         var temporary = settings.Data is null;
         var root = settings.Data ?? Path.Combine(Path.GetTempPath(), "vsr-cluster-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)));
-        var children = new List<Child>();
+        var children = new List<ReplicaProcess>();
         try
         {
             Directory.CreateDirectory(root);
@@ -90,7 +89,15 @@ public static class ClusterRunner
                     }
                 }
 
-                children.Add(Child.Start(i, arguments, error));
+                var child = new ReplicaProcess(i, arguments, (index, line) =>
+                {
+                    lock (error)
+                    {
+                        error.WriteLine($"r{index}| {line}");
+                    }
+                });
+                children.Add(child);
+                child.Start();
             }
 
             using var readyWait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -99,16 +106,16 @@ public static class ClusterRunner
             {
                 try
                 {
-                    await child.Ready.Task.WaitAsync(readyWait.Token).ConfigureAwait(false);
+                    await child.Ready.WaitAsync(readyWait.Token).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException)
+                catch (Exception e) when (e is OperationCanceledException or InvalidOperationException)
                 {
                     await error.WriteLineAsync($"vsr cluster: replica {child.Index} did not start").ConfigureAwait(false);
                     return cancellationToken.IsCancellationRequested ? ExitCodes.Ok : ExitCodes.Liveness;
                 }
 
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"replica {child.Index} {identity.Configuration[child.Index]} pid {child.Process.Id} data {ReplicaDirectory(root, child.Index)}")).ConfigureAwait(false);
+                    $"replica {child.Index} {identity.Configuration[child.Index]} pid {child.Pid} data {ReplicaDirectory(root, child.Index)}")).ConfigureAwait(false);
             }
 
             await output.WriteLineAsync($"replicas={string.Join(',', identity.Configuration)}").ConfigureAwait(false);
@@ -198,7 +205,8 @@ public static class ClusterRunner
         return FileStorage.Inspect(directory).Identity;
     }
 
-    private static List<string> FreeEndpoints(int count)
+    /// <summary>Free TCP ports on 127.0.0.1 (bound and released at once), as HOST:PORT.</summary>
+    internal static List<string> FreeEndpoints(int count)
     {
         var sockets = new List<Socket>();
         try
@@ -218,102 +226,13 @@ public static class ClusterRunner
         }
     }
 
-    private static async Task StopAllAsync(List<Child> children, TextWriter output)
+    private static async Task StopAllAsync(List<ReplicaProcess> children, TextWriter output)
     {
-        foreach (var child in children)
-        {
-            child.CloseInput();
-        }
-
-        foreach (var child in children)
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await child.Process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                child.Process.Kill(entireProcessTree: true);
-            }
-
-            child.Process.Dispose();
-        }
-
+        await Task.WhenAll(children.Select(c => c.StopAsync(TimeSpan.FromSeconds(10)))).ConfigureAwait(false);
+        children.ForEach(c => c.Dispose());
         if (children.Count > 0)
         {
             await output.WriteLineAsync("stopped").ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>One replica process; its output lines are copied to our standard error, prefixed with its index.</summary>
-    private sealed class Child
-    {
-        private Child(int index, Process process)
-        {
-            Index = index;
-            Process = process;
-        }
-
-        public int Index { get; }
-
-        public Process Process { get; }
-
-        public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        /// <summary>The RESP port from the ready line (<c>resp=HOST:PORT</c>); 0 when the replica serves no RESP.</summary>
-        public int RespPort { get; private set; }
-
-        public static Child Start(int index, IEnumerable<string> arguments, TextWriter error)
-        {
-            var process = new Process { StartInfo = SelfLauncher.StartInfo(arguments) };
-            var child = new Child(index, process);
-            var prefix = $"r{index}| ";
-            process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is null)
-                {
-                    return;
-                }
-
-                if (e.Data.StartsWith("ready ", StringComparison.Ordinal))
-                {
-                    child.RespPort = LineFields.RespPort(e.Data);
-                    child.Ready.TrySetResult();
-                }
-
-                lock (error)
-                {
-                    error.WriteLine(prefix + e.Data);
-                }
-            };
-            process.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data is not null)
-                {
-                    lock (error)
-                    {
-                        error.WriteLine(prefix + e.Data);
-                    }
-                }
-            };
-            process.Exited += (_, _) => child.Ready.TrySetException(new InvalidOperationException($"replica {index} exited"));
-            process.EnableRaisingEvents = true;
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return child;
-        }
-
-        public void CloseInput()
-        {
-            try
-            {
-                Process.StandardInput.Close();
-            }
-            catch (Exception e) when (e is IOException or InvalidOperationException)
-            {
-            }
         }
     }
 }

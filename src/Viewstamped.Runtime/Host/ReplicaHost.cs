@@ -318,7 +318,7 @@ public sealed class ReplicaHost : IAsyncDisposable
                     switch (item.Kind)
                     {
                         case InboxKind.Message:
-                            Deliver(item.Connection, item.Message!);
+                            Deliver(item.Connection, item.Message!, item.Trace);
                             handled++;
                             break;
                         case InboxKind.Closed:
@@ -362,7 +362,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         }
     }
 
-    private void Deliver(FrameConnection? from, Message message)
+    private void Deliver(FrameConnection? from, Message message, ActivityContext trace)
     {
         var core = replica!;
         if (message is Request request && from is not null)
@@ -384,7 +384,7 @@ public sealed class ReplicaHost : IAsyncDisposable
                 && (!pendingRequests.TryGetValue(request.Client, out var pending) || pending.RequestNumber != request.RequestNumber))
             {
                 pendingRequests[request.Client] = new PendingRequest(
-                    request.RequestNumber, now, ReplicaMetrics.StartRequestActivity(request.Client, request.RequestNumber, options.Replica));
+                    request.RequestNumber, now, ReplicaMetrics.StartRequestActivity(request.Client, request.RequestNumber, options.Replica, trace));
             }
         }
 
@@ -685,7 +685,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         string? lastRefusal = null;
         await Dialer.KeepConnectedAsync(
             plan,
-            (stream, ct) => Handshake.InitiateAsync(stream, options.Cluster, PeerRole.Replica, Index, peer, key, ct),
+            (stream, ct) => Handshake.InitiateAsync(stream, options.Cluster, PeerRole.Replica, Index, peer, key, traceContext: false, ct),
             (socket, stream, result) =>
             {
                 lastRefusal = null;
@@ -737,7 +737,7 @@ public sealed class ReplicaHost : IAsyncDisposable
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
 
-    private async ValueTask<string?> OnMessageAsync(FrameConnection connection, Message message)
+    private async ValueTask<string?> OnMessageAsync(FrameConnection connection, Message message, ActivityContext trace)
     {
         if (connection.RemoteRole == PeerRole.Replica)
         {
@@ -778,7 +778,7 @@ public sealed class ReplicaHost : IAsyncDisposable
             }
         }
 
-        await inbox.Writer.WriteAsync(new InboxItem(InboxKind.Message, connection, message)).ConfigureAwait(false);
+        await inbox.Writer.WriteAsync(new InboxItem(InboxKind.Message, connection, message, trace)).ConfigureAwait(false);
         return null;
     }
 
@@ -789,7 +789,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         Closed,
     }
 
-    private readonly record struct InboxItem(InboxKind Kind, FrameConnection? Connection, Message? Message);
+    private readonly record struct InboxItem(InboxKind Kind, FrameConnection? Connection, Message? Message, ActivityContext Trace = default);
 
     private readonly record struct Route(FrameConnection Connection, long LastUsed);
 
