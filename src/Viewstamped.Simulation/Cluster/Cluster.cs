@@ -368,6 +368,10 @@ public sealed class Cluster
         if (disks[index] is not null)
         {
             WriteToDisk(index, ready);
+
+            // The disk copied what it persists, and the messages were sent or copied out to wait for
+            // the sync: nothing refers to the Ready any more, even while its sync is in progress.
+            replica.Recycle(ready);
             return;
         }
 
@@ -381,12 +385,18 @@ public sealed class Cluster
         }
 
         Send(NodeAddress.Of(replica.Index), ready);
+        if (!options.AckBeforePersist)
+        {
+            // Persisted and sent: nothing refers to the Ready any more, so the replica may reuse it.
+            replica.Recycle(ready);
+        }
     }
 
     /// <summary>
     /// Hands a Ready to the replica's simulated disk and holds its messages until the sync that covers
-    /// it completes. Nothing here keeps <paramref name="ready"/> itself: the disk copies its persistence
-    /// part and the messages are copied out, so the Ready may be reused once <see cref="Flush"/> returns.
+    /// it completes. Nothing here keeps <paramref name="ready"/> itself (the disk copies its persistence
+    /// part, the messages are copied out), so <see cref="Flush"/> recycles it at once: a pooled Ready
+    /// must never wait here for a later sync.
     /// </summary>
     private void WriteToDisk(int index, Ready ready)
     {
@@ -436,12 +446,6 @@ public sealed class Cluster
         foreach (var reply in ready.Replies)
         {
             SendFromReplica(from, NodeAddress.Of(reply.Client), reply);
-        }
-
-        if (!options.AckBeforePersist)
-        {
-            // Persisted and sent: nothing refers to the Ready any more, so the replica may reuse it.
-            replica.Recycle(ready);
         }
     }
 
