@@ -195,16 +195,16 @@ internal static class TransportBenchmarks
             var clientStream = new NetworkStream(client, ownsSocket: false);
             var serverStream = new NetworkStream(server, ownsSocket: false);
             var accepting = Handshake.AcceptAsync(serverStream, new AcceptorSettings(cluster, new ReplicaIndex(0), 2, key), HandshakeStatus.Ok, CancellationToken.None);
-            var initiated = await Handshake.InitiateAsync(clientStream, cluster, PeerRole.Replica, new ReplicaIndex(1), new ReplicaIndex(0), key, CancellationToken.None);
+            var initiated = await Handshake.InitiateAsync(clientStream, cluster, PeerRole.Replica, new ReplicaIndex(1), new ReplicaIndex(0), key, traceContext: false, CancellationToken.None);
             var accepted = await accepting;
             var initiator = new FrameConnection(client, clientStream, initiated, codec, 8192, counters, NullLogger.Instance);
             var acceptor = new FrameConnection(server, serverStream, accepted, codec, 8192, counters, NullLogger.Instance);
-            acceptor.Start((connection, _) =>
+            acceptor.Start((connection, _, _) =>
             {
                 atAcceptor(connection, echo);
                 return ValueTask.FromResult<string?>(null);
             });
-            initiator.Start((_, message) =>
+            initiator.Start((_, message, _) =>
             {
                 atInitiator(message);
                 return ValueTask.FromResult<string?>(null);

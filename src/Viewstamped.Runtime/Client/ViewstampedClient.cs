@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
@@ -103,7 +104,11 @@ public sealed class ViewstampedClient : IAsyncDisposable
 
         EnsureStarted();
         using var activity = ClientMetrics.StartInvoke();
-        var invocation = new Invocation(request, time.GetTimestamp(), time.GetTimestamp() + (long)(options.RequestTimeout.TotalSeconds * time.TimestampFrequency));
+        var invocation = new Invocation(request, time.GetTimestamp(), time.GetTimestamp() + (long)(options.RequestTimeout.TotalSeconds * time.TimestampFrequency))
+        {
+            // The replica's activity becomes a child of this one (or of the caller's, when nobody listens here).
+            Trace = activity?.Context ?? Activity.Current?.Context ?? default,
+        };
         using var registration = cancellationToken.CanBeCanceled
             ? cancellationToken.Register(() => inbox.Writer.TryWrite(new Item(ItemKind.Cancel, invocation, null)))
             : default;
@@ -243,7 +248,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
         string? lastRefusal = null;
         await Dialer.KeepConnectedAsync(
             plan,
-            (stream, ct) => Handshake.InitiateAsync(stream, options.Cluster, PeerRole.Client, ReplicaIndex.None, replica, key, ct),
+            (stream, ct) => Handshake.InitiateAsync(stream, options.Cluster, PeerRole.Client, ReplicaIndex.None, replica, key, traceContext: true, ct),
             (socket, stream, result) => Connected(replica, socket, stream, result),
             refused =>
             {
@@ -278,7 +283,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
-        connection.Start((from, message) =>
+        connection.Start((from, message, _) =>
         {
             if (message is not Reply reply || message.Sender != from.RemoteReplica)
             {
@@ -544,7 +549,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
                     break;
                 }
 
-                links[envelope.To.Value].TrySend(frame);
+                links[envelope.To.Value].TrySend(frame, envelope.Message is Request ? slot.Current?.Trace ?? default : default);
             }
         }
 
@@ -592,6 +597,9 @@ public sealed class ViewstampedClient : IAsyncDisposable
         public ClientId? Session { get; set; }
 
         public ulong RequestNumber { get; set; }
+
+        /// <summary>The trace context sent with the request, so that the primary's activity joins the caller's trace.</summary>
+        public ActivityContext Trace { get; init; }
     }
 
     private sealed class Slot(ClientSession session)

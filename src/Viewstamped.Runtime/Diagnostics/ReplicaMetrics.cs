@@ -87,7 +87,8 @@ internal sealed class ReplicaMetrics : IDisposable
 
     public void RejectedRequest(string reason) => rejectedRequests.Add(1, replicaTag, new(ViewstampedTelemetry.ReasonTag, reason));
 
-    public static Activity? StartRequestActivity(ClientId client, ulong requestNumber, int replica)
+    /// <summary>Starts <c>vsr.replica.request</c> as a child of the client's <paramref name="parent"/> when the request carried one.</summary>
+    public static Activity? StartRequestActivity(ClientId client, ulong requestNumber, int replica, ActivityContext parent)
     {
         if (!ViewstampedTelemetry.ActivitySource.HasListeners())
         {
@@ -95,7 +96,7 @@ internal sealed class ReplicaMetrics : IDisposable
         }
 
         var previous = Activity.Current;
-        var activity = ViewstampedTelemetry.ActivitySource.StartActivity("vsr.replica.request", ActivityKind.Server);
+        var activity = ViewstampedTelemetry.ActivitySource.StartActivity("vsr.replica.request", ActivityKind.Server, parent);
         Activity.Current = previous;
         activity?.SetTag("vsr.client", client.ToString());
         activity?.SetTag("vsr.request_number", requestNumber);

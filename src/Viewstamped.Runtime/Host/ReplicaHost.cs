@@ -322,7 +322,7 @@ public sealed class ReplicaHost : IAsyncDisposable
                     switch (item.Kind)
                     {
                         case InboxKind.Message:
-                            Deliver(item.Connection, item.Message!);
+                            Deliver(item.Connection, item.Message!, item.Trace);
                             handled++;
                             break;
                         case InboxKind.Closed:
@@ -366,7 +366,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         }
     }
 
-    private void Deliver(FrameConnection? from, Message message)
+    private void Deliver(FrameConnection? from, Message message, ActivityContext trace)
     {
         var core = replica!;
         if (message is Request request && from is not null)
@@ -388,7 +388,7 @@ public sealed class ReplicaHost : IAsyncDisposable
                 && (!pendingRequests.TryGetValue(request.Client, out var pending) || pending.RequestNumber != request.RequestNumber))
             {
                 pendingRequests[request.Client] = new PendingRequest(
-                    request.RequestNumber, now, ReplicaMetrics.StartRequestActivity(request.Client, request.RequestNumber, options.Replica));
+                    request.RequestNumber, now, ReplicaMetrics.StartRequestActivity(request.Client, request.RequestNumber, options.Replica, trace));
             }
         }
 
@@ -723,7 +723,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         string? lastRefusal = null;
         await Dialer.KeepConnectedAsync(
             plan,
-            (stream, ct) => Handshake.InitiateAsync(stream, options.Cluster, PeerRole.Replica, Index, peer, key, ct),
+            (stream, ct) => Handshake.InitiateAsync(stream, options.Cluster, PeerRole.Replica, Index, peer, key, traceContext: false, ct),
             (socket, stream, result) =>
             {
                 lastRefusal = null;
@@ -775,7 +775,7 @@ public sealed class ReplicaHost : IAsyncDisposable
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
 
-    private async ValueTask<string?> OnMessageAsync(FrameConnection connection, Message message)
+    private async ValueTask<string?> OnMessageAsync(FrameConnection connection, Message message, ActivityContext trace)
     {
         if (connection.RemoteRole == PeerRole.Replica)
         {
@@ -816,7 +816,7 @@ public sealed class ReplicaHost : IAsyncDisposable
             }
         }
 
-        await inbox.Writer.WriteAsync(new InboxItem(InboxKind.Message, connection, message)).ConfigureAwait(false);
+        await inbox.Writer.WriteAsync(new InboxItem(InboxKind.Message, connection, message, trace)).ConfigureAwait(false);
         return null;
     }
 
@@ -827,7 +827,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         Closed,
     }
 
-    private readonly record struct InboxItem(InboxKind Kind, FrameConnection? Connection, Message? Message);
+    private readonly record struct InboxItem(InboxKind Kind, FrameConnection? Connection, Message? Message, ActivityContext Trace = default);
 
     private readonly record struct Route(FrameConnection Connection, long LastUsed);
 

@@ -5,7 +5,8 @@ namespace Viewstamped.Runtime.Security;
 
 /// <summary>
 /// Authenticates the frames of one direction of one connection: the tag of a frame is
-/// HMAC-SHA256(session key, sequence number as u64 little-endian || frame), where the session key
+/// HMAC-SHA256(session key, sequence number as u64 little-endian || frame || extension), where the
+/// extension is the frame's trace context when the connection carries one (else nothing), and the session key
 /// is derived in the handshake for that direction and the sequence number counts frames from 0.
 /// A replayed, reordered, reflected or altered frame fails verification. Not thread-safe: one
 /// writer or one reader owns each instance.
@@ -22,24 +23,25 @@ internal sealed class FrameAuthenticator : IDisposable
         hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, sessionKey);
 
     /// <summary>Writes the tag of the next frame into <paramref name="tag"/> (<see cref="TagSize"/> bytes).</summary>
-    public void Sign(ReadOnlySpan<byte> frame, Span<byte> tag) => Compute(frame, tag);
+    public void Sign(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> extension, Span<byte> tag) => Compute(frame, extension, tag);
 
     /// <summary>True when <paramref name="tag"/> is the tag of the next frame.</summary>
-    public bool Verify(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> tag)
+    public bool Verify(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> extension, ReadOnlySpan<byte> tag)
     {
         Span<byte> expected = stackalloc byte[TagSize];
-        Compute(frame, expected);
+        Compute(frame, extension, expected);
         return CryptographicOperations.FixedTimeEquals(expected, tag);
     }
 
     public void Dispose() => hmac.Dispose();
 
-    private void Compute(ReadOnlySpan<byte> frame, Span<byte> tag)
+    private void Compute(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> extension, Span<byte> tag)
     {
         Span<byte> counter = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(counter, sequence++);
         hmac.AppendData(counter);
         hmac.AppendData(frame);
+        hmac.AppendData(extension);
         hmac.GetHashAndReset(tag);
     }
 }

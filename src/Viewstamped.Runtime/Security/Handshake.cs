@@ -43,7 +43,14 @@ internal sealed class HandshakeException(HandshakeStatus status, string message)
 }
 
 /// <summary>What a successful handshake established.</summary>
-internal sealed record HandshakeResult(PeerRole RemoteRole, ReplicaIndex RemoteReplica, FrameAuthenticator? Signer, FrameAuthenticator? Verifier);
+/// <param name="RemoteRole">Whether a replica or a client is at the other end.</param>
+/// <param name="RemoteReplica">The replica at the other end, or <see cref="ReplicaIndex.None"/> for a client.</param>
+/// <param name="Signer">Tags the frames this side sends, when a key is in use.</param>
+/// <param name="Verifier">Checks the tags of the frames this side receives, when a key is in use.</param>
+/// <param name="SendsTraceContext">Frames this side sends carry a <see cref="Transport.TraceContextExtension"/>.</param>
+/// <param name="ReceivesTraceContext">Frames this side receives carry one.</param>
+internal sealed record HandshakeResult(
+    PeerRole RemoteRole, ReplicaIndex RemoteReplica, FrameAuthenticator? Signer, FrameAuthenticator? Verifier, bool SendsTraceContext = false, bool ReceivesTraceContext = false);
 
 /// <summary>What an acceptor checks a connection against.</summary>
 internal sealed record AcceptorSettings(UInt128 Cluster, ReplicaIndex Self, int ReplicaCount, ClusterKey? Key);
@@ -52,8 +59,8 @@ internal sealed record AcceptorSettings(UInt128 Cluster, ReplicaIndex Self, int 
 /// The connection handshake, run before any protocol frame (docs/operations.md, "Wire and handshake").
 /// Four fixed-size messages:
 /// <list type="number">
-/// <item>initiator → acceptor, <b>hello</b> (64 bytes): magic <c>VSRH</c>, version, role, replica index, cluster, flags (bit 0: has a key), a fresh 32-byte nonce;</item>
-/// <item>acceptor → initiator, <b>challenge</b> (64 bytes): the same layout with a status instead of the role, the acceptor's index and its own fresh nonce; a status other than Ok refuses;</item>
+/// <item>initiator → acceptor, <b>hello</b> (64 bytes): magic <c>VSRH</c>, version, role, replica index, cluster, flags (bit 0: has a key; bit 1: offers trace context), a fresh 32-byte nonce;</item>
+/// <item>acceptor → initiator, <b>challenge</b> (64 bytes): the same layout with a status instead of the role, the acceptor's index and its own fresh nonce (bit 1 echoed: trace context agreed); a status other than Ok refuses;</item>
 /// <item>initiator → acceptor, <b>proof</b> (32 bytes): HMAC-SHA256(key, "VSR1 initiator proof" || hello || challenge);</item>
 /// <item>acceptor → initiator, <b>verdict</b> (40 bytes): status, 7 zero bytes, HMAC-SHA256(key, "VSR1 acceptor proof" || hello || challenge).</item>
 /// </list>
@@ -70,18 +77,23 @@ internal static class Handshake
     public const int VerdictSize = 40;
     private const int NonceOffset = 32;
     private const byte HasKeyFlag = 1;
+    private const byte TraceContextFlag = 2;
 
     private static readonly byte[] initiatorProofLabel = Encoding.ASCII.GetBytes("VSR1 initiator proof");
     private static readonly byte[] acceptorProofLabel = Encoding.ASCII.GetBytes("VSR1 acceptor proof");
     private static readonly byte[] initiatorToAcceptorLabel = Encoding.ASCII.GetBytes("VSR1 session initiator to acceptor");
     private static readonly byte[] acceptorToInitiatorLabel = Encoding.ASCII.GetBytes("VSR1 session acceptor to initiator");
 
-    /// <summary>Opens a connection as <paramref name="role"/>; throws <see cref="HandshakeException"/> when refused.</summary>
+    /// <summary>
+    /// Opens a connection as <paramref name="role"/>; throws <see cref="HandshakeException"/> when refused.
+    /// With <paramref name="traceContext"/> it offers to attach a trace context to every frame it sends,
+    /// which it then does if the acceptor agrees.
+    /// </summary>
     public static async Task<HandshakeResult> InitiateAsync(
-        Stream stream, UInt128 cluster, PeerRole role, ReplicaIndex self, ReplicaIndex? expected, ClusterKey? key, CancellationToken cancellationToken)
+        Stream stream, UInt128 cluster, PeerRole role, ReplicaIndex self, ReplicaIndex? expected, ClusterKey? key, bool traceContext, CancellationToken cancellationToken)
     {
         var hello = new byte[GreetingSize];
-        WriteGreeting(hello, (byte)role, self, cluster, key is not null);
+        WriteGreeting(hello, (byte)role, self, cluster, key is not null, traceContext);
         await stream.WriteAsync(hello, cancellationToken).ConfigureAwait(false);
         var challenge = new byte[GreetingSize];
         await ReadExactlyAsync(stream, challenge, "challenge", cancellationToken).ConfigureAwait(false);
@@ -130,9 +142,10 @@ internal static class Handshake
             throw new HandshakeException(status, $"the replica refused the connection: {Describe(status)}");
         }
 
+        var tracing = traceContext && (challenge[24] & TraceContextFlag) != 0;
         if (key is null)
         {
-            return new HandshakeResult(PeerRole.Replica, remote, null, null);
+            return new HandshakeResult(PeerRole.Replica, remote, null, null, tracing);
         }
 
         if (!CryptographicOperations.FixedTimeEquals(verdict.AsSpan(8, 32), Mac(key, acceptorProofLabel, hello, challenge)))
@@ -144,7 +157,8 @@ internal static class Handshake
             PeerRole.Replica,
             remote,
             new FrameAuthenticator(Mac(key, initiatorToAcceptorLabel, hello, challenge)),
-            new FrameAuthenticator(Mac(key, acceptorToInitiatorLabel, hello, challenge)));
+            new FrameAuthenticator(Mac(key, acceptorToInitiatorLabel, hello, challenge)),
+            tracing);
     }
 
     /// <summary>
@@ -168,9 +182,10 @@ internal static class Handshake
         var role = (PeerRole)hello[6];
         var replica = new ReplicaIndex(hello[7]);
         var hasKey = (hello[24] & HasKeyFlag) != 0;
+        var tracing = (hello[24] & TraceContextFlag) != 0;
         var (status, reason) = Check(settings, hello, role, replica, hasKey, refusal);
         var challenge = new byte[GreetingSize];
-        WriteGreeting(challenge, (byte)status, settings.Self, settings.Cluster, settings.Key is not null);
+        WriteGreeting(challenge, (byte)status, settings.Self, settings.Cluster, settings.Key is not null, tracing);
         await stream.WriteAsync(challenge, cancellationToken).ConfigureAwait(false);
         if (status != HandshakeStatus.Ok)
         {
@@ -191,7 +206,7 @@ internal static class Handshake
         if (key is null)
         {
             await stream.WriteAsync(verdict, cancellationToken).ConfigureAwait(false);
-            return new HandshakeResult(role, replica, null, null);
+            return new HandshakeResult(role, replica, null, null, ReceivesTraceContext: tracing);
         }
 
         Mac(key, acceptorProofLabel, hello, challenge).CopyTo(verdict, 8);
@@ -200,7 +215,8 @@ internal static class Handshake
             role,
             replica,
             new FrameAuthenticator(Mac(key, acceptorToInitiatorLabel, hello, challenge)),
-            new FrameAuthenticator(Mac(key, initiatorToAcceptorLabel, hello, challenge)));
+            new FrameAuthenticator(Mac(key, initiatorToAcceptorLabel, hello, challenge)),
+            ReceivesTraceContext: tracing);
     }
 
     /// <summary>The reason, in words, for a status.</summary>
@@ -280,14 +296,14 @@ internal static class Handshake
     private static string Describe(PeerRole role, ReplicaIndex replica) =>
         role == PeerRole.Replica ? $"replica {replica}" : role == PeerRole.Client ? "a client" : $"unknown role {(byte)role}";
 
-    private static void WriteGreeting(Span<byte> greeting, byte roleOrStatus, ReplicaIndex replica, UInt128 cluster, bool hasKey)
+    private static void WriteGreeting(Span<byte> greeting, byte roleOrStatus, ReplicaIndex replica, UInt128 cluster, bool hasKey, bool traceContext)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(greeting, Magic);
         BinaryPrimitives.WriteUInt16LittleEndian(greeting[4..], Version);
         greeting[6] = roleOrStatus;
         greeting[7] = replica.Value;
         BinaryPrimitives.WriteUInt128LittleEndian(greeting[8..], cluster);
-        greeting[24] = hasKey ? HasKeyFlag : (byte)0;
+        greeting[24] = (byte)((hasKey ? HasKeyFlag : 0) | (traceContext ? TraceContextFlag : 0));
         RandomNumberGenerator.Fill(greeting[NonceOffset..]);
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -26,7 +27,10 @@ internal sealed class FrameConnection
     private readonly MessageCodec codec;
     private readonly FrameAuthenticator? signer;
     private readonly FrameAuthenticator? verifier;
-    private readonly Channel<byte[]> queue;
+    private readonly Channel<OutboundFrame> queue;
+    private readonly bool sendsTraceContext;
+    private readonly bool receivesTraceContext;
+    private readonly byte[] extension = new byte[TraceContextExtension.SizeMax];
     private readonly TransportCounters counters;
     private readonly ILogger logger;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -42,11 +46,13 @@ internal sealed class FrameConnection
         this.logger = logger;
         signer = handshake.Signer;
         verifier = handshake.Verifier;
+        sendsTraceContext = handshake.SendsTraceContext;
+        receivesTraceContext = handshake.ReceivesTraceContext;
         RemoteRole = handshake.RemoteRole;
         RemoteReplica = handshake.RemoteReplica;
         RemoteAddress = (socket.RemoteEndPoint as IPEndPoint)?.Address;
         Remote = socket.RemoteEndPoint?.ToString() ?? "?";
-        queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(sendQueueCapacity)
+        queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(sendQueueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
@@ -81,20 +87,24 @@ internal sealed class FrameConnection
     public object? State { get; set; }
 
     /// <summary>
-    /// Starts the loops. <paramref name="onMessage"/> receives every decoded message in order and
-    /// returns null to accept it, or a reason to reject it (which closes the connection).
+    /// Starts the loops. <paramref name="onMessage"/> receives every decoded message in order, with the
+    /// trace context the sender attached (default when none), and returns null to accept it, or a
+    /// reason to reject it (which closes the connection).
     /// </summary>
-    public void Start(Func<FrameConnection, Message, ValueTask<string?>> onMessage)
+    public void Start(Func<FrameConnection, Message, ActivityContext, ValueTask<string?>> onMessage)
     {
         loopsRunning = 2;
         _ = RunLoopAsync(() => ReceiveLoopAsync(onMessage));
         _ = RunLoopAsync(SendLoopAsync);
     }
 
-    /// <summary>Queues an encoded frame; false (and counted) when the queue is full or the connection closed.</summary>
-    public bool TrySend(byte[] frame)
+    /// <summary>
+    /// Queues an encoded frame, with the trace context to attach when the connection carries one;
+    /// false (and counted) when the queue is full or the connection closed.
+    /// </summary>
+    public bool TrySend(byte[] frame, ActivityContext trace = default)
     {
-        if (!IsClosed && queue.Writer.TryWrite(frame))
+        if (!IsClosed && queue.Writer.TryWrite(new OutboundFrame(frame, trace)))
         {
             return true;
         }
@@ -165,7 +175,7 @@ internal sealed class FrameConnection
         completion.TrySetResult();
     }
 
-    private async Task ReceiveLoopAsync(Func<FrameConnection, Message, ValueTask<string?>> onMessage)
+    private async Task ReceiveLoopAsync(Func<FrameConnection, Message, ActivityContext, ValueTask<string?>> onMessage)
     {
         var token = CancellationToken.None;
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
@@ -177,7 +187,7 @@ internal sealed class FrameConnection
                 var buffer = result.Buffer;
                 while (true)
                 {
-                    var step = TryReadFrame(buffer, out var length, out var message, out var code, out var reason);
+                    var step = TryReadFrame(buffer, out var length, out var message, out var trace, out var code, out var reason);
                     if (step == FrameStep.NeedMore)
                     {
                         break;
@@ -191,7 +201,7 @@ internal sealed class FrameConnection
 
                     buffer = buffer.Slice(length);
                     counters.Received(length);
-                    var rejection = await onMessage(this, message!).ConfigureAwait(false);
+                    var rejection = await onMessage(this, message!, trace).ConfigureAwait(false);
                     if (rejection is not null)
                     {
                         Reject("unexpected_message", rejection);
@@ -221,10 +231,11 @@ internal sealed class FrameConnection
         }
     }
 
-    private FrameStep TryReadFrame(ReadOnlySequence<byte> buffer, out int length, out Message? message, out string code, out string reason)
+    private FrameStep TryReadFrame(ReadOnlySequence<byte> buffer, out int length, out Message? message, out ActivityContext trace, out string code, out string reason)
     {
         length = 0;
         message = null;
+        trace = default;
         code = string.Empty;
         reason = string.Empty;
         if (buffer.Length < WireLayout.HeaderSize)
@@ -241,11 +252,31 @@ internal sealed class FrameConnection
             return FrameStep.Rejected;
         }
 
+        var extensionSize = 0;
+        if (receivesTraceContext)
+        {
+            extensionSize = TraceContextExtension.SizeOf(buffer.Slice(Math.Min(buffer.Length, frameLength)));
+            if (extensionSize == 0)
+            {
+                return FrameStep.NeedMore;
+            }
+
+            if (extensionSize < 0)
+            {
+                code = "bad_trace_context";
+                reason = "the frame's trace context extension has an invalid length";
+                return FrameStep.Rejected;
+            }
+        }
+
         var tagSize = verifier is null ? 0 : FrameAuthenticator.TagSize;
-        if (buffer.Length < frameLength + tagSize)
+        if (buffer.Length < frameLength + extensionSize + tagSize)
         {
             return FrameStep.NeedMore;
         }
+
+        Span<byte> extensionBytes = stackalloc byte[extensionSize];
+        buffer.Slice(frameLength, extensionSize).CopyTo(extensionBytes);
 
         var frameBytes = buffer.Slice(0, frameLength);
         byte[]? rented = null;
@@ -266,8 +297,8 @@ internal sealed class FrameConnection
             if (verifier is not null)
             {
                 Span<byte> tag = stackalloc byte[FrameAuthenticator.TagSize];
-                buffer.Slice(frameLength, FrameAuthenticator.TagSize).CopyTo(tag);
-                if (!verifier.Verify(frame, tag))
+                buffer.Slice(frameLength + extensionSize, FrameAuthenticator.TagSize).CopyTo(tag);
+                if (!verifier.Verify(frame, extensionBytes, tag))
                 {
                     code = "bad_tag";
                     reason = "the frame's authentication tag is wrong";
@@ -284,7 +315,8 @@ internal sealed class FrameConnection
             }
 
             message = decoded.Message;
-            length = frameLength + tagSize;
+            trace = TraceContextExtension.Read(extensionBytes);
+            length = frameLength + extensionSize + tagSize;
             return FrameStep.Frame;
         }
         finally
@@ -307,13 +339,21 @@ internal sealed class FrameConnection
             {
                 var frames = 0;
                 long bytes = 0;
-                while (reader.TryRead(out var frame))
+                while (reader.TryRead(out var outbound))
                 {
+                    var frame = outbound.Frame;
                     writer.Write(frame);
                     bytes += frame.Length;
+                    var extensionSize = sendsTraceContext ? TraceContextExtension.Write(outbound.Trace, extension) : 0;
+                    if (extensionSize > 0)
+                    {
+                        writer.Write(extension.AsSpan(0, extensionSize));
+                        bytes += extensionSize;
+                    }
+
                     if (signer is not null)
                     {
-                        signer.Sign(frame, writer.GetSpan(FrameAuthenticator.TagSize));
+                        signer.Sign(frame, extension.AsSpan(0, extensionSize), writer.GetSpan(FrameAuthenticator.TagSize));
                         writer.Advance(FrameAuthenticator.TagSize);
                         bytes += FrameAuthenticator.TagSize;
                     }
@@ -365,6 +405,8 @@ internal sealed class FrameConnection
         DecodeError.MalformedBody => "malformed_body",
         _ => "invalid",
     };
+
+    private readonly record struct OutboundFrame(byte[] Frame, ActivityContext Trace);
 
     private enum FrameStep
     {

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Viewstamped.Runtime.Transport;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace Viewstamped.Runtime.Transport;
 /// </summary>
 internal sealed class Link(int pendingMax, TransportCounters counters)
 {
-    private readonly Queue<byte[]> pending = new();
+    private readonly Queue<(byte[] Frame, ActivityContext Trace)> pending = new();
     private readonly Lock gate = new();
     private FrameConnection? current;
 
@@ -23,8 +25,8 @@ internal sealed class Link(int pendingMax, TransportCounters counters)
         }
     }
 
-    /// <summary>Sends on the current connection, or buffers while there is none.</summary>
-    public bool TrySend(byte[] frame)
+    /// <summary>Sends on the current connection (with <paramref name="trace"/> when it carries trace context), or buffers while there is none.</summary>
+    public bool TrySend(byte[] frame, ActivityContext trace = default)
     {
         FrameConnection? connection;
         lock (gate)
@@ -38,12 +40,12 @@ internal sealed class Link(int pendingMax, TransportCounters counters)
                     counters.DroppedFrame("link_down");
                 }
 
-                pending.Enqueue(frame);
+                pending.Enqueue((frame, trace));
                 return true;
             }
         }
 
-        return connection.TrySend(frame);
+        return connection.TrySend(frame, trace);
     }
 
     /// <summary>Makes <paramref name="connection"/> the current one and flushes what waited; returns the one it replaced.</summary>
@@ -53,9 +55,9 @@ internal sealed class Link(int pendingMax, TransportCounters counters)
         {
             var replaced = current;
             current = connection;
-            while (pending.TryDequeue(out var frame))
+            while (pending.TryDequeue(out var waiting))
             {
-                connection.TrySend(frame);
+                connection.TrySend(waiting.Frame, waiting.Trace);
             }
 
             return replaced == connection ? null : replaced;

@@ -54,4 +54,45 @@ public class TelemetryTests
         Assert.Contains("vsr.client.invoke", activities);
         Assert.Contains("vsr.replica.request", activities);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_primary_s_request_activity_joins_the_trace_of_the_client_s_invocation(bool authenticated)
+    {
+        using var source = new ActivitySource("Viewstamped.Tests.Tracing");
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == ViewstampedTelemetry.ActivitySourceName || s == source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        await using var cluster = await InProcessCluster.StartAsync(3, authenticated ? Viewstamped.Runtime.Security.ClusterKey.Generate() : null);
+        await using var client = cluster.CreateClient();
+        Assert.Equal(1, Adder.Decode(await client.InvokeAsync(Adder.Encode(1)))); // registers the session
+        ActivityTraceId traceId;
+        using (var operation = source.StartActivity("test.operation")!)
+        {
+            traceId = operation.TraceId;
+            Assert.Equal(3, Adder.Decode(await client.InvokeAsync(Adder.Encode(2))));
+        }
+
+        var inTrace = new List<Activity>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while ((inTrace = stopped.Where(a => a.TraceId == traceId).ToList()).Count < 3)
+        {
+            await Task.Delay(10, cts.Token);
+        }
+
+        var invoke = Assert.Single(inTrace, a => a.OperationName == "vsr.client.invoke");
+        var request = Assert.Single(inTrace, a => a.OperationName == "vsr.replica.request");
+        Assert.Equal(inTrace.Single(a => a.OperationName == "test.operation").SpanId, invoke.ParentSpanId);
+        Assert.Equal(invoke.SpanId, request.ParentSpanId);
+        Assert.True(request.HasRemoteParent);
+        Assert.Equal(ActivityKind.Server, request.Kind);
+        Assert.Equal("Ok", request.GetTagItem(ViewstampedTelemetry.StatusTag));
+    }
 }

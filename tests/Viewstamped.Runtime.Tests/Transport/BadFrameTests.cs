@@ -17,6 +17,7 @@ public class BadFrameTests
     public static TheoryData<string> BadInputs => new()
     {
         "garbage", "truncated", "oversized", "wrong-cluster", "bad-tag", "frame-before-handshake", "client-sends-prepare",
+        "bad-trace-context-length", "tampered-trace-context",
     };
 
     [Theory]
@@ -61,6 +62,15 @@ public class BadFrameTests
                 case "frame-before-handshake":
                     await raw.SendRawAsync([.. valid, .. valid]);
                     break;
+                case "bad-trace-context-length":
+                    await raw.HandshakeAsync(cluster.Cluster, key, traceContext: true);
+                    await raw.SendFrameAsync(valid, extension: [7, 1, 2, 3, 4, 5, 6, 7]);
+                    break;
+                case "tampered-trace-context":
+                    // A trace context changed on the way: the frame's tag covers it.
+                    await raw.HandshakeAsync(cluster.Cluster, key, traceContext: true);
+                    await raw.SendFrameAsync(valid, extension: TraceContext(0x11), signedExtension: TraceContext(0x22));
+                    break;
                 case "client-sends-prepare":
                     await raw.HandshakeAsync(cluster.Cluster, key);
                     await raw.SendFrameAsync(new Codec.MessageCodec(cluster.Cluster).Encode(
@@ -87,4 +97,6 @@ public class BadFrameTests
             cluster.Logs.Dump());
         Assert.Equal(12, Adder.Decode(await client.InvokeAsync(Adder.Encode(7))));
     }
+
+    private static byte[] TraceContext(byte fill) => [Viewstamped.Runtime.Transport.TraceContextExtension.ContextSize, .. Enumerable.Repeat(fill, 24), 1];
 }

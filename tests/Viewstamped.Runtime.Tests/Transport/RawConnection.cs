@@ -29,23 +29,29 @@ public sealed class RawConnection : IAsyncDisposable
         return new RawConnection(socket);
     }
 
-    internal async Task<HandshakeResult> HandshakeAsync(UInt128 cluster, ClusterKey? key, PeerRole role = PeerRole.Client, byte replica = byte.MaxValue)
+    internal async Task<HandshakeResult> HandshakeAsync(UInt128 cluster, ClusterKey? key, PeerRole role = PeerRole.Client, byte replica = byte.MaxValue, bool traceContext = false)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        session = await Handshake.InitiateAsync(stream, cluster, role, new ReplicaIndex(replica), null, key, timeout.Token);
+        session = await Handshake.InitiateAsync(stream, cluster, role, new ReplicaIndex(replica), null, key, traceContext, timeout.Token);
         return session;
     }
 
     public async Task SendRawAsync(byte[] bytes) => await stream.WriteAsync(bytes);
 
-    /// <summary>Sends a frame followed by its authentication tag when the session has one.</summary>
-    public async Task SendFrameAsync(byte[] frame)
+    /// <summary>
+    /// Sends a frame, then <paramref name="extension"/> (the trace context extension, when the session
+    /// agreed to one), then the authentication tag when the session has one, computed over
+    /// <paramref name="signedExtension"/> (default: the extension sent).
+    /// </summary>
+    public async Task SendFrameAsync(byte[] frame, byte[]? extension = null, byte[]? signedExtension = null)
     {
+        extension ??= [];
         await stream.WriteAsync(frame);
+        await stream.WriteAsync(extension);
         if (session?.Signer is { } signer)
         {
             var tag = new byte[FrameAuthenticator.TagSize];
-            signer.Sign(frame, tag);
+            signer.Sign(frame, signedExtension ?? extension, tag);
             await stream.WriteAsync(tag);
         }
     }
@@ -87,7 +93,7 @@ public sealed class RawConnection : IAsyncDisposable
         {
             var tag = new byte[FrameAuthenticator.TagSize];
             await stream.ReadExactlyAsync(tag, cts.Token);
-            Assert.True(verifier.Verify(frame, tag));
+            Assert.True(verifier.Verify(frame, [], tag));
         }
 
         var decoded = codec.Decode(frame);
