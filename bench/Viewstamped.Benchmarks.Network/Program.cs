@@ -24,11 +24,13 @@ Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime
 Console.WriteLine();
 Console.WriteLine("loopback, 64-byte messages                         messages/s");
 Report("plain .NET TCP ping-pong (round trips)", await TransportBenchmarks.PlainPingPongAsync(duration));
-Report("replica transport ping-pong, unauthenticated", await TransportBenchmarks.TransportPingPongAsync(duration, authenticated: false));
-Report("replica transport ping-pong, HMAC per frame", await TransportBenchmarks.TransportPingPongAsync(duration, authenticated: true));
+Report("replica transport ping-pong, unauthenticated", await TransportBenchmarks.TransportPingPongAsync(duration, LinkSecurity.None));
+Report("replica transport ping-pong, HMAC per frame", await TransportBenchmarks.TransportPingPongAsync(duration, LinkSecurity.Hmac));
+Report("replica transport ping-pong, mutual TLS", await TransportBenchmarks.TransportPingPongAsync(duration, LinkSecurity.Tls));
 Report("plain .NET TCP streaming, buffered", await TransportBenchmarks.PlainStreamingAsync(duration));
-Report("replica transport streaming, unauthenticated", await TransportBenchmarks.TransportStreamingAsync(duration, authenticated: false));
-Report("replica transport streaming, HMAC per frame", await TransportBenchmarks.TransportStreamingAsync(duration, authenticated: true));
+Report("replica transport streaming, unauthenticated", await TransportBenchmarks.TransportStreamingAsync(duration, LinkSecurity.None));
+Report("replica transport streaming, HMAC per frame", await TransportBenchmarks.TransportStreamingAsync(duration, LinkSecurity.Hmac));
+Report("replica transport streaming, mutual TLS", await TransportBenchmarks.TransportStreamingAsync(duration, LinkSecurity.Tls));
 Console.WriteLine();
 Console.WriteLine("end to end, Adder, memory storage, key, 64 sessions   requests/s");
 Report("1 replica", await ClusterBenchmarks.RequestsPerSecondAsync(1, 64, duration));

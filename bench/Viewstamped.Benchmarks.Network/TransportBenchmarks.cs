@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
 using Viewstamped.Codec;
 using Viewstamped.Messages;
@@ -8,6 +10,19 @@ using Viewstamped.Runtime.Security;
 using Viewstamped.Runtime.Transport;
 
 namespace Viewstamped.Benchmarks.Network;
+
+/// <summary>How a benchmarked transport connection is secured.</summary>
+internal enum LinkSecurity
+{
+    /// <summary>No key, no TLS.</summary>
+    None,
+
+    /// <summary>The cluster key's handshake and an HMAC-SHA256 tag per frame.</summary>
+    Hmac,
+
+    /// <summary>Mutual TLS (no key).</summary>
+    Tls,
+}
 
 /// <summary>Messages per second over loopback: plain sockets next to the replica transport.</summary>
 internal static class TransportBenchmarks
@@ -95,11 +110,11 @@ internal static class TransportBenchmarks
         }
     }
 
-    /// <summary>The replica transport (handshake, framing, checks, optional per-frame HMAC) in ping-pong.</summary>
-    public static async Task<double> TransportPingPongAsync(TimeSpan duration, bool authenticated)
+    /// <summary>The replica transport (handshake, framing, checks, per-frame HMAC or TLS when asked) in ping-pong.</summary>
+    public static async Task<double> TransportPingPongAsync(TimeSpan duration, LinkSecurity security)
     {
         var pong = new SemaphoreSlim(0);
-        await using var pair = await TransportPair.CreateAsync(authenticated, (connection, frame) => connection.TrySend(frame), _ => pong.Release());
+        await using var pair = await TransportPair.CreateAsync(security, (connection, frame) => connection.TrySend(frame), _ => pong.Release());
         var rounds = 0L;
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < duration)
@@ -113,13 +128,13 @@ internal static class TransportBenchmarks
     }
 
     /// <summary>The replica transport streaming 64-byte frames one way, with a window so no queue overflows.</summary>
-    public static async Task<double> TransportStreamingAsync(TimeSpan duration, bool authenticated)
+    public static async Task<double> TransportStreamingAsync(TimeSpan duration, LinkSecurity security)
     {
         const int window = 4000;
         var credit = new SemaphoreSlim(window);
         var received = 0L;
         await using var pair = await TransportPair.CreateAsync(
-            authenticated,
+            security,
             (_, _) =>
             {
                 Interlocked.Increment(ref received);
@@ -167,7 +182,17 @@ internal static class TransportBenchmarks
         }
     }
 
-    /// <summary>Two replicas' ends of one authenticated (or not) transport connection on loopback.</summary>
+    /// <summary>A certificate that is its own authority: enough for both ends of one TLS connection.</summary>
+    private static TlsCredentials SelfSignedCredentials()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=viewstamped-bench", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
+        return new TlsCredentials(certificate, [X509CertificateLoader.LoadCertificate(certificate.RawData)]);
+    }
+
+    /// <summary>Two replicas' ends of one transport connection on loopback, plain, with HMAC tags, or inside TLS.</summary>
     private sealed class TransportPair : IAsyncDisposable
     {
         private TransportPair(FrameConnection initiator, FrameConnection acceptor, byte[] frame)
@@ -183,17 +208,25 @@ internal static class TransportBenchmarks
 
         public byte[] Frame { get; }
 
-        public static async Task<TransportPair> CreateAsync(bool authenticated, Action<FrameConnection, byte[]> atAcceptor, Action<Message> atInitiator)
+        public static async Task<TransportPair> CreateAsync(LinkSecurity security, Action<FrameConnection, byte[]> atAcceptor, Action<Message> atInitiator)
         {
             const ulong cluster = 77;
-            var key = authenticated ? ClusterKey.Generate() : null;
+            var key = security == LinkSecurity.Hmac ? ClusterKey.Generate() : null;
             var codec = new MessageCodec(cluster);
             var frame = codec.Encode(new PrepareOk(new OpNumber(1)) { Header = new MessageHeader(cluster, 0, new View(0), new ReplicaIndex(1)) });
             var echo = codec.Encode(new PrepareOk(new OpNumber(1)) { Header = new MessageHeader(cluster, 0, new View(0), new ReplicaIndex(0)) });
             var counters = new TransportCounters(null);
             var (client, server) = await ConnectedPairAsync();
-            var clientStream = new NetworkStream(client, ownsSocket: false);
-            var serverStream = new NetworkStream(server, ownsSocket: false);
+            Stream clientStream = new NetworkStream(client, ownsSocket: false);
+            Stream serverStream = new NetworkStream(server, ownsSocket: false);
+            if (security == LinkSecurity.Tls)
+            {
+                var tls = SelfSignedCredentials(); // kept alive with the connection it secures
+                var serverTls = tls.AcceptAsync(serverStream, CancellationToken.None);
+                clientStream = await tls.ConnectAsync(clientStream, Dialer.TlsTargetHost, CancellationToken.None);
+                serverStream = await serverTls;
+            }
+
             var accepting = Handshake.AcceptAsync(serverStream, new AcceptorSettings(cluster, new ReplicaIndex(0), 2, key), HandshakeStatus.Ok, CancellationToken.None);
             var initiated = await Handshake.InitiateAsync(clientStream, cluster, PeerRole.Replica, new ReplicaIndex(1), new ReplicaIndex(0), key, traceContext: false, CancellationToken.None);
             var accepted = await accepting;

@@ -19,8 +19,10 @@ namespace Viewstamped.KeyValue.Server;
 /// primary, so a server on any replica serves the whole cluster.
 /// </summary>
 /// <remarks>
-/// Replies keep request order. A connection's replicated commands are submitted one after another
-/// (a pipelined GET after a SET sees the SET); different connections run in parallel. A malformed
+/// Replies keep request order. A connection's replicated commands are submitted one run at a time:
+/// the commands queued behind each other go out as one batch (one log entry, executed in order,
+/// so a pipelined GET after a SET sees the SET); different connections run in parallel, as far as
+/// the client's sessions allow. A malformed
 /// stream gets <c>-ERR Protocol error...</c> and closes that connection only.
 /// </remarks>
 public sealed class RespServer : IAsyncDisposable
@@ -293,16 +295,25 @@ public sealed class RespServer : IAsyncDisposable
     private async Task WriteRepliesAsync(Stream stream, ChannelReader<Pending> queue, CancellationTokenSource closing)
     {
         var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
+        var batch = new List<byte[]>();
         try
         {
             while (await queue.WaitToReadAsync(closing.Token).ConfigureAwait(false))
             {
                 while (queue.TryRead(out var pending))
                 {
-                    var reply = pending.Operation is { } operation
-                        ? await ReplicateAsync(operation, closing.Token).ConfigureAwait(false)
-                        : pending.Reply!;
-                    output.Write(reply);
+                    if (pending.Operation is { } operation)
+                    {
+                        // The replicated commands read so far go out as one log entry: one round
+                        // through the protocol answers the whole run, in order.
+                        TakeRun(queue, operation, batch);
+                        output.Write(await ReplicateAsync(batch, closing.Token).ConfigureAwait(false));
+                    }
+                    else
+                    {
+                        output.Write(pending.Reply!);
+                    }
+
                     if (pending.Close)
                     {
                         await output.FlushAsync(closing.Token).ConfigureAwait(false);
@@ -330,20 +341,50 @@ public sealed class RespServer : IAsyncDisposable
         }
     }
 
-    private async Task<byte[]> ReplicateAsync(byte[] operation, CancellationToken token)
+    /// <summary>
+    /// Starts a run with <paramref name="first"/> and adds the replicated commands queued right behind
+    /// it, up to <see cref="RespServerOptions.BatchMax"/> commands and <see cref="RespServerOptions.BatchBytesMax"/> bytes.
+    /// </summary>
+    private void TakeRun(ChannelReader<Pending> queue, byte[] first, List<byte[]> run)
     {
+        run.Clear();
+        run.Add(first);
+        var bytes = (long)first.Length;
+        while (run.Count < options.BatchMax && queue.TryPeek(out var next) && next.Operation is { } operation
+               && bytes + operation.Length <= options.BatchBytesMax)
+        {
+            queue.TryRead(out _);
+            run.Add(operation);
+            bytes += operation.Length;
+        }
+    }
+
+    /// <summary>Replicates a run of commands (one, or a batch) and returns one reply per command, concatenated.</summary>
+    private async Task<byte[]> ReplicateAsync(List<byte[]> run, CancellationToken token)
+    {
+        var request = run.Count == 1 ? run[0] : KeyValueOperation.EncodeBatch(run);
+        byte[] failure;
         try
         {
-            return await client.InvokeAsync(operation, token).ConfigureAwait(false);
+            return await client.InvokeAsync(request, token).ConfigureAwait(false);
         }
         catch (OutcomeUnknownException e)
         {
-            return Resp.Error($"ERR outcome unknown ({e.Reason}): the command may or may not have been applied");
+            failure = Resp.Error($"ERR outcome unknown ({e.Reason}): the command may or may not have been applied");
         }
         catch (ServiceFailedException)
         {
-            return Resp.Error("ERR the replicated service failed to execute the command");
+            failure = Resp.Error("ERR the replicated service failed to execute the command");
         }
+
+        // Every command of the run gets the same error, so replies stay paired with commands.
+        var replies = new byte[failure.Length * run.Count];
+        for (var i = 0; i < run.Count; i++)
+        {
+            failure.CopyTo(replies, i * failure.Length);
+        }
+
+        return replies;
     }
 
     private ServerInfo BuildInfo()

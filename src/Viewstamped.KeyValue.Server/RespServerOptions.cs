@@ -17,6 +17,18 @@ public sealed class RespServerOptions
     /// <summary>Commands read from one connection and not yet answered; reading pauses past it.</summary>
     public int MaxPipelinedCommands { get; set; } = 1024;
 
+    /// <summary>
+    /// The most pipelined commands of one connection replicated together as one log entry (a batch);
+    /// 1 replicates each command on its own. Default 64.
+    /// </summary>
+    public int BatchMax { get; set; } = 64;
+
+    /// <summary>
+    /// The most operation bytes in one batch; a command larger than this goes alone. Keep it well
+    /// under the replicas' request size limit (1 MiB by default). Default 256 KiB.
+    /// </summary>
+    public int BatchBytesMax { get; set; } = 256 << 10;
+
     /// <summary>The request limits once a client has authenticated.</summary>
     public RespReaderOptions ReaderOptions { get; set; } = new();
 
@@ -42,6 +54,16 @@ public sealed class RespServerOptions
         if (MaxPipelinedCommands < 1)
         {
             errors.Add($"MaxPipelinedCommands must be at least 1, not {MaxPipelinedCommands}");
+        }
+
+        if (BatchMax < 1)
+        {
+            errors.Add($"BatchMax must be at least 1, not {BatchMax}");
+        }
+
+        if (BatchBytesMax < 1)
+        {
+            errors.Add($"BatchBytesMax must be at least 1, not {BatchBytesMax}");
         }
 
         if (ReplicaCount < 1)

@@ -46,6 +46,7 @@ public sealed class RespServerTests(ClusterFixture cluster) : IClassFixture<Clus
         }
 
         batch.AddRange(RawRespClient.Encode("GET", k));
+        var opsBefore = cluster.Hosts[cluster.PrimaryIndex].Status!.Op.Value;
         await redis.SendRawAsync(batch.ToArray());
 
         Assert.Equal("+OK", await redis.ReadAsync());
@@ -60,6 +61,10 @@ public sealed class RespServerTests(ClusterFixture cluster) : IClassFixture<Clus
         }
 
         Assert.Equal("$42", await redis.ReadAsync());
+
+        // The 44 replicated commands went out in runs, each run one log entry.
+        var ops = cluster.Hosts[cluster.PrimaryIndex].Status!.Op.Value - opsBefore;
+        Assert.InRange(ops, 1UL, 20UL);
     }
 
     [Fact]

@@ -189,7 +189,10 @@ public sealed class ConnectionStateTests
         Assert.StartsWith($"*{CommandClassifier.Commands.Count}\r\n*10\r\n$3\r\nget\r\n", Reply(connection, "COMMAND"));
         Assert.Contains("$3\r\ncas\r\n", Reply(connection, "COMMAND", "LIST"));
         Assert.Equal(Err("ERR unknown subcommand 'NOPE'. Try COMMAND HELP."), Reply(connection, "COMMAND", "NOPE"));
-        Assert.Equal("*0\r\n", Reply(connection, "CONFIG", "GET", "save"));
+        Assert.Equal("*2\r\n$4\r\nsave\r\n$0\r\n\r\n", Reply(connection, "CONFIG", "GET", "save"));
+        Assert.Equal("*4\r\n$10\r\nappendonly\r\n$3\r\nyes\r\n$11\r\nappendfsync\r\n$6\r\nalways\r\n", Reply(connection, "CONFIG", "GET", "APPEND*"));
+        Assert.Equal("*4\r\n$4\r\nsave\r\n$0\r\n\r\n$9\r\ndatabases\r\n$1\r\n1\r\n", Reply(connection, "CONFIG", "GET", "databases", "sav?"));
+        Assert.Equal("*0\r\n", Reply(connection, "CONFIG", "GET", "nosuch"));
         Assert.Equal(Err("ERR unknown subcommand 'SET'. Try CONFIG HELP."), Reply(connection, "CONFIG", "SET", "a", "b"));
     }
 

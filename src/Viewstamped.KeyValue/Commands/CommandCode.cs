@@ -83,4 +83,10 @@ public enum CommandCode : byte
 
     /// <summary><c>UNLINK key [key ...]</c>: DEL (values are freed at once here).</summary>
     Unlink = 25,
+
+    /// <summary>
+    /// Not a Redis command: a run of operations executed in order as one log entry (a RESP
+    /// connection's pipelined commands). The reply is their replies, concatenated.
+    /// </summary>
+    Batch = 26,
 }

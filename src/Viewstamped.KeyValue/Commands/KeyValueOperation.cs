@@ -51,6 +51,39 @@ public static class KeyValueOperation
         return true;
     }
 
+    /// <summary>
+    /// Encodes a run of operations (each from <see cref="TryEncode"/>) as one: the code
+    /// <see cref="CommandCode.Batch"/>, the count, then each operation as a varint length and its
+    /// bytes. Executing it executes each in order and replies with their replies concatenated, so a
+    /// RESP server forwards the reply verbatim for the whole pipeline. Batches do not nest.
+    /// </summary>
+    public static byte[] EncodeBatch(IReadOnlyList<byte[]> operations)
+    {
+        ArgumentNullException.ThrowIfNull(operations);
+        var size = 1L + VarInt.SizeOf((uint)operations.Count);
+        foreach (var operation in operations)
+        {
+            if (operation.Length == 0 || operation[0] == (byte)CommandCode.Batch)
+            {
+                throw new ArgumentException("a batch holds encoded commands, not empty operations or batches", nameof(operations));
+            }
+
+            size += VarInt.SizeOf((uint)operation.Length) + operation.Length;
+        }
+
+        var batch = new byte[size];
+        batch[0] = (byte)CommandCode.Batch;
+        var at = 1 + VarInt.Write(batch.AsSpan(1), (uint)operations.Count);
+        foreach (var operation in operations)
+        {
+            at += VarInt.Write(batch.AsSpan(at), (uint)operation.Length);
+            operation.CopyTo(batch.AsSpan(at));
+            at += operation.Length;
+        }
+
+        return batch;
+    }
+
     /// <summary>Encodes a command given as strings (UTF-8), e.g. <c>Encode("SET", "k", "v")</c>.</summary>
     public static byte[] Encode(params string[] arguments) => Encode(RespCommand.FromStrings(arguments));
 

@@ -448,16 +448,77 @@ public sealed class ConnectionState
         return Resp.BulkString(InfoFormatter.Format(options.Info(), sections));
     }
 
+    /// <summary>
+    /// The settings CONFIG GET shows, as a Redis with this server's behaviour would: every write is
+    /// on disk before it is acknowledged (appendonly, appendfsync always), one database, no
+    /// snapshots by schedule. Clients read these at connect (redis-benchmark: save, appendonly;
+    /// StackExchange.Redis: databases, timeout); nothing can be changed.
+    /// </summary>
+    private static readonly (string Name, string Value)[] Settings =
+    [
+        ("save", string.Empty),
+        ("appendonly", "yes"),
+        ("appendfsync", "always"),
+        ("databases", "1"),
+        ("timeout", "0"),
+        ("maxmemory", "0"),
+        ("replica-read-only", "yes"),
+        ("slave-read-only", "yes"),
+    ];
+
     private static byte[] Config(RespCommand command)
     {
         var sub = command[1];
         if (Ascii.EqualsIgnoreCase(sub, "GET"u8))
         {
-            // No configuration is exposed: an empty map (redis-benchmark and clients carry on).
-            return command.Count >= 3 ? Resp.EmptyArray.ToArray() : SubcommandArity("config|get");
+            if (command.Count < 3)
+            {
+                return SubcommandArity("config|get");
+            }
+
+            var found = new List<byte[]?>();
+            foreach (var (name, value) in Settings)
+            {
+                for (var i = 2; i < command.Count; i++)
+                {
+                    if (GlobMatches(command[i], Encoding.ASCII.GetBytes(name)))
+                    {
+                        found.Add(Encoding.ASCII.GetBytes(name));
+                        found.Add(Encoding.ASCII.GetBytes(value));
+                        break;
+                    }
+                }
+            }
+
+            return Resp.Array(found);
         }
 
         return CommandClassifier.UnknownSubcommandReply("config", sub);
+    }
+
+    /// <summary>Redis's glob for CONFIG GET: <c>*</c>, <c>?</c>, any case.</summary>
+    private static bool GlobMatches(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> text)
+    {
+        if (pattern.IsEmpty)
+        {
+            return text.IsEmpty;
+        }
+
+        if (pattern[0] == '*')
+        {
+            for (var skip = 0; skip <= text.Length; skip++)
+            {
+                if (GlobMatches(pattern[1..], text[skip..]))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        return !text.IsEmpty && (pattern[0] == '?' || char.ToLowerInvariant((char)pattern[0]) == (char)text[0])
+            && GlobMatches(pattern[1..], text[1..]);
     }
 
     /// <summary>ROLE: <c>master</c> on every endpoint, since every endpoint takes writes (a backup forwards them).</summary>

@@ -67,6 +67,16 @@ public sealed partial class KeyValueService : IPredictingService, ICheckpointing
             }
         }
 
+        if (!operation.IsEmpty && operation[0] == (byte)CommandCode.Batch)
+        {
+            return ExecuteBatch(operation);
+        }
+
+        return ExecuteOne(operation);
+    }
+
+    private byte[] ExecuteOne(ReadOnlySpan<byte> operation)
+    {
         store.Sweep(options.SweepPerOperation);
         if (!KeyValueOperation.TryParse(operation, ref ranges, out var code, out var count))
         {
@@ -91,6 +101,66 @@ public sealed partial class KeyValueService : IPredictingService, ICheckpointing
         }
 
         return reply;
+    }
+
+    /// <summary>
+    /// A batch (<see cref="KeyValueOperation.EncodeBatch"/>): each operation in order, at the same
+    /// predicted time, and their replies concatenated. A malformed batch executes nothing; a nested
+    /// batch is refused like any malformed operation.
+    /// </summary>
+    private byte[] ExecuteBatch(ReadOnlySpan<byte> batch)
+    {
+        if (!TrySplitBatch(batch, out var parts))
+        {
+            return Resp.Error("ERR malformed operation");
+        }
+
+        var replies = new byte[parts.Length][];
+        var size = 0L;
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var operation = batch[parts[i]];
+            replies[i] = !operation.IsEmpty && operation[0] == (byte)CommandCode.Batch
+                ? Resp.Error("ERR malformed operation")
+                : ExecuteOne(operation);
+            size += replies[i].Length;
+        }
+
+        var reply = new byte[size];
+        var at = 0;
+        foreach (var part in replies)
+        {
+            part.CopyTo(reply, at);
+            at += part.Length;
+        }
+
+        return reply;
+    }
+
+    private static bool TrySplitBatch(ReadOnlySpan<byte> batch, out Range[] parts)
+    {
+        parts = [];
+        var at = 1;
+        if (!VarInt.TryRead(batch[at..], out var count, out var used) || count > (uint)(batch.Length - at - used))
+        {
+            return false;
+        }
+
+        at += used;
+        parts = new Range[count];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!VarInt.TryRead(batch[at..], out var length, out used) || length > (uint)(batch.Length - at - used))
+            {
+                return false;
+            }
+
+            at += used;
+            parts[i] = new Range(at, at + (int)length);
+            at += (int)length;
+        }
+
+        return at == batch.Length;
     }
 
     private byte[] Dispatch(CommandCode code, Args args)
