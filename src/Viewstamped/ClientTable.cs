@@ -72,11 +72,19 @@ public sealed class ClientTable(int capacity)
     /// <summary>Serializes the table in client-id order, so equal tables give equal bytes.</summary>
     public byte[] Serialize()
     {
-        var ordered = sessions.OrderBy(pair => pair.Key.Value).ToList();
-        var size = 4 + ordered.Sum(pair => 16 + 8 + 8 + 4 + pair.Value.Result.Length);
+        var ordered = new KeyValuePair<ClientId, ClientSessionRecord>[sessions.Count];
+        var size = 4;
+        var i = 0;
+        foreach (var pair in sessions)
+        {
+            ordered[i++] = pair;
+            size += 16 + 8 + 8 + 4 + pair.Value.Result.Length;
+        }
+
+        ordered.AsSpan().Sort(static (a, b) => a.Key.Value.CompareTo(b.Key.Value));
         var bytes = new byte[size];
         var span = bytes.AsSpan();
-        BinaryPrimitives.WriteInt32LittleEndian(span, ordered.Count);
+        BinaryPrimitives.WriteInt32LittleEndian(span, ordered.Length);
         span = span[4..];
         foreach (var (client, record) in ordered)
         {

@@ -36,10 +36,14 @@ public readonly record struct Envelope(ReplicaIndex To, Message Message);
 /// <item>only then send <see cref="Messages"/> and <see cref="Replies"/>, because a PrepareOk,
 /// DoViewChange or StartView among them vouches for what step 1 persisted.</item>
 /// </list>
-/// Readies must be handled in the order they were taken.
+/// Readies must be handled in the order they were taken. A caller that wants to spare the allocation
+/// of a Ready per step may hand a completely handled one back with <see cref="Replica.Recycle"/>.
 /// </summary>
 public sealed class Ready
 {
+    /// <summary>True while the Ready waits in its replica's pool: it has been handed back and must not be touched.</summary>
+    internal bool Recycled { get; set; }
+
     /// <summary>The hard state to persist, when it changed.</summary>
     public HardState? HardState { get; internal set; }
 
@@ -57,6 +61,17 @@ public sealed class Ready
 
     /// <summary>Replies to clients, addressed by their client id.</summary>
     public List<Reply> Replies { get; } = [];
+
+    /// <summary>Empties the Ready for reuse; its lists keep their capacity.</summary>
+    internal void Clear()
+    {
+        HardState = null;
+        LogChanges.Clear();
+        Checkpoint = null;
+        CompactBefore = null;
+        Messages.Clear();
+        Replies.Clear();
+    }
 
     /// <summary>True when there is nothing to persist or send.</summary>
     public bool IsEmpty =>

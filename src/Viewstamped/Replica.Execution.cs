@@ -76,7 +76,8 @@ public sealed partial class Replica
             status = ReplyStatus.ServiceError;
         }
 
-        clients.RecordExecution(entry.Client, entry.RequestNumber, entry.Op, result);
+        // The session found above is the table's own record: update it without a second lookup.
+        session.Update(entry.RequestNumber, entry.Op, result);
         return (status, result);
     }
 

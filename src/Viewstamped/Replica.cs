@@ -33,6 +33,7 @@ public sealed partial class Replica
     private readonly ReplicaLog log;
     private readonly ClientTable clients;
     private Ready ready = new();
+    private Ready? spareReady;
     private ulong now;
     private bool hardStateDirty;
 
@@ -161,8 +162,34 @@ public sealed partial class Replica
         }
 
         var taken = ready;
-        ready = new Ready();
+        ready = spareReady ?? new Ready();
+        ready.Recycled = false;
+        spareReady = null;
         return taken;
+    }
+
+    /// <summary>
+    /// Hands back a Ready this replica's <see cref="TakeReady"/> returned, once the caller has
+    /// completely handled it: persisted (including any persistence deferred past later Readies) and
+    /// its messages and replies sent. The replica empties it and may return it from a later
+    /// <see cref="TakeReady"/>, so the caller must not touch it again. Optional: a Ready never handed
+    /// back is simply collected.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The Ready was already handed back, or is the one the replica is still filling.</exception>
+    public void Recycle(Ready handled)
+    {
+        ArgumentNullException.ThrowIfNull(handled);
+        if (handled.Recycled || ReferenceEquals(handled, ready))
+        {
+            throw new InvalidOperationException("a Ready can be handed back once, after TakeReady returned it");
+        }
+
+        handled.Recycled = true;
+        if (spareReady is null)
+        {
+            handled.Clear();
+            spareReady = handled;
+        }
     }
 
     private void Dispatch(Message message)

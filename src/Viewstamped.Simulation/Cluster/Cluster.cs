@@ -127,7 +127,22 @@ public sealed class Cluster
     public IEnumerable<Replica> Running => replicas.OfType<Replica>();
 
     /// <summary>The replica that is normal and primary in the highest view, if any.</summary>
-    public Replica? Primary => Running.Where(r => r.Status == ReplicaStatus.Normal && r.IsPrimary).MaxBy(r => r.View.Value);
+    public Replica? Primary
+    {
+        get
+        {
+            Replica? primary = null;
+            foreach (var replica in replicas)
+            {
+                if (replica is { Status: ReplicaStatus.Normal, IsPrimary: true } && (primary is null || replica.View > primary.View))
+                {
+                    primary = replica;
+                }
+            }
+
+            return primary;
+        }
+    }
 
     /// <summary>Creates a client session and starts its registration.</summary>
     public SimulatedClient AddClient()
@@ -281,9 +296,10 @@ public sealed class Cluster
         ReplicaObserved?.Invoke(replica);
         if (unpersisted[index] is { } late)
         {
-            // AckBeforePersist: the previous Ready reaches the disk only now.
+            // AckBeforePersist: the previous Ready reaches the disk only now, and only now is it handled.
             storages[index].Persist(late);
             unpersisted[index] = null;
+            replica.Recycle(late);
         }
 
         if (!replica.HasReady)
@@ -310,6 +326,12 @@ public sealed class Cluster
         foreach (var reply in ready.Replies)
         {
             Network.Send(from, NodeAddress.Of(reply.Client), reply, Now);
+        }
+
+        if (!options.AckBeforePersist)
+        {
+            // Persisted and sent: nothing refers to the Ready any more, so the replica may reuse it.
+            replica.Recycle(ready);
         }
     }
 

@@ -2,8 +2,8 @@ using Viewstamped.Messages;
 
 namespace Viewstamped.Simulation;
 
-/// <summary>A completed request as its client saw it: invoked and answered at these ticks.</summary>
-public sealed record CompletedRequest(ulong RequestNumber, byte[] Operation, byte[] Result, OpNumber Op, ulong InvokedAt, ulong CompletedAt)
+/// <summary>A completed request as its client saw it: invoked and answered at these ticks (a value: one is recorded per request).</summary>
+public readonly record struct CompletedRequest(ulong RequestNumber, byte[] Operation, byte[] Result, OpNumber Op, ulong InvokedAt, ulong CompletedAt)
 {
     /// <summary>The reply's status: <see cref="ReplyStatus.Ok"/>, or <see cref="ReplyStatus.ServiceError"/> when the service threw.</summary>
     public ReplyStatus Status { get; init; }

@@ -103,6 +103,26 @@ public static class LinearizabilityChecker
         public bool IsCall => Operation is not null;
     }
 
+    /// <summary>Real-time order; at equal times calls come first so touching intervals count as concurrent.</summary>
+    private readonly struct RealTimeOrder : IComparer<Entry>
+    {
+        public int Compare(Entry? a, Entry? b)
+        {
+            var byTime = a!.Time.CompareTo(b!.Time);
+            if (byTime != 0)
+            {
+                return byTime;
+            }
+
+            if (a.IsCall != b.IsCall)
+            {
+                return a.IsCall ? -1 : 1;
+            }
+
+            return a.Id.CompareTo(b.Id);
+        }
+    }
+
     /// <summary>
     /// A visited search configuration: which operations are linearized, and the state they lead to. The
     /// set is encoded exactly and canonically in machine words: every operation below <c>Low</c> is
@@ -207,6 +227,10 @@ public static class LinearizabilityChecker
 
     private sealed class Search<TState>(IModel<TState> model, CheckBudget budget)
     {
+        // Reused from one partition to the next, so their storage is allocated once per check.
+        private readonly HashSet<Visited<TState>> visited = new(new VisitedComparer<TState>(model));
+        private readonly Stack<(Entry Call, TState State, bool Deferred)> calls = new();
+
         public long Steps { get; private set; }
 
         public Verdict Run(IReadOnlyList<Operation> operations)
@@ -219,8 +243,8 @@ public static class LinearizabilityChecker
 
             var head = BuildList(operations);
             var linearized = new LinearizedSet(count);
-            var visited = new HashSet<Visited<TState>>(new VisitedComparer<TState>(model));
-            var calls = new Stack<(Entry Call, TState State, bool Deferred)>();
+            visited.Clear();
+            calls.Clear();
             var state = model.Init();
             var entry = head.Next!;
 
@@ -308,32 +332,16 @@ public static class LinearizabilityChecker
 
         private static Entry BuildList(IReadOnlyList<Operation> operations)
         {
-            var entries = new List<Entry>(operations.Count * 2);
+            var entries = new Entry[operations.Count * 2];
             for (var i = 0; i < operations.Count; i++)
             {
                 var operation = operations[i];
                 var ret = new Entry { Id = i, Time = operation.Return };
-                entries.Add(new Entry { Id = i, Time = operation.Call, Operation = operation, Match = ret });
-                entries.Add(ret);
+                entries[2 * i] = new Entry { Id = i, Time = operation.Call, Operation = operation, Match = ret };
+                entries[(2 * i) + 1] = ret;
             }
 
-            // Real-time order; at equal times calls come first so touching intervals count as concurrent.
-            entries.Sort(static (a, b) =>
-            {
-                var byTime = a.Time.CompareTo(b.Time);
-                if (byTime != 0)
-                {
-                    return byTime;
-                }
-
-                if (a.IsCall != b.IsCall)
-                {
-                    return a.IsCall ? -1 : 1;
-                }
-
-                return a.Id.CompareTo(b.Id);
-            });
-
+            entries.AsSpan().Sort(default(RealTimeOrder));
             var head = new Entry { Id = -1, Time = long.MinValue };
             var previous = head;
             foreach (var entry in entries)

@@ -38,15 +38,15 @@ public readonly record struct KvCommand(int Process, int Sequence, KvFunction Fu
 {
     private const int HeaderSize = 10;
 
+    // Every history event names its key: the names of the service's keys are made once.
+    private static readonly string[] KeyNames = Enumerable.Range(0, KeyValueService.KeysMax)
+        .Select(key => "k" + key.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        .ToArray();
+
     /// <summary>The key's name in histories.</summary>
-    public static string KeyName(int key) => key switch
-    {
-        0 => "k0",
-        1 => "k1",
-        2 => "k2",
-        3 => "k3",
-        _ => "k" + key.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+    public static string KeyName(int key) => (uint)key < (uint)KeyNames.Length
+        ? KeyNames[key]
+        : "k" + key.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Encodes the operation for a request.</summary>
     public byte[] Encode()

@@ -49,13 +49,13 @@ public enum OperationOutcome
     Unknown,
 }
 
-/// <summary>One client operation with the ticks it was invoked and completed at.</summary>
+/// <summary>One client operation with the ticks it was invoked and completed at (a value: the workload records one per operation).</summary>
 /// <param name="Command">What the client asked for.</param>
 /// <param name="InvokedAt">The tick it was submitted at.</param>
 /// <param name="CompletedAt">The tick its reply arrived at, or null when it never completed.</param>
 /// <param name="Outcome">How it ended.</param>
 /// <param name="Result">What a completed get or add returned (the value, or the total in decimal).</param>
-public sealed record ClientOperation(KvCommand Command, ulong InvokedAt, ulong? CompletedAt, OperationOutcome Outcome, string? Result);
+public readonly record struct ClientOperation(KvCommand Command, ulong InvokedAt, ulong? CompletedAt, OperationOutcome Outcome, string? Result);
 
 /// <summary>
 /// Clients on the <see cref="KeyValueService"/>: each slot keeps one operation in flight (get, put,
@@ -86,6 +86,11 @@ public sealed class KvWorkload
         this.cluster = cluster;
         this.prng = prng;
         this.options = options;
+        // One record per operation, and about one history event per invocation and per completion:
+        // sized up front (within reason), so the lists do not regrow through a long run.
+        var expected = (int)Math.Min((long)options.Clients * options.RequestsPerClient, 1 << 20);
+        operations.Capacity = expected;
+        events.Capacity = 2 * expected;
         lastKnown = new string[options.Keys];
         Array.Fill(lastKnown, string.Empty);
         slots = new Slot[options.Clients];
