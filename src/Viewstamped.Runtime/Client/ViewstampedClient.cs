@@ -209,6 +209,10 @@ public sealed class ViewstampedClient : IAsyncDisposable
 
         metrics.Dispose();
         stopping.Dispose();
+        if (options.Tls is null)
+        {
+            tls?.Dispose(); // loaded from files: this client owns it
+        }
     }
 
     private void EnsureStarted()
