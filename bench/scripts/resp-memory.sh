@@ -7,19 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 keys=${1:-1000000}
 seconds=${2:-180}
-vsr=src/Viewstamped.Cli/bin/Release/net10.0/vsr.dll
-[ -f "$vsr" ] || dotnet build src/Viewstamped.Cli -c Release >/dev/null
-dir=$(mktemp -d)
-out="$dir/cluster.out"
-fifo="$dir/stdin"
-mkfifo "$fifo"
-dotnet "$vsr" cluster --data "$dir/data" <"$fifo" >"$out" 2>"$dir/cluster.err" &
-cluster=$!
-exec 3>"$fifo"
-trap 'exec 3>&-; wait $cluster 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do grep -q '^ready' "$out" && break; sleep 0.2; done
-port=$(grep -m1 -o 'redis-cli -p [0-9]*' "$out" | awk '{print $3}')
-pids=$(grep -o 'pid [0-9]*' "$out" | awk '{print $2}')
+source bench/scripts/local-cluster.sh
 rss() {
   local line="rss MiB:"
   for pid in $pids; do line="$line $(awk '/VmRSS/ {printf "%d", $2/1024}' /proc/$pid/status)"; done
