@@ -14,6 +14,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public List<RespServer> Servers { get; } = [];
 
+    /// <summary>Each replica's service, for comparing states once the cluster is quiet.</summary>
+    public List<KeyValueService> Services { get; } = [];
+
     public RespServer SecuredServer { get; private set; } = null!;
 
     private readonly List<ViewstampedClient> clients = [];
@@ -31,7 +34,9 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             var options = new ReplicaHostOptions { Cluster = cluster, Replica = i };
             options.Replicas.AddRange(endpoints);
-            var host = new ReplicaHost(options, new KeyValueService(() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), new MemoryStorage());
+            var service = new KeyValueService(() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            Services.Add(service);
+            var host = new ReplicaHost(options, service, new MemoryStorage());
             Hosts.Add(host);
             await host.StartAsync();
         }

@@ -10,7 +10,15 @@ namespace Viewstamped.KeyValue.Server.Tests;
 /// </summary>
 internal static class RedisTool
 {
-    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(string tool, IPEndPoint endpoint, TimeSpan timeout, params string[] arguments)
+    public static Task<(int ExitCode, string Output, string Error)> RunAsync(string tool, IPEndPoint endpoint, TimeSpan timeout, params string[] arguments) =>
+        RunAsync(tool, endpoint, timeout, CancellationToken.None, arguments);
+
+    /// <summary>
+    /// Runs the tool until it exits, or until <paramref name="stop"/> fires (it is then killed and
+    /// the exit code is -1); past <paramref name="timeout"/> it is killed and this throws.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(
+        string tool, IPEndPoint endpoint, TimeSpan timeout, CancellationToken stop, params string[] arguments)
     {
         var start = new ProcessStartInfo(tool)
         {
@@ -43,10 +51,17 @@ internal static class RedisTool
             process.StandardInput.Close();
             var output = process.StandardOutput.ReadToEndAsync();
             var error = process.StandardError.ReadToEndAsync();
-            using var cts = new CancellationTokenSource(timeout);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            cts.CancelAfter(timeout);
             try
             {
                 await process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                return (-1, await output, await error);
             }
             catch (OperationCanceledException)
             {

@@ -206,6 +206,10 @@ public sealed class ViewstampedClient : IAsyncDisposable
 
         metrics.Dispose();
         stopping.Dispose();
+        if (options.Tls is null)
+        {
+            tls?.Dispose(); // loaded from files: this client owns it
+        }
     }
 
     private void EnsureStarted()

@@ -297,6 +297,10 @@ public sealed class ReplicaHost : IAsyncDisposable
         }
 
         metrics?.Dispose();
+        if (options.Tls is null)
+        {
+            tls?.Dispose(); // loaded from files at start: this host owns it
+        }
     }
 
     private void OnTimer()
