@@ -51,6 +51,7 @@ public sealed class Cluster
     private readonly List<SimulatedClient> liveClients = [];
     private readonly Ready?[] unpersisted;
     private readonly List<Envelope> outbox = [];
+    private readonly bool[] stepped;
     private readonly Prng prng;
     private ulong incarnations;
 
@@ -65,6 +66,7 @@ public sealed class Cluster
         services = new IService[options.ReplicaCount];
         storages = new MemoryStorage[options.ReplicaCount];
         unpersisted = new Ready?[options.ReplicaCount];
+        stepped = new bool[options.ReplicaCount];
         for (var i = 0; i < options.ReplicaCount; i++)
         {
             storages[i] = new MemoryStorage();
@@ -263,6 +265,12 @@ public sealed class Cluster
         Flush(index);
     }
 
+    /// <summary>
+    /// Delivers every message due now. A replica steps through each of its messages (checked after
+    /// every step) and takes one Ready once all are in, as the runtime's driver loop does with a
+    /// batch from its inbox: the Prepares of the requests that arrived together leave as one, and the
+    /// PrepareOks of one batch as one.
+    /// </summary>
     private void DeliverDue()
     {
         while (Network.TryReceive(Now, out var packet))
@@ -273,8 +281,19 @@ public sealed class Cluster
             }
             else if (replicas[packet.To.Replica.Value] is { } replica)
             {
+                var index = packet.To.Replica.Value;
                 replica.Step(packet.Message);
-                Flush(packet.To.Replica.Value);
+                Observe(index);
+                stepped[index] = true;
+            }
+        }
+
+        for (var i = 0; i < replicas.Length; i++)
+        {
+            if (stepped[i])
+            {
+                stepped[i] = false;
+                Flush(i, observed: true);
             }
         }
     }
@@ -289,11 +308,14 @@ public sealed class Cluster
     }
 
     /// <summary>Persists a replica's Ready, then sends its messages: the durability contract.</summary>
-    private void Flush(int index)
+    private void Flush(int index, bool observed = false)
     {
         var replica = replicas[index]!;
-        Checker.Observe(replica, services[index]);
-        ReplicaObserved?.Invoke(replica);
+        if (!observed)
+        {
+            Observe(index);
+        }
+
         if (unpersisted[index] is { } late)
         {
             // AckBeforePersist: the previous Ready reaches the disk only now, and only now is it handled.
@@ -333,6 +355,14 @@ public sealed class Cluster
             // Persisted and sent: nothing refers to the Ready any more, so the replica may reuse it.
             replica.Recycle(ready);
         }
+    }
+
+    /// <summary>Runs the checker on replica <paramref name="index"/>'s state, then <see cref="ReplicaObserved"/>.</summary>
+    private void Observe(int index)
+    {
+        var replica = replicas[index]!;
+        Checker.Observe(replica, services[index]);
+        ReplicaObserved?.Invoke(replica);
     }
 
     private void FlushClient(SimulatedClient client)
