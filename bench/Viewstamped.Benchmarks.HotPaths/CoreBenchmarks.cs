@@ -14,6 +14,7 @@ public class CoreBenchmarks
     private ClientTable table = null!;
     private ClientId[] clients = [];
     private ulong op;
+    private ulong logOp;
     private int next;
 
     [GlobalSetup]
@@ -31,11 +32,11 @@ public class CoreBenchmarks
     [Benchmark]
     public void LogAppend()
     {
-        op++;
-        log.Append(new LogEntry(new OpNumber(op), new View(1), EntryKind.Operation, clients[op % Sessions], op, operation, []));
+        logOp++;
+        log.Append(new LogEntry(new OpNumber(logOp), new View(1), EntryKind.Operation, clients[logOp % Sessions], logOp, operation, []));
         if (log.Count >= 4096)
         {
-            log.CompactBefore(new OpNumber(op - 256));
+            log.CompactBefore(new OpNumber(logOp - 256));
         }
     }
 

@@ -37,3 +37,21 @@ public interface ICheckpointingService : IService
     /// <summary>Replaces the whole state with one written by <see cref="WriteCheckpoint"/>.</summary>
     void RestoreCheckpoint(ReadOnlySpan<byte> checkpoint);
 }
+
+/// <summary>
+/// A checkpointing service that writes its checkpoint straight into the replica's buffer, which
+/// saves a copy of the whole state at every checkpoint (it matters for states of hundreds of
+/// megabytes). The replica calls <see cref="MeasureCheckpoint"/> and then, with no operation in
+/// between, <see cref="WriteCheckpoint(Span{byte})"/> with exactly that many bytes.
+/// </summary>
+public interface ISizedCheckpointingService : ICheckpointingService
+{
+    /// <summary>The length of the checkpoint of the current state, in bytes.</summary>
+    int MeasureCheckpoint();
+
+    /// <summary>
+    /// Writes the checkpoint of the current state, the same bytes <see cref="ICheckpointingService.WriteCheckpoint()"/>
+    /// returns, into <paramref name="destination"/>, whose length <see cref="MeasureCheckpoint"/> gave.
+    /// </summary>
+    void WriteCheckpoint(Span<byte> destination);
+}

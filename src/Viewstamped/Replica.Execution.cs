@@ -89,12 +89,28 @@ public sealed partial class Replica
             return;
         }
 
+        // The previous checkpoint is replaced below; letting it go first means a large state is
+        // held twice, not three times, while the new one is written.
+        latestCheckpoint = null;
         var table = clients.Serialize();
-        var serviceState = checkpointing.WriteCheckpoint();
-        var state = new byte[4 + table.Length + serviceState.Length];
+        byte[] state;
+        if (checkpointing is ISizedCheckpointingService sized)
+        {
+            // The service writes straight into the checkpoint: no copy of the whole state.
+            var size = sized.MeasureCheckpoint();
+            Invariant.That(size >= 0 && 4L + table.Length + size <= Array.MaxLength, $"a checkpoint of {size} bytes does not fit one array");
+            state = new byte[4 + table.Length + size];
+            sized.WriteCheckpoint(state.AsSpan(4 + table.Length));
+        }
+        else
+        {
+            var serviceState = checkpointing.WriteCheckpoint();
+            state = new byte[4 + table.Length + serviceState.Length];
+            serviceState.CopyTo(state, 4 + table.Length);
+        }
+
         BinaryPrimitives.WriteInt32LittleEndian(state, table.Length);
         table.CopyTo(state, 4);
-        serviceState.CopyTo(state, 4 + table.Length);
         SaveCheckpoint(new Checkpoint(ExecutedOp, state, XxHash64.HashToUInt64(state)));
     }
 

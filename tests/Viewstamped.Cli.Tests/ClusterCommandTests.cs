@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 
 namespace Viewstamped.Cli.Tests;
 
@@ -21,7 +22,7 @@ public sealed class ClusterCommandTests
     }
 
     [Fact]
-    public async Task A_key_value_cluster_serves_redis_clients_on_every_replica_asks_for_the_password_and_stops_cleanly_at_end_of_input()
+    public async Task A_key_value_cluster_serves_redis_clients_on_every_replica_asks_for_the_password_can_be_benchmarked_and_stops_cleanly_at_end_of_input()
     {
         await using var cluster = VsrProcess.Start("cluster", "--replicas", "3", "--requirepass", "s3cret");
         await cluster.WaitForLineAsync(line => line.StartsWith("ready;", StringComparison.Ordinal), bound);
@@ -45,6 +46,18 @@ public sealed class ClusterCommandTests
             Assert.Equal("+OK", await other.SendAsync("AUTH", "s3cret"));
             Assert.Equal("v1", await other.SendAsync("GET", "k"));
             Assert.Equal(":1", await other.SendAsync("INCR", "n"));
+        }
+
+        // vsr bench measures the same cluster through its replica endpoints, id and key.
+        var header = cluster.Output.Single(line => line.StartsWith("cluster ", StringComparison.Ordinal)).Split(' ');
+        var replicas = cluster.Output.Single(line => line.StartsWith("replicas=", StringComparison.Ordinal))["replicas=".Length..];
+        var (code, output, error) = await VsrInProcess.RunAsync(
+            "bench", "--target", replicas, "--cluster", header[1], "--key", Path.Combine(root, "cluster.key"), "--clients", "2", "--duration", "1", "--json");
+        Assert.True(code == 0, error);
+        using (var json = JsonDocument.Parse(output.TrimEnd().Split('\n')[^1]))
+        {
+            Assert.True(json.RootElement.GetProperty("ops").GetInt64() > 0, output);
+            Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("fsyncs_per_s").ValueKind);
         }
 
         Assert.Equal(0, await cluster.StopAsync(bound));

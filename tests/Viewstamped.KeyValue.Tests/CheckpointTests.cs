@@ -21,6 +21,27 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public void Written_in_place_it_is_the_same_bytes()
+    {
+        var kv = new Kv();
+        kv.Run("MSET b 2 a 1");
+        kv.Run("SET c 3 PX 500");
+        var expected = kv.Service.WriteCheckpoint();
+        var size = kv.Service.MeasureCheckpoint();
+        Assert.Equal(expected.Length, size);
+        var buffer = new byte[size];
+        kv.Service.WriteCheckpoint(buffer);
+        Assert.Equal(expected, buffer);
+
+        // The write must follow its measure, for exactly the state measured.
+        Assert.Throws<InvalidOperationException>(() => kv.Service.WriteCheckpoint(buffer));
+        kv.Service.MeasureCheckpoint();
+        kv.Run("SET d 4");
+        Assert.Throws<InvalidOperationException>(() => kv.Service.WriteCheckpoint(new byte[size]));
+        Assert.Throws<InvalidOperationException>(() => kv.Service.WriteCheckpoint(new byte[kv.Service.MeasureCheckpoint() + 1]));
+    }
+
+    [Fact]
     public void Equal_states_reached_differently_give_equal_bytes()
     {
         var one = new Kv();

@@ -252,7 +252,7 @@ public static class DemoRunner
             {
                 $"operations acknowledged: {acknowledged.ToString("N0", CultureInfo.InvariantCulture)} (unknown outcome: {unknown})",
                 lost is { } count
-                    ? $"acknowledged writes read back: {journal - count} of {journal}"
+                    ? string.Create(CultureInfo.InvariantCulture, $"acknowledged writes read back: {journal - count:N0} of {journal:N0}")
                     : "acknowledged writes read back: the reads did not complete",
                 $"operations lost: {(lost is { } missing ? missing.ToString(CultureInfo.InvariantCulture) : "unknown")}",
                 string.Create(CultureInfo.InvariantCulture, $"linearizable: {linearizable} ({operations:N0} operations checked in {checkSeconds:0.00} s)"),

@@ -12,8 +12,20 @@ public sealed partial class KeyValueService
 {
     private static ReadOnlySpan<byte> Magic => "VKV1"u8;
 
+    /// <summary>The live records sorted by <see cref="MeasureCheckpoint"/>, and the size, for the write that follows.</summary>
+    private (byte[][] Live, int Size)? measured;
+
     /// <inheritdoc />
     public byte[] WriteCheckpoint()
+    {
+        var checkpoint = new byte[MeasureCheckpoint()];
+        WriteCheckpoint(checkpoint);
+        return checkpoint;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Sorts the live keys and keeps them for the <see cref="WriteCheckpoint(Span{byte})"/> that follows.</remarks>
+    public int MeasureCheckpoint()
     {
         var live = store.LiveInKeyOrder();
         long size = Magic.Length + 8 + VarInt.SizeOf((uint)live.Length);
@@ -29,8 +41,20 @@ public sealed partial class KeyValueService
             throw new InvalidOperationException($"the state takes {size} bytes, more than one checkpoint can hold");
         }
 
-        var checkpoint = new byte[size];
-        var span = checkpoint.AsSpan();
+        measured = (live, (int)size);
+        return (int)size;
+    }
+
+    /// <inheritdoc />
+    public void WriteCheckpoint(Span<byte> destination)
+    {
+        if (measured is not var (live, size) || destination.Length != size)
+        {
+            throw new InvalidOperationException("WriteCheckpoint(Span) must follow MeasureCheckpoint, with a destination of the measured length");
+        }
+
+        measured = null;
+        var span = destination;
         Magic.CopyTo(span);
         BinaryPrimitives.WriteInt64LittleEndian(span[4..], store.Now);
         var at = 12 + VarInt.Write(span[12..], (uint)live.Length);
@@ -56,8 +80,6 @@ public sealed partial class KeyValueService
             value.CopyTo(span[at..]);
             at += value.Length;
         }
-
-        return checkpoint;
     }
 
     /// <inheritdoc />

@@ -47,6 +47,9 @@ public sealed class ViewstampedClient : IAsyncDisposable
     private readonly List<Slot> slots = [];
     private readonly Dictionary<ClientId, Slot> slotsById = [];
     private readonly LinkedList<Invocation> waiting = new();
+    private readonly Queue<Slot> idle = new();
+    private readonly List<Slot> dirty = [];
+    private readonly List<Envelope> outbox = [];
     private readonly List<Task> tasks = [];
     private ITimer? timer;
     private long pendingTicks;
@@ -206,6 +209,10 @@ public sealed class ViewstampedClient : IAsyncDisposable
 
         metrics.Dispose();
         stopping.Dispose();
+        if (options.Tls is null)
+        {
+            tls?.Dispose(); // loaded from files: this client owns it
+        }
     }
 
     private void EnsureStarted()
@@ -341,6 +348,8 @@ public sealed class ViewstampedClient : IAsyncDisposable
                     slots.ForEach(slot => slot.Session.Tick());
                 }
 
+                slots.ForEach(MarkDirty);
+
                 ExpireDeadlines();
             }
 
@@ -362,6 +371,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
         }
 
         var outcome = slot.Session.Step(reply);
+        MarkDirty(slot);
         if (outcome is not { } happened)
         {
             return;
@@ -371,6 +381,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
         {
             case ClientEventKind.Registered:
                 metrics.SessionRegistered();
+                idle.Enqueue(slot);
                 break;
             case ClientEventKind.Completed:
                 var invocation = slot.Current;
@@ -388,6 +399,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
                     invocation?.Source.TrySetException(new ServiceFailedException(happened.Op));
                 }
 
+                idle.Enqueue(slot);
                 break;
             case ClientEventKind.Ended:
                 Abandon(slot, OutcomeUnknownReason.SessionEnded);
@@ -449,15 +461,16 @@ public sealed class ViewstampedClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Gives waiting invocations to idle sessions (from a queue, not a search), registering new sessions while under the limit.</summary>
     private void Assign()
     {
         while (waiting.First is { } node)
         {
-            var idle = slots.Find(s => s.Current is null && s.Session.State == ClientSessionState.Idle);
-            if (idle is null)
+            var free = TakeIdle();
+            if (free is null)
             {
-                var registering = slots.Count(s => s.Session.State == ClientSessionState.Registering);
-                if (registering < waiting.Count && slots.Count < options.Sessions)
+                // Only while more sessions may be added: counting the registering ones walks every slot.
+                if (slots.Count < options.Sessions && slots.Count(s => s.Session.State == ClientSessionState.Registering) < waiting.Count)
                 {
                     AddSession();
                     continue;
@@ -468,11 +481,26 @@ public sealed class ViewstampedClient : IAsyncDisposable
 
             waiting.RemoveFirst();
             var invocation = node.Value;
-            invocation.RequestNumber = idle.Session.Submit(invocation.Request);
-            invocation.Session = idle.Session.Id;
-            invocation.Slot = idle;
-            idle.Current = invocation;
+            invocation.RequestNumber = free.Session.Submit(invocation.Request);
+            invocation.Session = free.Session.Id;
+            invocation.Slot = free;
+            free.Current = invocation;
+            MarkDirty(free);
         }
+    }
+
+    /// <summary>The next idle session; the queue may hold sessions abandoned or busy since they were queued, which are skipped.</summary>
+    private Slot? TakeIdle()
+    {
+        while (idle.TryDequeue(out var slot))
+        {
+            if (slot.Current is null && slot.Session.State == ClientSessionState.Idle && slotsById.TryGetValue(slot.Session.Id, out var live) && live == slot)
+            {
+                return slot;
+            }
+        }
+
+        return null;
     }
 
     private void AddSession()
@@ -485,13 +513,32 @@ public sealed class ViewstampedClient : IAsyncDisposable
         var slot = new Slot(session);
         slots.Add(slot);
         slotsById[id] = slot;
+        MarkDirty(slot);
     }
 
+    private void MarkDirty(Slot slot)
+    {
+        if (!slot.Dirty)
+        {
+            slot.Dirty = true;
+            dirty.Add(slot);
+        }
+    }
+
+    /// <summary>Sends what the sessions touched since the last call have to send; the others have nothing.</summary>
     private void SendOutboxes()
     {
-        foreach (var slot in slots.ToList())
+        foreach (var slot in dirty)
         {
-            foreach (var envelope in slot.Session.TakeOutbox())
+            slot.Dirty = false;
+            if (!slot.Session.HasOutbox || !slotsById.ContainsKey(slot.Session.Id))
+            {
+                continue;
+            }
+
+            outbox.Clear();
+            slot.Session.TakeOutbox(outbox);
+            foreach (var envelope in outbox)
             {
                 byte[] frame;
                 try
@@ -509,6 +556,8 @@ public sealed class ViewstampedClient : IAsyncDisposable
                 links[envelope.To.Value].TrySend(frame, envelope.Message is Request ? slot.Current?.Trace ?? default : default);
             }
         }
+
+        dirty.Clear();
     }
 
     private void FailAll()
@@ -562,5 +611,8 @@ public sealed class ViewstampedClient : IAsyncDisposable
         public ClientSession Session { get; } = session;
 
         public Invocation? Current { get; set; }
+
+        /// <summary>Listed for the next <see cref="SendOutboxes"/>.</summary>
+        public bool Dirty { get; set; }
     }
 }

@@ -66,7 +66,10 @@ public sealed class ReplicaHost : IAsyncDisposable
     private CancellationTokenSource? stopping;
     private ITimer? timer;
     private readonly List<Task> tasks = [];
-    private readonly Queue<(Ready Ready, Task Persisted)> unsent = new();
+    private readonly Queue<(Ready Ready, Task Persisted, bool Barrier)> unsent = new();
+    private readonly List<Envelope> preparesAhead = [];
+    private readonly List<Reply> repliesAhead = [];
+    private SendAhead? sendAhead;
     private ReplicaHostStatus? status;
     private long pendingTicks;
     private ulong lastView;
@@ -155,6 +158,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         acceptor = new AcceptorSettings(options.Cluster, Index, endpoints.Length, key);
 
         var durable = storage.Load();
+        sendAhead = new SendAhead(durable);
         var seed = options.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
         replica = new Replica(options.ToReplicaOptions(seed), service, IsBlank(durable) && !options.Rejoin ? null : durable);
         Publish();
@@ -297,6 +301,10 @@ public sealed class ReplicaHost : IAsyncDisposable
         }
 
         metrics?.Dispose();
+        if (options.Tls is null)
+        {
+            tls?.Dispose(); // loaded from files at start: this host owns it
+        }
     }
 
     private void OnTimer()
@@ -404,6 +412,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         {
             var ready = core.TakeReady();
             var persisted = Task.CompletedTask;
+            var barrier = false;
             if (ready.HardState is not null || ready.LogChanges.Count > 0 || ready.Checkpoint is not null || ready.CompactBefore is not null)
             {
                 var started = time.GetTimestamp();
@@ -428,12 +437,33 @@ public sealed class ReplicaHost : IAsyncDisposable
                     storage.Persist(ready);
                     metrics!.PersistDuration(time.GetElapsedTime(started).TotalSeconds);
                 }
+
+                // Send what completed writes already allow before queueing this Ready, whose Prepares
+                // and replies for durable ops need not wait for its own fsync; SendAhead says why.
+                SendPersisted();
+                barrier = sendAhead!.Queue(ready, core.IsPrimary && core.Status == ReplicaStatus.Normal, !persisted.IsCompleted, preparesAhead, repliesAhead);
+                SendAheadOfDurability();
             }
 
-            unsent.Enqueue((ready, persisted));
+            unsent.Enqueue((ready, persisted, barrier));
         }
 
         SendPersisted();
+    }
+
+    private void SendAheadOfDurability()
+    {
+        if (preparesAhead.Count > 0)
+        {
+            SendMessages(preparesAhead);
+            preparesAhead.Clear();
+        }
+
+        if (repliesAhead.Count > 0)
+        {
+            SendReplies(repliesAhead);
+            repliesAhead.Clear();
+        }
     }
 
     private void SendPersisted()
@@ -442,29 +472,21 @@ public sealed class ReplicaHost : IAsyncDisposable
         {
             unsent.Dequeue();
             head.Persisted.GetAwaiter().GetResult(); // a failed write is fatal: nothing it vouches for may leave
+            sendAhead!.Durable(head.Ready, head.Barrier, unsent.Select(u => (u.Ready, u.Barrier)), repliesAhead);
             Send(head.Ready);
+            SendAheadOfDurability();
         }
     }
 
     private void Send(Ready ready)
     {
-        Message? encoded = null;
-        byte[]? frame = null;
-        foreach (var envelope in ready.Messages)
-        {
-            if (!ReferenceEquals(envelope.Message, encoded))
-            {
-                encoded = envelope.Message;
-                frame = Encode(encoded);
-            }
+        SendMessages(ready.Messages);
+        SendReplies(ready.Replies);
+    }
 
-            if (frame is not null && envelope.To.Value < links.Length)
-            {
-                links[envelope.To.Value].TrySend(frame);
-            }
-        }
-
-        foreach (var reply in ready.Replies)
+    private void SendReplies(List<Reply> replies)
+    {
+        foreach (var reply in replies)
         {
             Answered(reply);
             if (!routes.TryGetValue(reply.Client, out var route) || route.Connection.IsClosed)
@@ -479,6 +501,26 @@ public sealed class ReplicaHost : IAsyncDisposable
             }
 
             (route.Connection.State as ClientConnectionState)?.Done(reply.Client);
+        }
+    }
+
+    /// <summary>Encodes each message once (a message for several peers is one object) and queues it on each peer's link.</summary>
+    private void SendMessages(List<Envelope> envelopes)
+    {
+        Message? encoded = null;
+        byte[]? frame = null;
+        foreach (var envelope in envelopes)
+        {
+            if (!ReferenceEquals(envelope.Message, encoded))
+            {
+                encoded = envelope.Message;
+                frame = Encode(encoded);
+            }
+
+            if (frame is not null && envelope.To.Value < links.Length)
+            {
+                links[envelope.To.Value].TrySend(frame);
+            }
         }
     }
 

@@ -18,8 +18,8 @@ internal static class CheckpointFile
 {
     public static void Write(string directory, StorageIdentity identity, ulong salt, Checkpoint checkpoint)
     {
-        var file = new byte[StorageLayout.CheckpointHeaderSize + checkpoint.State.Length];
-        var header = file.AsSpan(0, StorageLayout.CheckpointHeaderSize);
+        Span<byte> header = stackalloc byte[StorageLayout.CheckpointHeaderSize];
+        header.Clear();
         BinaryPrimitives.WriteUInt64LittleEndian(header, StorageLayout.CheckpointMagic);
         BinaryPrimitives.WriteUInt32LittleEndian(header[8..], StorageLayout.FormatVersion);
         header[12] = identity.Replica.Value;
@@ -29,8 +29,7 @@ internal static class CheckpointFile
         BinaryPrimitives.WriteUInt64LittleEndian(header[48..], (ulong)checkpoint.State.Length);
         BinaryPrimitives.WriteUInt64LittleEndian(header[56..], XxHash3.HashToUInt64(checkpoint.State, (long)salt));
         BinaryPrimitives.WriteUInt64LittleEndian(header[72..], XxHash3.HashToUInt64(header[..72], (long)salt));
-        checkpoint.State.CopyTo(file.AsSpan(StorageLayout.CheckpointHeaderSize));
-        Durability.WriteFileAtomically(Path.Combine(directory, StorageLayout.CheckpointFileName(checkpoint.Op)), file);
+        Durability.WriteFileAtomically(Path.Combine(directory, StorageLayout.CheckpointFileName(checkpoint.Op)), header, checkpoint.State);
     }
 
     /// <summary>Reads and checks the checkpoint <paramref name="reference"/> names; returns it, or null with the reason.</summary>

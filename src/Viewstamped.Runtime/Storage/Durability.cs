@@ -75,13 +75,21 @@ internal static class Durability
     }
 
     /// <summary>Writes <paramref name="data"/> to a new file through a temporary name: write, fsync, rename, fsync the directory.</summary>
-    public static void WriteFileAtomically(string path, ReadOnlySpan<byte> data)
+    public static void WriteFileAtomically(string path, ReadOnlySpan<byte> data) => WriteFileAtomically(path, data, []);
+
+    /// <summary>
+    /// Writes <paramref name="head"/> then <paramref name="tail"/> to a new file, as
+    /// <see cref="WriteFileAtomically(string, ReadOnlySpan{byte})"/> does, without joining them in
+    /// memory first (a checkpoint's state can be hundreds of megabytes).
+    /// </summary>
+    public static void WriteFileAtomically(string path, ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var temporary = path + ".tmp";
         using (var handle = File.OpenHandle(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            RandomAccess.Write(handle, data, 0);
+            RandomAccess.Write(handle, head, 0);
+            RandomAccess.Write(handle, tail, head.Length);
             SyncData(handle);
         }
 

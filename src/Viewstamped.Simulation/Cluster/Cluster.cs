@@ -67,6 +67,7 @@ public sealed class Cluster
     private readonly List<SimulatedClient> liveClients = [];
     private readonly Ready?[] unpersisted;
     private readonly List<Envelope> outbox = [];
+    private readonly bool[] stepped;
     private readonly Prng prng;
     private ulong incarnations;
 
@@ -85,6 +86,7 @@ public sealed class Cluster
         awaitingNextSync = new List<Outgoing>[options.ReplicaCount];
         syncDue = new ulong[options.ReplicaCount];
         unpersisted = new Ready?[options.ReplicaCount];
+        stepped = new bool[options.ReplicaCount];
         for (var i = 0; i < options.ReplicaCount; i++)
         {
             if (options.Disk is { } faults)
@@ -320,6 +322,12 @@ public sealed class Cluster
         Flush(index);
     }
 
+    /// <summary>
+    /// Delivers every message due now. A replica steps through each of its messages (checked after
+    /// every step) and takes one Ready once all are in, as the runtime's driver loop does with a
+    /// batch from its inbox: the Prepares of the requests that arrived together leave as one, and the
+    /// PrepareOks of one batch as one.
+    /// </summary>
     private void DeliverDue()
     {
         while (Network.TryReceive(Now, out var packet))
@@ -330,8 +338,19 @@ public sealed class Cluster
             }
             else if (replicas[packet.To.Replica.Value] is { } replica)
             {
+                var index = packet.To.Replica.Value;
                 replica.Step(packet.Message);
-                Flush(packet.To.Replica.Value);
+                Observe(index);
+                stepped[index] = true;
+            }
+        }
+
+        for (var i = 0; i < replicas.Length; i++)
+        {
+            if (stepped[i])
+            {
+                stepped[i] = false;
+                Flush(i, observed: true);
             }
         }
     }
@@ -346,11 +365,14 @@ public sealed class Cluster
     }
 
     /// <summary>Persists a replica's Ready, then sends its messages: the durability contract.</summary>
-    private void Flush(int index)
+    private void Flush(int index, bool observed = false)
     {
         var replica = replicas[index]!;
-        Checker.Observe(replica, services[index]);
-        ReplicaObserved?.Invoke(replica);
+        if (!observed)
+        {
+            Observe(index);
+        }
+
         if (unpersisted[index] is { } late)
         {
             // AckBeforePersist: the previous Ready reaches the disk only now, and only now is it handled.
@@ -491,6 +513,14 @@ public sealed class Cluster
     }
 
     private readonly record struct Outgoing(NodeAddress To, Message Message);
+
+    /// <summary>Runs the checker on replica <paramref name="index"/>'s state, then <see cref="ReplicaObserved"/>.</summary>
+    private void Observe(int index)
+    {
+        var replica = replicas[index]!;
+        Checker.Observe(replica, services[index]);
+        ReplicaObserved?.Invoke(replica);
+    }
 
     private void FlushClient(SimulatedClient client)
     {
