@@ -56,7 +56,9 @@ public class MutationTests(ITestOutputHelper output)
     public void Ack_before_persist_is_caught() => AssertCaught(PlantedMutation.AckBeforePersist, Options("all"), "view went back");
 
     [Fact]
-    public void Trust_torn_superblock_is_caught() => AssertCaught(PlantedMutation.TrustTornSuperblock, Options("disk"));
+    // A torn superblock is rare (a crash must land inside a superblock sync), and most trusted torn
+    // copies are refused at open before they can do harm; more seeds reach one that does.
+    public void Trust_torn_superblock_is_caught() => AssertCaught(PlantedMutation.TrustTornSuperblock, Options("disk"), seedsMax: 400);
 
     [Fact]
     public void Skip_log_checksum_is_caught() => AssertCaught(PlantedMutation.SkipLogChecksum, Options("disk"));
@@ -92,11 +94,11 @@ public class MutationTests(ITestOutputHelper output)
         _ => new SimulationOptions { Faults = FaultProfile.All },
     };
 
-    /// <summary>Runs seeds until one fails for correctness; the mutation must be caught within <see cref="SeedsMax"/> seeds.</summary>
-    private void AssertCaught(PlantedMutation mutation, SimulationOptions options, string? expected = null)
+    /// <summary>Runs seeds until one fails for correctness; the mutation must be caught within <paramref name="seedsMax"/> seeds.</summary>
+    private void AssertCaught(PlantedMutation mutation, SimulationOptions options, string? expected = null, int seedsMax = SeedsMax)
     {
         var others = new List<string>();
-        for (var seed = 1UL; seed <= SeedsMax; seed++)
+        for (var seed = 1UL; seed <= (ulong)seedsMax; seed++)
         {
             var result = Simulator.Run(options with { Seed = seed, Mutation = mutation });
             if (result.Failure == FailureKind.Correctness)
@@ -116,7 +118,7 @@ public class MutationTests(ITestOutputHelper output)
             }
         }
 
-        Assert.Fail($"{Mutations.NameOf(mutation)} was not caught as a correctness failure in {SeedsMax} seeds"
+        Assert.Fail($"{Mutations.NameOf(mutation)} was not caught as a correctness failure in {seedsMax} seeds"
             + (others.Count > 0 ? $"; other failures:\n{string.Join('\n', others)}" : string.Empty));
     }
 }
