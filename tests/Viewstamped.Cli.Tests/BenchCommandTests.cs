@@ -16,14 +16,8 @@ public sealed class BenchCommandTests
     [InlineData("--key: no such file", "bench", "--target", "127.0.0.1:7000", "--cluster", "0x2a", "--key", "/no/such/key")]
     [InlineData("--cluster and --key go with --target", "bench", "--cluster", "0x2a")]
     [InlineData("Cannot parse", "bench", "--clients", "many")]
-    public async Task Bad_arguments_exit_1_and_say_what_is_wrong(string message, params string[] args)
-    {
-        var (code, output, error) = await VsrInProcess.RunAsync(args);
-
-        Assert.Equal(1, code);
-        Assert.Contains(message, error, StringComparison.Ordinal);
-        Assert.Equal(string.Empty, output);
-    }
+    public Task Bad_arguments_exit_1_and_say_what_is_wrong(string message, params string[] args) =>
+        VsrInProcess.AssertBadArgumentsAsync(message, args);
 
     [Fact]
     public async Task A_short_run_against_an_embedded_cluster_prints_a_table_and_the_json_fields_last()

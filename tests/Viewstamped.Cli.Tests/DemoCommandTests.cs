@@ -7,14 +7,8 @@ public sealed class DemoCommandTests
     [InlineData("--clients must be 1 to 64", "demo", "--clients", "0")]
     [InlineData("--clients must be 1 to 64", "demo", "--clients", "65")]
     [InlineData("Cannot parse", "demo", "--duration", "soon")]
-    public async Task Bad_arguments_exit_1_and_say_what_is_wrong(string message, params string[] args)
-    {
-        var (code, output, error) = await VsrInProcess.RunAsync(args);
-
-        Assert.Equal(1, code);
-        Assert.Contains(message, error, StringComparison.Ordinal);
-        Assert.Equal(string.Empty, output);
-    }
+    public Task Bad_arguments_exit_1_and_say_what_is_wrong(string message, params string[] args) =>
+        VsrInProcess.AssertBadArgumentsAsync(message, args);
 
     [Fact]
     public async Task A_short_demo_kills_and_restarts_the_primary_loses_nothing_and_cleans_up()

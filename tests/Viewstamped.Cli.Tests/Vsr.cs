@@ -13,4 +13,14 @@ internal static class VsrInProcess
         var code = await Vsr.RunAsync(args, output, error, timeout.Token);
         return (code, output.ToString(), error.ToString());
     }
+
+    /// <summary>Runs <c>vsr</c> with bad <paramref name="args"/>: exit 1, <paramref name="message"/> on stderr, nothing on stdout.</summary>
+    public static async Task AssertBadArgumentsAsync(string message, params string[] args)
+    {
+        var (code, output, error) = await RunAsync(args);
+
+        Assert.Equal(1, code);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, output);
+    }
 }

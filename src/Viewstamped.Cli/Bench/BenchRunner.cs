@@ -25,14 +25,8 @@ public static class BenchRunner
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        var problems = settings.Validate(out var targetCluster);
-        if (problems.Count > 0)
+        if (await ExitCodes.ReportProblemsAsync("bench", settings.Validate(out var targetCluster), error).ConfigureAwait(false))
         {
-            foreach (var problem in problems)
-            {
-                await error.WriteLineAsync($"vsr bench: {problem}").ConfigureAwait(false);
-            }
-
             return ExitCodes.BadArguments;
         }
 

@@ -17,4 +17,18 @@ public static class ExitCodes
 
     /// <summary>The tool itself crashed with an unhandled exception.</summary>
     public const int UnexpectedException = 12;
+
+    /// <summary>
+    /// Writes each of a command's <paramref name="problems"/> with its <paramref name="command"/> name.
+    /// Returns true when there were any, so the caller exits with <see cref="BadArguments"/>.
+    /// </summary>
+    public static async Task<bool> ReportProblemsAsync(string command, IReadOnlyList<string> problems, TextWriter error)
+    {
+        foreach (var problem in problems)
+        {
+            await error.WriteLineAsync($"vsr {command}: {problem}").ConfigureAwait(false);
+        }
+
+        return problems.Count > 0;
+    }
 }

@@ -31,14 +31,8 @@ public static class DemoRunner
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        var problems = settings.Validate();
-        if (problems.Count > 0)
+        if (await ExitCodes.ReportProblemsAsync("demo", settings.Validate(), error).ConfigureAwait(false))
         {
-            foreach (var problem in problems)
-            {
-                await error.WriteLineAsync($"vsr demo: {problem}").ConfigureAwait(false);
-            }
-
             return ExitCodes.BadArguments;
         }
 
