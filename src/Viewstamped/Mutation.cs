@@ -32,4 +32,7 @@ internal enum Mutation
 
     /// <summary>The new primary starts its view with one DoViewChange fewer than a quorum.</summary>
     ViewStartWithoutQuorum = 1 << 7,
+
+    /// <summary>A replica whose storage lost acknowledged entries trusts what is left: it votes with it and keeps its commit number.</summary>
+    TrustDamagedLog = 1 << 8,
 }

@@ -147,7 +147,7 @@ public sealed partial class Replica
     private void Restart(DurableState durable)
     {
         View = durable.HardState.View;
-        logDamaged = durable.LogDamaged || durable.HardState.LogDamaged;
+        logDamaged = (durable.LogDamaged || durable.HardState.LogDamaged) && !Mutated(Mutation.TrustDamagedLog);
         if (logDamaged)
         {
             // Storage cuts the damage off and will not report it again: the repair-pending state must
@@ -177,7 +177,20 @@ public sealed partial class Replica
             log.Reset(ExecutedOp);
         }
 
-        CommitNumber = OpNumber.Max(CommitNumber, OpNumber.Min(durable.HardState.CommitNumber, log.Head));
+        if (logDamaged)
+        {
+            // A damaged log is not trusted beyond the checkpoint: the cut may have removed a truncation
+            // record along with the damage, bringing back entries that were replaced, and the persisted
+            // commit number may count ops the log no longer holds. The checkpoint is verified; the rest
+            // comes from a peer's log and state transfer.
+            ResetLog(ExecutedOp);
+            CommitNumber = ExecutedOp;
+        }
+        else
+        {
+            CommitNumber = OpNumber.Max(CommitNumber, OpNumber.Min(durable.HardState.CommitNumber, log.Head));
+        }
+
         ExecuteCommitted();
         StartRecovery();
     }

@@ -111,6 +111,13 @@ public sealed partial class Replica
         if (logDamaged)
         {
             // Our log lost entries we may have acknowledged: it must not take part in log selection.
+            // A normal primary answers no DoViewChange we do not send, so ask for its log through the
+            // Recovery protocol instead (the view we promised stays promised).
+            if (Status != ReplicaStatus.Recovering)
+            {
+                StartRecovery();
+            }
+
             return;
         }
 

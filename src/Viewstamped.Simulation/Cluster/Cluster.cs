@@ -76,6 +76,7 @@ public sealed class Cluster
     private readonly List<Envelope> outbox = [];
     private readonly bool[] stepped;
     private readonly Prng prng;
+    private readonly Prng? latentCorruption;
     private ulong incarnations;
 
     /// <summary>Builds and starts the cluster: every replica normal in view 0.</summary>
@@ -83,6 +84,12 @@ public sealed class Cluster
     {
         this.options = options;
         prng = new Prng(options.Seed);
+        if (options.Disk is { LatentCorruptionProbability: > 0, LatentCorruptionsMax: > 0 })
+        {
+            // A stream of its own, so enabling latent corruption changes no other random choice.
+            latentCorruption = new Prng(options.Seed ^ 0x1A7E_0000_C022_0000UL);
+        }
+
         Network = new SimulatedNetwork(new Prng(options.Seed ^ 0x5EEDUL)) { Options = options.Network };
         Checker = new ClusterChecker(options.ReplicaCount);
         replicas = new Replica?[options.ReplicaCount];
@@ -100,7 +107,8 @@ public sealed class Cluster
             {
                 // A stream per disk, apart from the network's and the replicas', so turning disks on
                 // changes no other random choice.
-                disks[i] = new SimulatedDisk(new Prng(options.Seed ^ 0xD15C_0000_0000_0000UL ^ ((ulong)i << 40)), faults) { Bug = options.DiskBug };
+                // Latent corruption is injected by the cluster, which keeps it within the budget.
+                disks[i] = new SimulatedDisk(new Prng(options.Seed ^ 0xD15C_0000_0000_0000UL ^ ((ulong)i << 40)), faults with { LatentCorruptionsMax = 0 }) { Bug = options.DiskBug };
                 storages[i] = disks[i]!;
                 awaitingSync[i] = [];
                 awaitingNextSync[i] = [];
@@ -518,6 +526,7 @@ public sealed class Cluster
         var disk = disks[index]!;
         disk.CompleteSync();
         syncDue[index] = 0;
+        MaybeCorrupt(index);
         var from = NodeAddress.Of(new ReplicaIndex((byte)index));
         foreach (var outgoing in awaitingSync[index])
         {
@@ -528,6 +537,32 @@ public sealed class Cluster
         if (disk.HasUnsyncedWrites)
         {
             BeginSync(index);
+        }
+    }
+
+    /// <summary>
+    /// After a sync, maybe flips a bit of an acknowledged block on replica <paramref name="index"/>'s disk
+    /// (<see cref="DiskFaults.LatentCorruptionProbability"/>, at most <see cref="DiskFaults.LatentCorruptionsMax"/>
+    /// times per disk), but only while at most f disks are damaged (<see cref="SimulatedDisk.IsDamaged"/>):
+    /// the budget that leaves an intact copy of every committed op in the cluster.
+    /// </summary>
+    private void MaybeCorrupt(int index)
+    {
+        var faults = options.Disk!;
+        var disk = disks[index]!;
+        if (latentCorruption is null || disk.Statistics.LatentCorruptions >= faults.LatentCorruptionsMax)
+        {
+            return;
+        }
+
+        if (!disk.IsDamaged && disks.Count(d => d!.IsDamaged) >= (options.ReplicaCount - 1) / 2)
+        {
+            return;
+        }
+
+        if (latentCorruption.Chance(faults.LatentCorruptionProbability))
+        {
+            disk.InjectLatentCorruption(latentCorruption);
         }
     }
 

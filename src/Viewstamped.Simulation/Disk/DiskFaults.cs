@@ -3,9 +3,10 @@ namespace Viewstamped.Simulation;
 /// <summary>
 /// The faults a <see cref="SimulatedDisk"/> injects, all drawn from its seeded <see cref="Prng"/>.
 /// The defaults only hurt what was never acknowledged (unsynced writes) or what the disk can repair
-/// on its own (transient read errors, one misdirected superblock copy), which is the budget a cluster
-/// without protocol-aware repair can survive. <see cref="LatentCorruptionsMax"/> destroys acknowledged
-/// data and is off until the core repairs corrupt entries from its peers.
+/// on its own (transient read errors, one misdirected superblock copy). Latent corruption
+/// (<see cref="LatentCorruptionsMax"/>, off by default) destroys acknowledged data, which the core
+/// repairs from its peers; the simulator's cluster injects it itself and keeps at most f disks damaged
+/// at a time, so an intact copy of every committed op exists.
 /// </summary>
 public sealed record DiskFaults
 {

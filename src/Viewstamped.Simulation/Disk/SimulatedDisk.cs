@@ -30,8 +30,10 @@ namespace Viewstamped.Simulation;
 /// copies stay current and the copy number in each slot unmasks the misplaced one.</item>
 /// <item><b>Latent corruption</b> (off by default). A durable log block gets a bit flipped for good, at most
 /// <see cref="DiskFaults.LatentCorruptionsMax"/> times. This destroys acknowledged data: <see cref="Load"/>
-/// detects and reports it (<see cref="Health"/>) and ends the log before it, which a cluster survives only
-/// once the core repairs corrupt entries from its peers, so keep it off until then.</item>
+/// detects and reports it (<see cref="Health"/>), ends the log before it and records durably that the log is
+/// damaged (<see cref="HardState.LogDamaged"/>), which the replica repairs from its peers. Only blocks followed by
+/// a later batch are hit (damage to the newest batch looks exactly like a torn write). The simulator's cluster
+/// injects it (<see cref="InjectLatentCorruption"/>) within its budget of at most f damaged disks.</item>
 /// <item><b>Latency</b> (optional). Each sync draws a duration up to <see cref="DiskFaults.SyncLatencyTicksMax"/>
 /// ticks (returned by <see cref="BeginSync"/>; <see cref="LastSyncTicks"/> after <see cref="Sync"/>); the
 /// simulator's cluster completes the sync that many ticks later and only then sends the Readies' messages.</item>
@@ -59,6 +61,7 @@ public sealed class SimulatedDisk : IReplicaStorage
     private ulong nextSeq = 1;
     private ulong nextBatch = 1;
     private bool compacted;
+    private bool latentDamage;
     private int tearSuperblockCopy = -1;
     private long syncs;
     private long crashes;
@@ -325,21 +328,40 @@ public sealed class SimulatedDisk : IReplicaStorage
         inFlightReadies.Clear();
     }
 
-    /// <summary>Flips one bit of a random durable log block for good (a latent sector error); returns the block's index, or -1 when the log is empty.</summary>
-    public int InjectLatentCorruption()
+    /// <summary>
+    /// True while the disk holds acknowledged data the replica cannot read back intact: a latent
+    /// corruption not yet found (a compaction rewrite heals it), or a log cut by one that the replica
+    /// has not repaired from a peer yet (its durable hard state still says <see cref="HardState.LogDamaged"/>).
+    /// The simulator keeps at most f disks damaged at a time, so an intact copy of every committed op exists.
+    /// </summary>
+    public bool IsDamaged => latentDamage || shadow.HardState.LogDamaged;
+
+    /// <summary>
+    /// Flips one bit of a random durable log block for good (a latent sector error); returns the block's
+    /// index, or -1 when there is no candidate. Only blocks of a batch followed by a later durable batch
+    /// are candidates: damage to the newest batch reads exactly like a write torn by a power cut, which
+    /// the file storage cannot tell apart either (storage.md). The choice comes from
+    /// <paramref name="random"/> when given, else from the disk's own stream.
+    /// </summary>
+    public int InjectLatentCorruption(Prng? random = null)
     {
-        var candidates = Enumerable.Range(0, blocks.Count).Where(i => blocks[i] is not null).ToList();
+        random ??= prng;
+        var lastBatch = blocks.Count > 0 && blocks[^1] is { } last ? DiskBlock.Decode(last)?.Batch : null;
+        var candidates = Enumerable.Range(0, blocks.Count)
+            .Where(i => blocks[i] is { } block && DiskBlock.Decode(block) is { } record && record.Batch < lastBatch)
+            .ToList();
         if (candidates.Count == 0)
         {
             return -1;
         }
 
-        var index = candidates[(int)prng.Below((ulong)candidates.Count)];
+        var index = candidates[(int)random.Below((ulong)candidates.Count)];
         var damaged = (byte[])blocks[index]!.Clone();
-        var bit = prng.Below((ulong)damaged.Length * 8);
+        var bit = random.Below((ulong)damaged.Length * 8);
         damaged[bit / 8] ^= (byte)(1 << (int)(bit % 8));
         blocks[index] = damaged;
         latentCorruptions++;
+        latentDamage = true;
         return index;
     }
 
@@ -417,6 +439,7 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
 
         blocks = blocks.Take(keep).ToList();
+        latentDamage = false;
         if (corrupt && keep > 0 && records[keep - 1] is { BatchEnd: false } open)
         {
             // The cut leaves a batch without its end; close it so the next batch follows it cleanly.
@@ -453,7 +476,15 @@ public sealed class SimulatedDisk : IReplicaStorage
             // the replica's repair cannot make the next load look clean (the replica clears the flag).
             var damagedState = memory.HardState with { LogDamaged = true };
             memory.Persist(new Ready { HardState = damagedState });
-            WriteSuperblock(current with { Sequence = current.Sequence + 1, HardState = damagedState, WalSeq = lastSeq });
+            // The superblock now covers every kept record, so it must name the checkpoint they left current.
+            WriteSuperblock(current with
+            {
+                Sequence = current.Sequence + 1,
+                HardState = damagedState,
+                WalSeq = lastSeq,
+                CheckpointOp = memory.Checkpoint?.Op,
+                CheckpointChecksum = memory.Checkpoint?.Checksum ?? 0,
+            });
             if (memory.Checkpoint is { } kept && logicalHead < kept.Op)
             {
                 Persist(new Ready { LogChanges = { new LogChange(LogChangeKind.Reset, kept.Op, null) } });
@@ -630,6 +661,7 @@ public sealed class SimulatedDisk : IReplicaStorage
     private void Rewrite()
     {
         compacted = false;
+        latentDamage = false;
         compactions++;
         var state = shadow.Load();
         var firstSeq = nextSeq;

@@ -229,11 +229,16 @@ public sealed record FaultMix
             SyncLatencyTicksMax = Pick(0, 1, 3, 8),
         };
         var powerLoss = profile != FaultProfile.Swarm || prng.Chance(0.5);
+        var powerLossRate = powerLoss ? Pick(0.0002, 0.0005, 0.0015) : 0;
+        var powerDownTicksMax = powerLoss ? Pick(5, 50, 300) : 1;
+
+        // Drawn after everything that existed before it, so the choices above stay what they were.
+        disk = disk with { LatentCorruptionProbability = Pick(0, 0.002, 0.01, 0.05), LatentCorruptionsMax = 3 };
         return mix with
         {
             Disk = disk,
-            PowerLossRate = powerLoss ? Pick(0.0002, 0.0005, 0.0015) : 0,
-            PowerDownTicksMax = powerLoss ? Pick(5, 50, 300) : 1,
+            PowerLossRate = powerLossRate,
+            PowerDownTicksMax = powerDownTicksMax,
         };
     }
 
@@ -278,7 +283,7 @@ public sealed record FaultMix
         if (Disk is { } disk)
         {
             text.Append(CultureInfo.InvariantCulture,
-                $", disk (lost {disk.LostWriteProbability:0.###}, torn {disk.TornWriteProbability:0.###}, read flips {disk.ReadFlipProbability:0.####}, misdirected {disk.MisdirectedSuperblockWriteProbability:0.###}, sync up to {disk.SyncLatencyTicksMax})");
+                $", disk (lost {disk.LostWriteProbability:0.###}, torn {disk.TornWriteProbability:0.###}, read flips {disk.ReadFlipProbability:0.####}, misdirected {disk.MisdirectedSuperblockWriteProbability:0.###}, sync up to {disk.SyncLatencyTicksMax}, latent {disk.LatentCorruptionProbability:0.###}x{disk.LatentCorruptionsMax})");
         }
 
         if (PowerLossRate > 0)

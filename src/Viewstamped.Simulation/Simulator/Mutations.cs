@@ -34,6 +34,9 @@ public enum PlantedMutation
     /// <summary>The new primary starts its view with one DoViewChange fewer than a quorum.</summary>
     ViewStartWithoutQuorum,
 
+    /// <summary>A replica whose disk lost acknowledged entries trusts what is left of its log: it votes with it and keeps its commit number.</summary>
+    TrustDamagedLog,
+
     /// <summary>The cluster sends a Ready's messages before persisting it; the Ready reaches the disk at the replica's next flush.</summary>
     AckBeforePersist,
 
@@ -64,6 +67,7 @@ public static class Mutations
         new(PlantedMutation.NoDuplicateCheck, "no-duplicate-check", "the primary prepares and executes a re-sent request again"),
         new(PlantedMutation.AckWithoutEntries, "ack-without-entries", "a backup acknowledges a Prepare whose entries it could not append"),
         new(PlantedMutation.ViewStartWithoutQuorum, "view-start-without-quorum", "the new primary starts its view with one DoViewChange fewer than a quorum"),
+        new(PlantedMutation.TrustDamagedLog, "trust-damaged-log", "a replica whose disk lost acknowledged entries votes with what is left of its log and keeps its commit number"),
         new(PlantedMutation.AckBeforePersist, "ack-before-persist", "environment: the cluster sends a Ready's messages before the Ready is durable"),
         new(PlantedMutation.TrustTornSuperblock, "trust-torn-superblock", "storage: the superblock reader trusts the last copy with the highest sequence without checking its checksum"),
         new(PlantedMutation.SkipLogChecksum, "skip-log-checksum", "storage: log blocks are read without verifying their checksums"),
@@ -113,6 +117,7 @@ public static class Mutations
         PlantedMutation.NoDuplicateCheck => Mutation.NoDuplicateCheck,
         PlantedMutation.AckWithoutEntries => Mutation.AckWithoutEntries,
         PlantedMutation.ViewStartWithoutQuorum => Mutation.ViewStartWithoutQuorum,
+        PlantedMutation.TrustDamagedLog => Mutation.TrustDamagedLog,
         _ => Mutation.None,
     };
 }

@@ -66,6 +66,9 @@ public sealed record SimulationResult
     /// <summary>Whole-cluster power losses injected.</summary>
     public int PowerLosses { get; init; }
 
+    /// <summary>Acknowledged log blocks the simulated disks corrupted at rest (latent corruption), over all replicas.</summary>
+    public long LatentCorruptions { get; init; }
+
     /// <summary>Simulated ticks run.</summary>
     public ulong Ticks { get; init; }
 

@@ -658,6 +658,7 @@ public sealed class SimulationRun
         ClientCrashes = Workload.ClientCrashes,
         Partitions = partitions,
         PowerLosses = powerLosses,
+        LatentCorruptions = Enumerable.Range(0, options.Replicas).Sum(i => Cluster.Disk(i)?.Statistics.LatentCorruptions ?? 0),
         Ticks = Now,
         HealedAt = HealedAt,
         LongestWaitAfterHeal = longestWait,

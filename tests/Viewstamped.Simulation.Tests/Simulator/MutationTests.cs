@@ -53,6 +53,9 @@ public class MutationTests(ITestOutputHelper output)
     public void View_start_without_quorum_is_caught() => AssertCaught(PlantedMutation.ViewStartWithoutQuorum, Options("all"));
 
     [Fact]
+    public void Trust_damaged_log_is_caught() => AssertCaught(PlantedMutation.TrustDamagedLog, Options("all"));
+
+    [Fact]
     public void Ack_before_persist_is_caught() => AssertCaught(PlantedMutation.AckBeforePersist, Options("all"), "view went back");
 
     [Fact]

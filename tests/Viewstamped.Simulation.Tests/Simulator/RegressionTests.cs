@@ -104,6 +104,19 @@ public class RegressionTests
     public void Seed_293_a_single_replica_may_redo_what_it_lost_with_the_power() =>
         AssertPasses(new SimulationOptions { Seed = 293, Replicas = 1, Faults = FaultProfile.Disk });
 
+    /// <summary>
+    /// Latent corruption: a replica restarted from a damaged disk withholds its DoViewChange, and when
+    /// it promised the view its peers were already normal in, the primary (which answers only a
+    /// DoViewChange) never sent it a StartView: it stayed in view change with an empty log. A damaged
+    /// replica now asks for a log through the Recovery protocol instead. Replay:
+    /// <c>vsr simulate --seed 341 --faults all</c> (and 818).
+    /// </summary>
+    [Theory]
+    [InlineData(341UL)]
+    [InlineData(818UL)]
+    public void Seeds_341_and_818_a_replica_with_a_damaged_log_asks_for_a_log_instead_of_voting(ulong seed) =>
+        AssertPasses(new SimulationOptions { Seed = seed, Faults = FaultProfile.All });
+
     private static void AssertPasses(SimulationOptions options)
     {
         var result = Simulator.Run(options);

@@ -261,8 +261,12 @@ public class PaperTests
         replica.Step(new DoViewChange(new View(0), new OpNumber(1), OpNumber.Zero, [Registration(1, 0)]) { Header = From(2, 1) });
         replica.Step(new DoViewChange(new View(0), new OpNumber(1), OpNumber.Zero, [Registration(1, 0)]) { Header = From(0, 1) });
         var ready = replica.TakeReady();
-        Assert.Equal(ReplicaStatus.ViewChange, replica.Status);
+        Assert.Equal(new View(1), replica.View);
         Assert.DoesNotContain(ready.Messages, e => e.Message is StartView or DoViewChange);
+
+        // Instead of voting it asks for a log: a normal primary answers Recovery, not a missing DoViewChange.
+        Assert.Equal(ReplicaStatus.Recovering, replica.Status);
+        Assert.Contains(ready.Messages, e => e.Message is Recovery);
 
         // A StartView from the next view's primary repairs it; from then on it votes again.
         replica.Step(new StartView(new OpNumber(1), OpNumber.Zero, [Registration(1, 0)]) { Header = From(2, 2) });
