@@ -14,7 +14,9 @@ public sealed class BenchCommandTests
     [InlineData("--cluster:", "bench", "--target", "127.0.0.1:7000", "--cluster", "not-a-number")]
     [InlineData("--target:", "bench", "--target", "nowhere", "--cluster", "0x2a")]
     [InlineData("--key: no such file", "bench", "--target", "127.0.0.1:7000", "--cluster", "0x2a", "--key", "/no/such/key")]
-    [InlineData("--cluster and --key go with --target", "bench", "--cluster", "0x2a")]
+    [InlineData("--cluster, --key and --tls-* go with --target", "bench", "--cluster", "0x2a")]
+    [InlineData("--tls-cert /no/such.crt: no such file", "bench", "--target", "127.0.0.1:7000", "--cluster", "0x2a", "--tls-cert", "/no/such.crt", "--tls-ca", "/no/ca.crt")]
+    [InlineData("mutual TLS needs --tls-cert and --tls-ca", "bench", "--target", "127.0.0.1:7000", "--cluster", "0x2a", "--tls-ca", "/no/ca.crt")]
     [InlineData("Cannot parse", "bench", "--clients", "many")]
     public Task Bad_arguments_exit_1_and_say_what_is_wrong(string message, params string[] args) =>
         VsrInProcess.AssertBadArgumentsAsync(message, args);

@@ -43,14 +43,21 @@ public static class BenchRunner
             }
             else
             {
-                clientOptions = new ViewstampedClientOptions { Cluster = targetCluster, KeyFile = settings.KeyFile };
+                clientOptions = new ViewstampedClientOptions
+                {
+                    Cluster = targetCluster,
+                    KeyFile = settings.KeyFile,
+                    TlsCertificateFile = settings.Tls?.TlsCertificateFile,
+                    TlsKeyFile = settings.Tls?.TlsKeyFile,
+                    TlsAuthorityFile = settings.Tls?.TlsAuthorityFile,
+                };
                 clientOptions.Replicas.AddRange(settings.Target);
             }
 
             var result = await MeasureAsync(settings, clientOptions, embedded, output, cancellationToken).ConfigureAwait(false);
             if (result is null)
             {
-                await error.WriteLineAsync($"vsr bench: no write was acknowledged within {readyTimeout.TotalSeconds:0} s; is the cluster running and are --cluster and --key right?").ConfigureAwait(false);
+                await error.WriteLineAsync($"vsr bench: no write was acknowledged within {readyTimeout.TotalSeconds:0} s; is the cluster running and are --cluster, --key and --tls-* right?").ConfigureAwait(false);
                 return ExitCodes.Liveness;
             }
 
@@ -88,6 +95,9 @@ public static class BenchRunner
                 Cluster = template.Cluster,
                 Key = template.Key,
                 KeyFile = template.KeyFile,
+                TlsCertificateFile = template.TlsCertificateFile,
+                TlsKeyFile = template.TlsKeyFile,
+                TlsAuthorityFile = template.TlsAuthorityFile,
                 Sessions = BenchSettings.ClientsPerConnection * settings.Pipeline,
             };
             options.Replicas.AddRange(template.Replicas);

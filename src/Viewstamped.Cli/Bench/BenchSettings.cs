@@ -1,3 +1,5 @@
+using Viewstamped.Cli.Runtime;
+using Viewstamped.Runtime.Security;
 using Viewstamped.Runtime.Storage;
 using Viewstamped.Runtime.Transport;
 
@@ -32,6 +34,9 @@ public sealed record BenchSettings
 
     /// <summary>The target cluster's key file.</summary>
     public string? KeyFile { get; init; }
+
+    /// <summary>Mutual TLS files of a client certificate for the target cluster; null without TLS.</summary>
+    public SecurityConfig? Tls { get; init; }
 
     /// <summary>Print one JSON object as the last line.</summary>
     public bool Json { get; init; }
@@ -76,9 +81,9 @@ public sealed record BenchSettings
                 errors.Add("--replicas must be 1 to 9");
             }
 
-            if (Cluster is not null || KeyFile is not null)
+            if (Cluster is not null || KeyFile is not null || Tls is not null)
             {
-                errors.Add("--cluster and --key go with --target");
+                errors.Add("--cluster, --key and --tls-* go with --target");
             }
 
             return errors;
@@ -104,6 +109,11 @@ public sealed record BenchSettings
         if (KeyFile is not null && !File.Exists(KeyFile))
         {
             errors.Add($"--key: no such file '{KeyFile}'");
+        }
+
+        if (Tls is not null && TlsArguments.Check(Tls) is { } tlsProblem)
+        {
+            errors.Add(tlsProblem);
         }
 
         return errors;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Viewstamped.Cli.Bench;
+using Viewstamped.Cli.Runtime;
 using Viewstamped.Runtime.Transport;
 
 namespace Viewstamped.Cli.Commands;
@@ -20,11 +21,18 @@ public static class BenchCommand
         var target = new Option<string?>("--target") { Description = "Measure a running key-value cluster instead: its replica endpoints HOST:PORT,... (not the RESP ports)." };
         var cluster = new Option<string?>("--cluster") { Description = "With --target: the cluster id." };
         var key = new Option<string?>("--key") { Description = "With --target: the cluster key file." };
+        var tls = new TlsArguments("the client's");
+        tls.Certificate.Description += " With --target.";
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line." };
         var command = new Command("bench", "Measure replicated SET throughput and latency: closed-loop clients against an embedded 3-replica cluster with durable storage (every replica fsyncs before it acknowledges), or --target a running one.")
         {
             clients, pipeline, duration, valueSize, keys, replicas, target, cluster, key, json,
         };
+        foreach (var option in tls.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction((parse, cancellationToken) => BenchRunner.RunAsync(
             new BenchSettings
             {
@@ -37,6 +45,7 @@ public static class BenchCommand
                 Target = parse.GetValue(target) is { } list ? Endpoints.SplitList(list) : [],
                 Cluster = parse.GetValue(cluster),
                 KeyFile = parse.GetValue(key),
+                Tls = tls.Get(parse),
                 Json = parse.GetValue(json),
             },
             parse.InvocationConfiguration.Output,

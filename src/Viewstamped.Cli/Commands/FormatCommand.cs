@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Viewstamped.Cli.Runtime;
 using Viewstamped.Runtime.Security;
 using Viewstamped.Runtime.Storage;
 
@@ -32,9 +33,8 @@ public static class FormatCommand
             Required = true,
         };
 
-        var tlsCertificate = new Option<string?>("--tls-cert") { Description = "Mutual TLS: this replica's certificate (PEM, or PKCS#12 .pfx/.p12 holding the key). Stored in the directory's security.json." };
-        var tlsKey = new Option<string?>("--tls-key") { Description = "Mutual TLS: the PEM private key of --tls-cert, unless that file holds it." };
-        var tlsAuthority = new Option<string?>("--tls-ca") { Description = "Mutual TLS: the cluster's certificate authority (PEM); every peer and client certificate must chain to it." };
+        var tls = new TlsArguments("this replica's");
+        tls.Certificate.Description += " Stored in the directory's security.json.";
 
         var command = new Command("format", "Create a replica's data directory: a superblock holding the cluster id, the replica index and the configuration, and an empty log.")
         {
@@ -42,10 +42,12 @@ public static class FormatCommand
             cluster,
             replica,
             replicas,
-            tlsCertificate,
-            tlsKey,
-            tlsAuthority,
         };
+        foreach (var option in tls.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction(parseResult => Run(
             parseResult.GetValue(data)!,
             parseResult.GetValue(cluster)!,
@@ -53,12 +55,7 @@ public static class FormatCommand
             parseResult.GetValue(replicas)!,
             parseResult.InvocationConfiguration.Output,
             parseResult.InvocationConfiguration.Error,
-            new SecurityConfig
-            {
-                TlsCertificateFile = parseResult.GetValue(tlsCertificate),
-                TlsKeyFile = parseResult.GetValue(tlsKey),
-                TlsAuthorityFile = parseResult.GetValue(tlsAuthority),
-            }));
+            tls.Get(parseResult)));
         return command;
     }
 
@@ -100,7 +97,7 @@ public static class FormatCommand
         }
 
         var tls = security is { TlsCertificateFile: null, TlsKeyFile: null, TlsAuthorityFile: null } ? null : security;
-        if (tls is not null && CheckTls(tls) is { } tlsError)
+        if (tls is not null && TlsArguments.Check(tls) is { } tlsError)
         {
             error.WriteLine($"vsr format: {tlsError}");
             return ExitCodes.BadArguments;
@@ -123,25 +120,6 @@ public static class FormatCommand
         {
             error.WriteLine($"vsr format: cannot write '{directory}': {e.Message}");
             return ExitCodes.BadArguments;
-        }
-    }
-
-    /// <summary>Loads the TLS files once, so that a replica never starts with files it cannot use.</summary>
-    private static string? CheckTls(SecurityConfig tls)
-    {
-        if (tls.TlsCertificateFile is null || tls.TlsAuthorityFile is null)
-        {
-            return "mutual TLS needs --tls-cert and --tls-ca (and --tls-key unless the certificate file holds the key)";
-        }
-
-        try
-        {
-            using var credentials = TlsCredentials.Load(tls.TlsCertificateFile, tls.TlsKeyFile, tls.TlsAuthorityFile);
-            return null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or System.Security.Cryptography.CryptographicException)
-        {
-            return $"cannot use the TLS files: {e.Message}";
         }
     }
 }

@@ -38,12 +38,19 @@ public static class ReplicaCommand
         var status = new Option<int>("--status-interval-ms") { Description = "Print a 'status ...' line on standard output this often (0: never).", DefaultValueFactory = _ => 0 };
         var rejoin = new Option<bool>("--rejoin") { Description = "Without --data: this replica lost its state; rejoin through the Recovery protocol." };
         var stopOnEof = new Option<bool>("--stop-on-eof") { Description = "Stop cleanly when standard input ends (for supervisors and tests)." };
+        var tls = new TlsArguments("this replica's");
+        tls.Certificate.Description += " With --data, these three replace the files named in the directory's security.json.";
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Lowest level logged to standard error.", DefaultValueFactory = _ => LogLevel.Information };
 
         var command = new Command("replica", "Run one replica of the Adder sample service (or, with --service kv, the key-value service; --resp serves Redis clients) until Ctrl-C, SIGTERM or (with --stop-on-eof) the end of standard input.")
         {
             data, cluster, replica, replicas, listen, keyFile, service, resp, requirePass, tick, status, rejoin, stopOnEof, logLevel,
         };
+        foreach (var option in tls.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction(async (parse, cancellationToken) =>
         {
             var error = parse.InvocationConfiguration.Error;
@@ -74,6 +81,7 @@ public static class ReplicaCommand
                 Replicas = endpoints,
                 Listen = parse.GetValue(listen),
                 KeyFile = parse.GetValue(keyFile),
+                Tls = tls.Get(parse),
                 TickMilliseconds = parse.GetValue(tick),
                 StatusIntervalMilliseconds = Math.Max(0, parse.GetValue(status)),
                 Rejoin = parse.GetValue(rejoin),
@@ -132,6 +140,11 @@ internal static class KeyValueReplicaRunner
             return ExitCodes.BadArguments;
         }
 
+        if (!ReplicaRunner.TryResolveTls(settings, error, out var tls))
+        {
+            return ExitCodes.BadArguments;
+        }
+
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
         builder.Logging.SetMinimumLevel(settings.LogLevel);
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
@@ -168,6 +181,7 @@ internal static class KeyValueReplicaRunner
             options.TickInterval = TimeSpan.FromMilliseconds(settings.TickMilliseconds);
             options.Rejoin = settings.Rejoin;
             options.CheckpointInterval = CheckpointInterval;
+            ReplicaRunner.UseTls(options, tls);
         });
         using var app = builder.Build();
         var replica = app.Services.GetRequiredService<ViewstampedReplicaService<KeyValueService>>();
@@ -184,7 +198,7 @@ internal static class KeyValueReplicaRunner
 
             return ExitCodes.BadArguments;
         }
-        catch (Exception e) when (e is StorageException or SocketException or IOException or FormatException or InvalidOperationException)
+        catch (Exception e) when (ReplicaRunner.IsStartFailure(e))
         {
             await error.WriteLineAsync($"vsr replica: cannot start: {e.Message}").ConfigureAwait(false);
             return ExitCodes.BadArguments;

@@ -1,11 +1,14 @@
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Viewstamped.Cli.Commands;
+using Viewstamped.Runtime.Host;
 using Viewstamped.Runtime.Hosting;
+using Viewstamped.Runtime.Security;
 using Viewstamped.Runtime.Storage;
 using Viewstamped.Runtime.Transport;
 
@@ -31,6 +34,9 @@ public sealed record ReplicaSettings
 
     /// <summary>The cluster key file; none runs unauthenticated.</summary>
     public string? KeyFile { get; init; }
+
+    /// <summary>Mutual TLS files given on the command line; they replace those in the data directory's security.json.</summary>
+    public SecurityConfig? Tls { get; init; }
 
     /// <summary>The tick length in milliseconds.</summary>
     public int TickMilliseconds { get; init; } = 10;
@@ -73,12 +79,16 @@ public static class ReplicaRunner
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
 
-        if (!TryConfigure(settings, error, out var configure))
+        if (!TryConfigure(settings, error, out var configure) || !TryResolveTls(settings, error, out var tls))
         {
             return ExitCodes.BadArguments;
         }
 
-        builder.Services.AddViewstampedReplica<ObservableAdder>(configure);
+        builder.Services.AddViewstampedReplica<ObservableAdder>(options =>
+        {
+            configure(options);
+            UseTls(options, tls);
+        });
         using var app = builder.Build();
         var replica = app.Services.GetRequiredService<ViewstampedReplicaService<ObservableAdder>>();
         try
@@ -94,7 +104,7 @@ public static class ReplicaRunner
 
             return ExitCodes.BadArguments;
         }
-        catch (Exception e) when (e is StorageException or SocketException or IOException or FormatException or InvalidOperationException)
+        catch (Exception e) when (IsStartFailure(e))
         {
             await error.WriteLineAsync($"vsr replica: cannot start: {e.Message}").ConfigureAwait(false);
             return ExitCodes.BadArguments;
@@ -102,7 +112,7 @@ public static class ReplicaRunner
 
         var host = replica.Host!;
         var service = replica.Service!;
-        var options = app.Services.GetRequiredService<IOptions<Viewstamped.Runtime.Host.ReplicaHostOptions>>().Value;
+        var options = app.Services.GetRequiredService<IOptions<ReplicaHostOptions>>().Value;
         await output.WriteLineAsync(
             $"ready replica={host.Index} listen={Endpoints.Format(host.LocalEndPoint!)} cluster={StorageIdentity.FormatCluster(options.Cluster)} replicas={string.Join(',', options.Replicas)}").ConfigureAwait(false);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -132,7 +142,54 @@ public static class ReplicaRunner
         return ExitCodes.Ok;
     }
 
-    private static bool TryConfigure(ReplicaSettings settings, TextWriter error, out Action<Viewstamped.Runtime.Host.ReplicaHostOptions> configure)
+    /// <summary>Exceptions that mean the replica could not start with what it was given, reported in one line rather than a stack trace.</summary>
+    internal static bool IsStartFailure(Exception e) =>
+        e is StorageException or SocketException or IOException or FormatException or InvalidOperationException or InvalidDataException or UnauthorizedAccessException or CryptographicException;
+
+    /// <summary>
+    /// The mutual TLS files the replica uses: those on the command line, else those the data
+    /// directory's security.json names, else none. Each is loaded once here, so that a missing,
+    /// unreadable or mismatched file stops the start with a sentence that names it.
+    /// </summary>
+    internal static bool TryResolveTls(ReplicaSettings settings, TextWriter error, out SecurityConfig? tls)
+    {
+        tls = settings.Tls;
+        string? source = null;
+        if (tls is null && settings.Data is { } data && Directory.Exists(data))
+        {
+            source = Path.Combine(data, SecurityConfig.FileName);
+            try
+            {
+                tls = SecurityConfig.Load(data);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"vsr replica: {e.Message}");
+                return false;
+            }
+        }
+
+        if (tls is not null && TlsArguments.Check(tls, source) is { } problem)
+        {
+            error.WriteLine($"vsr replica: {problem}");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Names the <paramref name="tls"/> files in the options, which keeps the hosting from reading security.json again.</summary>
+    internal static void UseTls(ReplicaHostOptions options, SecurityConfig? tls)
+    {
+        if (tls is not null)
+        {
+            options.TlsCertificateFile = tls.TlsCertificateFile;
+            options.TlsKeyFile = tls.TlsKeyFile;
+            options.TlsAuthorityFile = tls.TlsAuthorityFile;
+        }
+    }
+
+    private static bool TryConfigure(ReplicaSettings settings, TextWriter error, out Action<ReplicaHostOptions> configure)
     {
         configure = _ => { };
         UInt128 cluster;

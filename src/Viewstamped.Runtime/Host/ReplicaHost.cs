@@ -145,6 +145,11 @@ public sealed class ReplicaHost : IAsyncDisposable
 
         key = options.ResolveKey();
         tls = options.ResolveTls();
+        if (tls?.CheckChain(tls.Certificate) is { } ownProblem)
+        {
+            // Every peer would refuse it: say so at start rather than in each peer's log.
+            throw new InvalidOperationException($"This replica's TLS certificate {ownProblem}");
+        }
         if (options.Key is null && options.KeyFile is not null && ClusterKey.IsTooOpen(options.KeyFile, out var mode))
         {
             RuntimeLog.KeyFileTooOpen(logger, options.KeyFile, mode);

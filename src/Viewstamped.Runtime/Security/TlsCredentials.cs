@@ -57,6 +57,12 @@ public sealed class TlsCredentials : IDisposable
             : X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
         var authorities = new X509Certificate2Collection();
         authorities.ImportFromPemFile(authorityFile);
+        if (authorities.Count == 0)
+        {
+            certificate.Dispose();
+            throw new System.Security.Cryptography.CryptographicException($"{authorityFile} holds no PEM certificate: it must hold the cluster's certificate authority");
+        }
+
         return new TlsCredentials(certificate, authorities);
     }
 
@@ -129,6 +135,31 @@ public sealed class TlsCredentials : IDisposable
         return ssl;
     }
 
+    /// <summary>
+    /// Why <paramref name="certificate"/> does not chain to the <see cref="Authorities"/> (with
+    /// <paramref name="intermediates"/> as the links between), in words after "the certificate", or null when it does.
+    /// </summary>
+    public string? CheckChain(X509Certificate2 certificate, IEnumerable<X509Certificate2>? intermediates = null)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        using var verifier = new X509Chain();
+        verifier.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        verifier.ChainPolicy.CustomTrustStore.AddRange(Authorities);
+        verifier.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        foreach (var intermediate in intermediates ?? [])
+        {
+            verifier.ChainPolicy.ExtraStore.Add(intermediate);
+        }
+
+        if (verifier.Build(certificate))
+        {
+            return null;
+        }
+
+        var problems = verifier.ChainStatus.Select(s => s.Status.ToString()).Distinct();
+        return $"({certificate.Subject}) does not chain to the cluster's certificate authority ({string.Join(", ", problems)})";
+    }
+
     private static async Task AuthenticateAsync(SslStream ssl, PeerCheck check, Func<Task> authenticate)
     {
         try
@@ -164,27 +195,14 @@ public sealed class TlsCredentials : IDisposable
             }
 
             using var remote = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-            using var verifier = new X509Chain();
-            verifier.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            verifier.ChainPolicy.CustomTrustStore.AddRange(credentials.Authorities);
-            verifier.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            if (chain is not null)
+            var intermediates = chain?.ChainElements.Skip(1).Select(e => e.Certificate) ?? []; // the ones the peer sent along
+            if (credentials.CheckChain(remote, intermediates) is { } problem)
             {
-                // Intermediates the peer sent along.
-                foreach (var element in chain.ChainElements.Skip(1))
-                {
-                    verifier.ChainPolicy.ExtraStore.Add(element.Certificate);
-                }
+                Rejection = $"its TLS certificate {problem}";
+                return false;
             }
 
-            if (verifier.Build(remote))
-            {
-                return true;
-            }
-
-            var problems = verifier.ChainStatus.Select(s => s.Status.ToString()).Distinct();
-            Rejection = $"its TLS certificate ({remote.Subject}) does not chain to the cluster's certificate authority ({string.Join(", ", problems)})";
-            return false;
+            return true;
         }
     }
 }

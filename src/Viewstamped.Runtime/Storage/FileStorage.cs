@@ -32,6 +32,9 @@ public sealed record StorageInfo(StorageIdentity Identity, HardState HardState, 
 /// </summary>
 public sealed class FileStorage : IReplicaStorage, IDisposable
 {
+    /// <summary>What the log is preallocated with; the scanner reads a zero-filled tail as free space.</summary>
+    private static readonly byte[] Zeros = new byte[64 * 1024];
+
     private readonly string directory;
     private readonly ulong salt;
     private readonly FileStorageOptions options;
@@ -60,6 +63,7 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
     private ulong activeSegment;
     private SafeFileHandle? activeHandle;
     private long writeOffset;
+    private long allocatedEnd;
     private ulong nextSeq;
     private ulong nextBatch;
     private ulong lastChecksum;
@@ -578,6 +582,7 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
                 Place(write, ref offset, ref remaining, buffers, placed);
             }
 
+            Preallocate(offset, buffers);
             RandomAccess.Write(activeHandle!, buffers, writeOffset);
             Sync(activeHandle!);
             logBytes += offset - writeOffset;
@@ -601,6 +606,27 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
 
             UpdateSuperblock();
         }
+    }
+
+    /// <summary>
+    /// When the batch ending at <paramref name="end"/> runs past the zeros written ahead, adds the next
+    /// stretch of zeros to the same write (see <see cref="FileStorageOptions.PreallocateBytes"/>): that
+    /// fsync grows the file once, and the ones after it find their blocks in place.
+    /// </summary>
+    private void Preallocate(long end, List<ReadOnlyMemory<byte>> buffers)
+    {
+        if (end <= allocatedEnd || options.PreallocateBytes <= 0)
+        {
+            return;
+        }
+
+        var target = Math.Max(end, Math.Min(end + options.PreallocateBytes, options.SegmentSizeBytes));
+        for (var at = end; at < target; at += Zeros.Length)
+        {
+            buffers.Add(Zeros.AsMemory(0, (int)Math.Min(Zeros.Length, target - at)));
+        }
+
+        allocatedEnd = target;
     }
 
     private void Place(PendingWrite write, ref long offset, ref int remaining, List<ReadOnlyMemory<byte>> buffers, List<RecordInfo>? placed)
@@ -735,6 +761,7 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
         activeHandle = handle;
         activeSegment = segment;
         writeOffset = header.Length;
+        allocatedEnd = header.Length;
         lock (modelGate)
         {
             segmentStarts[segment] = new WalBase(segment, nextSeq, nextBatch, model.Head, lastChecksum);

@@ -90,4 +90,14 @@ public sealed record FileStorageOptions
     /// writer never waits. Default 200 µs.
     /// </summary>
     public TimeSpan GroupCommitGather { get; init; } = TimeSpan.FromMicroseconds(200);
+
+    /// <summary>
+    /// How far past the end of the log the active segment is extended with zeros, a step at a time, so
+    /// that the fsync after an append has only data to write. An append that grows the file also changes
+    /// its size, and fdatasync then writes the inode too: on ext4 that is a second synchronous write
+    /// (about 0.25 ms per fsync instead of 0.13 ms measured on the development machine's disk). The
+    /// scanner reads a zero-filled segment tail as free space, not as a torn write. Zero disables it: the
+    /// file then ends where the log does. Never more than the segment size. Default 1 MiB.
+    /// </summary>
+    public long PreallocateBytes { get; init; } = 1024 * 1024;
 }

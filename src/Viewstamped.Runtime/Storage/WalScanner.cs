@@ -57,6 +57,7 @@ internal sealed class ScanResult
 /// the cut would drop records the superblock already covers: the returned log ends before the damage,
 /// the damage is reported, and the records after it are voided at the next write.</item>
 /// </list>
+/// Zeros from a record boundary to the end of a segment are preallocated space, not damage.
 /// Records inside a range a <see cref="RecordType.Void"/> record names are skipped; since a Void record
 /// comes after the range it voids, a scan that meets one it did not know runs again with it.
 /// </summary>
@@ -168,6 +169,15 @@ internal sealed class WalScanner
             var span = data.AsSpan((int)position);
             if (!RecordHeader.TryRead(span, salt, out var header) || header.RecordLength > span.Length || header.Seq <= last.Seq)
             {
+                if (span.IndexOfAnyExcept((byte)0) < 0)
+                {
+                    // Zeros to the end: space the writer preallocated and has not used yet. Whether records
+                    // are missing is decided as at any segment end: by the hash chain into the next segment,
+                    // the last batch's end record, and the superblock's coverage.
+                    position = data.Length;
+                    break;
+                }
+
                 if (damage is null && skipping is null)
                 {
                     DamageOrVoid(segment, position, $"segment {segment} offset {position}: no valid record where record {last.Seq + 1} belongs");

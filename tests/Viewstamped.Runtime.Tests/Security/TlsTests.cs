@@ -131,7 +131,7 @@ public class TlsTests
 
             Assert.ThrowsAny<CryptographicException>(() => TlsCredentials.Load(pkcs12, null, authority, "wrong"));
             Assert.ThrowsAny<CryptographicException>(() => TlsCredentials.Load(certificate, null, authority));
-            Assert.ThrowsAny<ArgumentException>(() => TlsCredentials.Load(certificate, key, key)); // no CA certificate in it
+            Assert.Contains("holds no PEM certificate", Assert.ThrowsAny<CryptographicException>(() => TlsCredentials.Load(certificate, key, key)).Message, StringComparison.Ordinal);
 
             var options = new ViewstampedClientOptions { Cluster = 1, TlsCertificateFile = certificate };
             options.Replicas.Add("127.0.0.1:1");

@@ -210,7 +210,9 @@ public sealed class FileStorageCorruptionTests
         storage.Persist(Appends(1, 4));
         storage.Dispose();
         var segment = directory.Segments()[^1];
-        var length = new FileInfo(segment).Length;
+        var (_, lastOffset, lastHeader) = directory.Records()[^1];
+        var logEnd = lastOffset + lastHeader.RecordLength;
+        var length = new FileInfo(segment).Length; // the log and the zeros preallocated after it
         using (var stream = new FileStream(segment, FileMode.Append))
         {
             stream.Write(new byte[5000]);
@@ -219,9 +221,58 @@ public sealed class FileStorageCorruptionTests
 
         storage = directory.Open();
         Assert.Equal(4, storage.Load().Entries.Count);
-        Assert.Equal(5300, storage.Health.TornBytes);
+        Assert.Equal(length + 5300 - logEnd, storage.Health.TornBytes);
         storage.Persist(Appends(5, 5));
-        Assert.Equal(length, new FileInfo(segment).Length);
+        Assert.Equal(logEnd, new FileInfo(segment).Length);
+    }
+
+    [Fact]
+    public void Preallocated_zeros_after_the_log_are_free_space_not_a_torn_write()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open();
+        for (var op = 1UL; op <= 80; op += 2)
+        {
+            storage.Persist(Appends(op, op + 1, size: 100));
+        }
+
+        storage.Dispose();
+        var bytes = File.ReadAllBytes(directory.Segments()[^1]);
+        var last = directory.Records()[^1];
+        var logEnd = (int)(last.Offset + last.Header.RecordLength);
+        Assert.True(logEnd < bytes.Length, "the last segment has no preallocated tail");
+        Assert.True(bytes.AsSpan(logEnd).IndexOfAnyExcept((byte)0) < 0);
+
+        storage = directory.Open();
+        Assert.True(storage.Health.IsHealthy, storage.Health.ToString());
+        Assert.Equal(0, storage.Health.TornBytes);
+        Assert.Empty(storage.Health.Problems);
+        Assert.Equal(Enumerable.Range(1, 80).Select(i => (ulong)i), storage.Load().Entries.Select(e => e.Op.Value));
+    }
+
+    [Fact]
+    public void Records_missing_before_a_preallocated_tail_are_caught_by_the_chain_into_the_next_segment()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open(segmentSize: 4096);
+        for (var op = 1UL; op <= 40; op += 2)
+        {
+            storage.Persist(Appends(op, op + 1, size: 100));
+        }
+
+        storage.Dispose();
+        var first = directory.Segments()[0];
+        var (_, offset, header) = directory.Records().Last(r => r.File == first && r.Header.Type == RecordType.Entry);
+        using (var stream = new FileStream(first, FileMode.Open))
+        {
+            // The first segment's last batch reads as zeros, exactly like space never written.
+            stream.Position = offset;
+            stream.Write(new byte[header.RecordLength]);
+        }
+
+        storage = directory.Open(segmentSize: 4096);
+        Assert.True(storage.Health.LogCorrupt, storage.Health.ToString());
+        Assert.True(storage.Load().Entries.Count < (int)header.Op.Value);
     }
 
     [Fact]
