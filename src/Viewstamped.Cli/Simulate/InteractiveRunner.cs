@@ -114,7 +114,7 @@ internal static class InteractiveRunner
         if (run.Result is { } result)
         {
             SimulateRunner.Report(settings, result, output);
-            return Summary.Of([result], clock.Elapsed.TotalSeconds, settings.FirstSeed).ExitCode;
+            return Summary.Of([result], clock.Elapsed.TotalSeconds, 0, settings.FirstSeed).ExitCode;
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seed {settings.Options.Seed}: quit at tick {run.Now}, no failure so far"));

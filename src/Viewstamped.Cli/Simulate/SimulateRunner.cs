@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Spectre.Console;
 using Viewstamped.Cli.Commands;
@@ -32,10 +31,10 @@ internal static class SimulateRunner
 
     private static int RunOne(SimulateSettings settings, TextWriter output, TextWriter error)
     {
-        var clock = Stopwatch.StartNew();
+        var clock = new RunClock();
         var simulation = new SimulationRun(settings.Options with { Trace = settings.Trace ? output : null });
         var result = simulation.Run();
-        var elapsed = clock.Elapsed.TotalSeconds;
+        var (elapsed, cpu) = (clock.ElapsedSeconds, clock.CpuSeconds);
         if (settings.HistoryFile is { } file)
         {
             try
@@ -55,8 +54,8 @@ internal static class SimulateRunner
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {result.Ticks} ticks (healed at {result.HealedAt}, longest wait after that {result.LongestWaitAfterHeal}, converged in {result.ConvergenceTicks}), {result.MessagesSent} messages ({result.MessagesDropped} lost), checkpoint interval {result.CheckpointInterval}, log suffix {result.LogSuffix}, fingerprint {result.Fingerprint:x16}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {elapsed:0.000} s, {result.OpsCommitted / Math.Max(elapsed, 1e-9):0} ops/s"));
-        var summary = Summary.Of([result], elapsed, settings.FirstSeed);
+            $"  {elapsed:0.000} s ({cpu:0.000} s CPU), {result.OpsCommitted / Math.Max(elapsed, 1e-9):0} ops/s"));
+        var summary = Summary.Of([result], elapsed, cpu, settings.FirstSeed);
         if (settings.Json)
         {
             output.WriteLine(summary.ToJson());
@@ -70,7 +69,7 @@ internal static class SimulateRunner
         var count = settings.Seeds;
         var results = new SimulationResult[count];
         var gate = new Lock();
-        var clock = Stopwatch.StartNew();
+        var clock = new RunClock();
         var showProgress = !settings.Json && !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out);
 
         void RunAll(Action<SimulationResult> done) =>
@@ -113,13 +112,13 @@ internal static class SimulateRunner
             });
         }
 
-        var elapsed = clock.Elapsed.TotalSeconds;
+        var (elapsed, cpu) = (clock.ElapsedSeconds, clock.CpuSeconds);
         foreach (var result in results.Where(r => !r.Passed))
         {
             Report(settings, result, output);
         }
 
-        var summary = Summary.Of(results, elapsed, settings.FirstSeed);
+        var summary = Summary.Of(results, elapsed, cpu, settings.FirstSeed);
         output.WriteLine(summary.ToText());
         if (settings.Json)
         {

@@ -34,7 +34,12 @@ internal sealed record Summary
 
     public double ElapsedSeconds { get; init; }
 
+    /// <summary>Gets the CPU seconds the process used meanwhile, on all its threads (a sweep runs seeds in parallel).</summary>
+    public double CpuSeconds { get; init; }
+
     public double OpsPerSecond => OpsCommitted / Math.Max(ElapsedSeconds, 1e-9);
+
+    public double OpsPerCpuSecond => OpsCommitted / Math.Max(CpuSeconds, 1e-9);
 
     public double SeedsPerMinute => Seeds * 60 / Math.Max(ElapsedSeconds, 1e-9);
 
@@ -45,7 +50,7 @@ internal sealed record Summary
         : Failed.Any(r => r.Failure == FailureKind.Liveness) ? ExitCodes.Liveness
         : ExitCodes.Ok;
 
-    public static Summary Of(IReadOnlyList<SimulationResult> results, double elapsedSeconds, ulong firstSeed) => new()
+    public static Summary Of(IReadOnlyList<SimulationResult> results, double elapsedSeconds, double cpuSeconds, ulong firstSeed) => new()
     {
         Seeds = results.Count,
         FirstSeed = firstSeed,
@@ -59,6 +64,7 @@ internal sealed record Summary
         ClientCrashes = results.Sum(r => (long)r.ClientCrashes),
         Ticks = results.Sum(r => (long)r.Ticks),
         ElapsedSeconds = elapsedSeconds,
+        CpuSeconds = cpuSeconds,
     };
 
     public string ToText()
@@ -77,7 +83,7 @@ internal sealed record Summary
             text.Append(CultureInfo.InvariantCulture, $", linearizability unknown for {LinearizabilityUnknown}");
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"; {ElapsedSeconds:0.0} s, {OpsPerSecond:0} ops/s, {SeedsPerMinute:0} seeds/min");
+        text.Append(CultureInfo.InvariantCulture, $"; {ElapsedSeconds:0.0} s ({CpuSeconds:0.0} s CPU), {OpsPerSecond:0} ops/s, {SeedsPerMinute:0} seeds/min");
         return text.ToString();
     }
 
@@ -119,6 +125,8 @@ internal sealed record Summary
             json.WriteNumber("elapsed_s", Math.Round(ElapsedSeconds, 3));
             json.WriteNumber("ops_per_s", Math.Round(OpsPerSecond, 1));
             json.WriteNumber("seeds_per_min", Math.Round(SeedsPerMinute, 1));
+            json.WriteNumber("cpu_s", Math.Round(CpuSeconds, 3));
+            json.WriteNumber("ops_per_cpu_s", Math.Round(OpsPerCpuSecond, 1));
             json.WriteNumber("exit_code", ExitCode);
             json.WriteEndObject();
         }

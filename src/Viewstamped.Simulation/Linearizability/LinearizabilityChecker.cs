@@ -83,32 +83,34 @@ public static class LinearizabilityChecker
         return new CheckResult(Verdict.Linearizable, search.Steps, null);
     }
 
-    /// <summary>One node of the doubly linked list of call and return entries, in real-time order.</summary>
-    private sealed class Entry
+    /// <summary>
+    /// One node of the doubly linked list of call and return entries, in real-time order. Nodes live in
+    /// one array and link by index (<see cref="Search{TState}.None"/> for no node), so a search of a long
+    /// history allocates a few arrays, not two objects per operation for the garbage collector to trace.
+    /// </summary>
+    private struct Entry
     {
-        public required int Id { get; init; }
+        /// <summary>The operation's index in its partition.</summary>
+        public int Id;
 
-        public required long Time { get; init; }
+        public long Time;
 
-        /// <summary>Gets the operation for a call entry; null for return entries and the list head.</summary>
-        public Operation? Operation { get; init; }
+        public bool IsCall;
 
-        /// <summary>Gets or sets the return entry matching a call entry.</summary>
-        public Entry? Match { get; set; }
+        /// <summary>For a call entry, the index of its return entry.</summary>
+        public int Match;
 
-        public Entry? Prev { get; set; }
+        public int Prev;
 
-        public Entry? Next { get; set; }
-
-        public bool IsCall => Operation is not null;
+        public int Next;
     }
 
     /// <summary>Real-time order; at equal times calls come first so touching intervals count as concurrent.</summary>
     private readonly struct RealTimeOrder : IComparer<Entry>
     {
-        public int Compare(Entry? a, Entry? b)
+        public int Compare(Entry a, Entry b)
         {
-            var byTime = a!.Time.CompareTo(b!.Time);
+            var byTime = a.Time.CompareTo(b.Time);
             if (byTime != 0)
             {
                 return byTime;
@@ -227,9 +229,16 @@ public static class LinearizabilityChecker
 
     private sealed class Search<TState>(IModel<TState> model, CheckBudget budget)
     {
+        /// <summary>No entry: the end of the list.</summary>
+        public const int None = -1;
+
+        /// <summary>The list head, a sentinel before every entry.</summary>
+        private const int head = 0;
+
         // Reused from one partition to the next, so their storage is allocated once per check.
         private readonly HashSet<Visited<TState>> visited = new(new VisitedComparer<TState>(model));
-        private readonly Stack<(Entry Call, TState State, bool Deferred)> calls = new();
+        private readonly Stack<(int Call, TState State, bool Deferred)> calls = new();
+        private Entry[] entries = [];
 
         public long Steps { get; private set; }
 
@@ -241,12 +250,13 @@ public static class LinearizabilityChecker
                 return Verdict.Linearizable;
             }
 
-            var head = BuildList(operations);
+            BuildList(operations);
+            var list = entries;
             var linearized = new LinearizedSet(count);
             visited.Clear();
             calls.Clear();
             var state = model.Init();
-            var entry = head.Next!;
+            var entry = list[head].Next;
 
             // The candidates for the next linearization point are the calls before the first return entry.
             // They are tried in two passes: first operations that returned, then (deferred) operations that
@@ -261,13 +271,14 @@ public static class LinearizabilityChecker
                     return Verdict.Unknown;
                 }
 
-                if (entry.IsCall)
+                ref var current = ref list[entry];
+                if (current.IsCall)
                 {
-                    var operation = entry.Operation!;
+                    var operation = operations[current.Id];
                     if (operation.HasReturned == deferred)
                     {
                         // Not a candidate in this pass.
-                        entry = entry.Next!;
+                        entry = current.Next;
                         continue;
                     }
 
@@ -277,7 +288,7 @@ public static class LinearizabilityChecker
                     if (ok && (operation.HasReturned || !model.StateEquals(state, next)))
                     {
                         // Probe with the live set; copy its words only when the configuration is new.
-                        linearized.Flip(entry.Id);
+                        linearized.Flip(current.Id);
                         var probe = linearized.Probe(next, model.StateHashCode(next));
                         if (!visited.Contains(probe))
                         {
@@ -286,23 +297,23 @@ public static class LinearizabilityChecker
                             // Linearize this operation now and restart from the first pending entry.
                             calls.Push((entry, state, deferred));
                             state = next;
-                            Lift(entry);
-                            if (head.Next is null)
+                            Lift(list, entry);
+                            if (list[head].Next == None)
                             {
                                 return Verdict.Linearizable;
                             }
 
-                            entry = head.Next;
+                            entry = list[head].Next;
                             deferred = false;
                             continue;
                         }
 
-                        linearized.Flip(entry.Id);
+                        linearized.Flip(current.Id);
                     }
 
-                    entry = entry.Next!;
+                    entry = current.Next;
                 }
-                else if (entry.Time == Operation.NeverReturned)
+                else if (current.Time == Operation.NeverReturned)
                 {
                     // Every operation that returned is linearized; the rest may never have taken effect.
                     return Verdict.Linearizable;
@@ -310,7 +321,7 @@ public static class LinearizabilityChecker
                 else if (!deferred)
                 {
                     deferred = true;
-                    entry = head.Next!;
+                    entry = list[head].Next;
                 }
                 else
                 {
@@ -322,55 +333,82 @@ public static class LinearizabilityChecker
 
                     var (call, previous, pass) = calls.Pop();
                     state = previous;
-                    linearized.Flip(call.Id);
-                    Unlift(call);
-                    entry = call.Next!;
+                    linearized.Flip(list[call].Id);
+                    Unlift(list, call);
+                    entry = list[call].Next;
                     deferred = pass;
                 }
             }
         }
 
-        private static Entry BuildList(IReadOnlyList<Operation> operations)
+        /// <summary>Lays the head and the call and return entries of <paramref name="operations"/> out in <see cref="entries"/>, linked in real-time order.</summary>
+        private void BuildList(IReadOnlyList<Operation> operations)
         {
-            var entries = new Entry[operations.Count * 2];
+            var length = (operations.Count * 2) + 1;
+            if (entries.Length < length)
+            {
+                entries = new Entry[length];
+            }
+
+            var list = entries.AsSpan(0, length);
+            list[head] = new Entry { Id = None, Time = long.MinValue, Match = None };
             for (var i = 0; i < operations.Count; i++)
             {
                 var operation = operations[i];
-                var ret = new Entry { Id = i, Time = operation.Return };
-                entries[2 * i] = new Entry { Id = i, Time = operation.Call, Operation = operation, Match = ret };
-                entries[(2 * i) + 1] = ret;
+                list[(2 * i) + 1] = new Entry { Id = i, Time = operation.Call, IsCall = true, Match = None };
+                list[(2 * i) + 2] = new Entry { Id = i, Time = operation.Return, Match = None };
             }
 
-            entries.AsSpan().Sort(default(RealTimeOrder));
-            var head = new Entry { Id = -1, Time = long.MinValue };
-            var previous = head;
-            foreach (var entry in entries)
+            list[1..].Sort(default(RealTimeOrder));
+
+            // Link in order, and point each call at its return: a call sorts before its own return.
+            var callAt = new int[operations.Count];
+            for (var index = 0; index < length; index++)
             {
-                previous.Next = entry;
-                entry.Prev = previous;
-                previous = entry;
+                ref var entry = ref list[index];
+                entry.Prev = index - 1;
+                entry.Next = index + 1 < length ? index + 1 : None;
+                if (index == head)
+                {
+                    continue;
+                }
+
+                if (entry.IsCall)
+                {
+                    callAt[entry.Id] = index;
+                }
+                else
+                {
+                    list[callAt[entry.Id]].Match = index;
+                }
+            }
+        }
+
+        private static void Lift(Entry[] list, int call)
+        {
+            ref var entry = ref list[call];
+            list[entry.Prev].Next = entry.Next;
+            list[entry.Next].Prev = entry.Prev;
+            ref var ret = ref list[entry.Match];
+            list[ret.Prev].Next = ret.Next;
+            if (ret.Next != None)
+            {
+                list[ret.Next].Prev = ret.Prev;
+            }
+        }
+
+        private static void Unlift(Entry[] list, int call)
+        {
+            ref var entry = ref list[call];
+            ref var ret = ref list[entry.Match];
+            list[ret.Prev].Next = entry.Match;
+            if (ret.Next != None)
+            {
+                list[ret.Next].Prev = entry.Match;
             }
 
-            return head;
-        }
-
-        private static void Lift(Entry call)
-        {
-            call.Prev!.Next = call.Next;
-            call.Next!.Prev = call.Prev;
-            var ret = call.Match!;
-            ret.Prev!.Next = ret.Next;
-            ret.Next?.Prev = ret.Prev;
-        }
-
-        private static void Unlift(Entry call)
-        {
-            var ret = call.Match!;
-            ret.Prev!.Next = ret;
-            ret.Next?.Prev = ret;
-
-            call.Prev!.Next = call;
-            call.Next!.Prev = call;
+            list[entry.Prev].Next = call;
+            list[entry.Next].Prev = call;
         }
     }
 }
