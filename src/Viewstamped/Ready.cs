@@ -3,7 +3,16 @@ using Viewstamped.Messages;
 namespace Viewstamped;
 
 /// <summary>What must survive a crash: the views the replica promised, and its commit number (D1).</summary>
-public readonly record struct HardState(View View, View LogView, OpNumber CommitNumber);
+public readonly record struct HardState(View View, View LogView, OpNumber CommitNumber)
+{
+    /// <summary>
+    /// True while the replica's log is known to lack entries it may have acknowledged (storage found
+    /// them corrupt or missing) and it has not yet installed a log from a peer. It is durable so that a
+    /// replica that crashes again before its repair finished still knows, even though storage cut the
+    /// damage off and will not find it again: such a replica must not vote in a view change.
+    /// </summary>
+    public bool LogDamaged { get; init; }
+}
 
 /// <summary>A checkpoint of the service and the client table at <see cref="Op"/> (§5.1).</summary>
 public sealed class Checkpoint

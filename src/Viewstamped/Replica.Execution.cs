@@ -169,7 +169,19 @@ public sealed partial class Replica
     private void Restart(DurableState durable)
     {
         View = durable.HardState.View;
-        logDamaged = durable.LogDamaged;
+        logDamaged = durable.LogDamaged || durable.HardState.LogDamaged;
+        if (logDamaged)
+        {
+            // Storage cuts the damage off and will not report it again: the repair-pending state must
+            // be durable before this replica does anything, so a crash before the repair keeps it.
+            if (options.ReplicaCount == 1)
+            {
+                throw new ArgumentException("the log of this single replica lost entries it had acknowledged, and it has no peer to repair them from", nameof(durable));
+            }
+
+            PersistHardState();
+        }
+
         LogView = durable.HardState.LogView;
         if (durable.Checkpoint is { } checkpoint)
         {

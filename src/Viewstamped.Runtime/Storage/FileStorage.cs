@@ -258,7 +258,7 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
 
         // A log cut short by corruption may lack entries this replica acknowledged: the core then
         // withholds its vote until a peer gives it a log (protocol-aware repair).
-        return new DurableState(hardState, checkpoint, ReadEntries(locations), head) { LogDamaged = Health.LogCorrupt };
+        return new DurableState(hardState, checkpoint, ReadEntries(locations), head) { LogDamaged = Health.LogCorrupt || hardState.LogDamaged };
     }
 
     /// <summary>Persists <paramref name="ready"/> (log changes, hard state, checkpoint, compaction) and returns once it is durable.</summary>
@@ -784,6 +784,7 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
 
         var hard = model.HardState;
         if (hard.View == superblock.HardState.View && hard.LogView == superblock.HardState.LogView
+            && hard.LogDamaged == superblock.HardState.LogDamaged
             && model.Current == superblock.Current && model.Previous == superblock.Previous && newBase == superblock.Base)
         {
             return;
@@ -988,7 +989,7 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
 
             if (ready.HardState is { } hard)
             {
-                Add(RecordType.HardState, OpNumber.Zero, 24, hardState: hard);
+                Add(RecordType.HardState, OpNumber.Zero, RecordBody.HardStateSize, hardState: hard);
             }
 
             if (ready.Checkpoint is { } checkpoint)
