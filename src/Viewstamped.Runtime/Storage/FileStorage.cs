@@ -547,7 +547,9 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
         {
             if (write.Checkpoint is { } checkpoint)
             {
-                CheckpointFile.Write(directory, Identity, salt, checkpoint);
+                // From now on the replica reads this checkpoint from its file (to serve state transfer),
+                // so the copy in memory can go: a large state is not held for as long as it is the latest.
+                checkpoint.ReplaceState(CheckpointFile.Write(directory, Identity, salt, checkpoint));
                 syncs += 2;
             }
         }
@@ -992,7 +994,7 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
 
             if (ready.Checkpoint is { } checkpoint)
             {
-                Invariant.That(XxHash64.HashToUInt64(checkpoint.State) == checkpoint.Checksum, $"checkpoint at op {checkpoint.Op} does not match its checksum");
+                Invariant.That(checkpoint.State.ComputeChecksum() == checkpoint.Checksum, $"checkpoint at op {checkpoint.Op} does not match its checksum");
                 Add(RecordType.Checkpoint, checkpoint.Op, 16, checkpoint: new CheckpointReference(checkpoint.Op, checkpoint.Checksum, (ulong)checkpoint.State.Length));
             }
 

@@ -207,7 +207,7 @@ internal static class DiskBlock
         var file = new byte[24 + checkpoint.State.Length];
         BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(8), checkpoint.Op.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(16), checkpoint.Checksum);
-        checkpoint.State.CopyTo(file, 24);
+        checkpoint.State.Read(0, file.AsSpan(24));
         Seal(file);
         return file;
     }

@@ -1,4 +1,3 @@
-using System.IO.Hashing;
 using Viewstamped.Messages;
 
 namespace Viewstamped.Simulation;
@@ -156,7 +155,7 @@ public sealed class SimulatedDisk : IReplicaStorage
 
         if (ready.Checkpoint is { } checkpoint)
         {
-            Invariant.That(XxHash64.HashToUInt64(checkpoint.State) == checkpoint.Checksum, $"checkpoint at op {checkpoint.Op} does not match its checksum");
+            Invariant.That(checkpoint.State.ComputeChecksum() == checkpoint.Checksum, $"checkpoint at op {checkpoint.Op} does not match its checksum");
             checkpointFiles[checkpoint.Op.Value] = DiskBlock.EncodeCheckpoint(checkpoint);
         }
 
