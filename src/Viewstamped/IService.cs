@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Viewstamped;
 
 /// <summary>
@@ -39,19 +41,19 @@ public interface ICheckpointingService : IService
 }
 
 /// <summary>
-/// A checkpointing service that writes its checkpoint straight into the replica's buffer, which
-/// saves a copy of the whole state at every checkpoint (it matters for states of hundreds of
-/// megabytes). The replica calls <see cref="MeasureCheckpoint"/> and then, with no operation in
-/// between, <see cref="WriteCheckpoint(Span{byte})"/> with exactly that many bytes.
+/// A checkpointing service that writes its checkpoint piece by piece into the replica's chunked
+/// buffer and restores from chunks, so no array the size of the whole state is ever made (it matters
+/// for states of hundreds of megabytes: see <see cref="CheckpointState"/>). The replica uses these
+/// two members instead of the array-based ones.
 /// </summary>
-public interface ISizedCheckpointingService : ICheckpointingService
+public interface IStreamingCheckpointingService : ICheckpointingService
 {
-    /// <summary>The length of the checkpoint of the current state, in bytes.</summary>
-    int MeasureCheckpoint();
-
     /// <summary>
     /// Writes the checkpoint of the current state, the same bytes <see cref="ICheckpointingService.WriteCheckpoint()"/>
-    /// returns, into <paramref name="destination"/>, whose length <see cref="MeasureCheckpoint"/> gave.
+    /// returns, to <paramref name="destination"/>.
     /// </summary>
-    void WriteCheckpoint(Span<byte> destination);
+    void WriteCheckpoint(IBufferWriter<byte> destination);
+
+    /// <summary>Replaces the whole state with one written by <see cref="WriteCheckpoint(IBufferWriter{byte})"/>.</summary>
+    void RestoreCheckpoint(ReadOnlySequence<byte> checkpoint);
 }

@@ -3,10 +3,63 @@ using Viewstamped.Messages;
 namespace Viewstamped;
 
 /// <summary>What must survive a crash: the views the replica promised, and its commit number (D1).</summary>
-public readonly record struct HardState(View View, View LogView, OpNumber CommitNumber);
+public readonly record struct HardState(View View, View LogView, OpNumber CommitNumber)
+{
+    /// <summary>
+    /// True while the replica's log is known to lack entries it may have acknowledged (storage found
+    /// them corrupt or missing) and it has not yet installed a log from a peer. It is durable so that a
+    /// replica that crashes again before its repair finished still knows, even though storage cut the
+    /// damage off and will not find it again: such a replica must not vote in a view change.
+    /// </summary>
+    public bool LogDamaged { get; init; }
+}
 
 /// <summary>A checkpoint of the service and the client table at <see cref="Op"/> (§5.1).</summary>
-public sealed record Checkpoint(OpNumber Op, byte[] State, ulong Checksum);
+public sealed class Checkpoint
+{
+    private volatile CheckpointState state;
+
+    /// <summary>A checkpoint at <paramref name="op"/> whose state's XxHash64 is <paramref name="checksum"/>.</summary>
+    public Checkpoint(OpNumber op, CheckpointState state, ulong checksum)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        Op = op;
+        this.state = state;
+        Checksum = checksum;
+    }
+
+    /// <summary>A checkpoint whose state is <paramref name="state"/>, which must not change afterwards.</summary>
+    public Checkpoint(OpNumber op, byte[] state, ulong checksum)
+        : this(op, CheckpointState.FromBytes(state), checksum)
+    {
+    }
+
+    /// <summary>The op the checkpoint was taken after.</summary>
+    public OpNumber Op { get; }
+
+    /// <summary>The client table and the service's state.</summary>
+    public CheckpointState State => state;
+
+    /// <summary>The XxHash64 of <see cref="State"/>.</summary>
+    public ulong Checksum { get; }
+
+    /// <summary>
+    /// Storage that has made the state durable hands back a state with the same bytes that reads
+    /// them from where it keeps them, so the copy in memory can go. Safe to call from the storage's
+    /// thread while the replica reads: a reader sees one state or the other, and both hold the same bytes.
+    /// </summary>
+    /// <exception cref="ArgumentException">The lengths differ.</exception>
+    public void ReplaceState(CheckpointState durable)
+    {
+        ArgumentNullException.ThrowIfNull(durable);
+        if (durable.Length != state.Length)
+        {
+            throw new ArgumentException($"the durable state has {durable.Length} bytes, the checkpoint {state.Length}", nameof(durable));
+        }
+
+        state = durable;
+    }
+}
 
 /// <summary>How a <see cref="LogChange"/> changes the durable log.</summary>
 public enum LogChangeKind : byte

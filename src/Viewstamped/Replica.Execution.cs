@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using Viewstamped.Messages;
@@ -89,29 +90,26 @@ public sealed partial class Replica
             return;
         }
 
-        // The previous checkpoint is replaced below; letting it go first means a large state is
-        // held twice, not three times, while the new one is written.
+        // The previous checkpoint is replaced below; letting it go first means its state, when still
+        // in memory, need not be held twice while the new one is written.
         latestCheckpoint = null;
         var table = clients.Serialize();
-        byte[] state;
-        if (checkpointing is ISizedCheckpointingService sized)
+        var writer = new CheckpointWriter();
+        BinaryPrimitives.WriteInt32LittleEndian(writer.GetSpan(4), table.Length);
+        writer.Advance(4);
+        writer.Write(table);
+        if (checkpointing is IStreamingCheckpointingService streaming)
         {
-            // The service writes straight into the checkpoint: no copy of the whole state.
-            var size = sized.MeasureCheckpoint();
-            Invariant.That(size >= 0 && 4L + table.Length + size <= Array.MaxLength, $"a checkpoint of {size} bytes does not fit one array");
-            state = new byte[4 + table.Length + size];
-            sized.WriteCheckpoint(state.AsSpan(4 + table.Length));
+            // The service writes straight into the chunks: no array of the whole state.
+            streaming.WriteCheckpoint(writer);
         }
         else
         {
-            var serviceState = checkpointing.WriteCheckpoint();
-            state = new byte[4 + table.Length + serviceState.Length];
-            serviceState.CopyTo(state, 4 + table.Length);
+            writer.Write(checkpointing.WriteCheckpoint());
         }
 
-        BinaryPrimitives.WriteInt32LittleEndian(state, table.Length);
-        table.CopyTo(state, 4);
-        SaveCheckpoint(new Checkpoint(ExecutedOp, state, XxHash64.HashToUInt64(state)));
+        var state = writer.ToState();
+        SaveCheckpoint(new Checkpoint(ExecutedOp, state, state.ComputeChecksum()));
     }
 
     /// <summary>Persists a checkpoint and compacts the log before it, keeping the configured suffix.</summary>
@@ -133,21 +131,57 @@ public sealed partial class Replica
     /// <summary>Replaces the service state and the client table with a checkpoint's.</summary>
     private void RestoreCheckpoint(Checkpoint checkpoint)
     {
-        Invariant.That(XxHash64.HashToUInt64(checkpoint.State) == checkpoint.Checksum, "checkpoint checksum mismatch");
+        // A state kept on disk is read in once here, and let go when this returns.
+        var state = checkpoint.State.ToSequence();
+        Invariant.That(Checksum(state) == checkpoint.Checksum, "checkpoint checksum mismatch");
         var checkpointing = (ICheckpointingService)service;
-        var tableLength = BinaryPrimitives.ReadInt32LittleEndian(checkpoint.State);
-        clients.Restore(checkpoint.State.AsSpan(4, tableLength));
-        checkpointing.RestoreCheckpoint(checkpoint.State.AsSpan(4 + tableLength));
+        Span<byte> prefix = stackalloc byte[4];
+        state.Slice(0, 4).CopyTo(prefix);
+        var tableLength = BinaryPrimitives.ReadInt32LittleEndian(prefix);
+        clients.Restore(state.Slice(4, tableLength).ToArray());
+        var serviceState = state.Slice(4 + tableLength);
+        if (checkpointing is IStreamingCheckpointingService streaming)
+        {
+            streaming.RestoreCheckpoint(serviceState);
+        }
+        else
+        {
+            checkpointing.RestoreCheckpoint(serviceState.IsSingleSegment ? serviceState.FirstSpan : serviceState.ToArray());
+        }
+
         latestCheckpoint = checkpoint;
         ExecutedOp = checkpoint.Op;
         CommitNumber = OpNumber.Max(CommitNumber, checkpoint.Op);
+    }
+
+    private static ulong Checksum(ReadOnlySequence<byte> state)
+    {
+        var hash = new XxHash64();
+        foreach (var segment in state)
+        {
+            hash.Append(segment.Span);
+        }
+
+        return hash.GetCurrentHashAsUInt64();
     }
 
     /// <summary>Loads what the disk held, re-executes the committed log, then starts recovery (§4.3, D1).</summary>
     private void Restart(DurableState durable)
     {
         View = durable.HardState.View;
-        logDamaged = durable.LogDamaged;
+        logDamaged = durable.LogDamaged || durable.HardState.LogDamaged;
+        if (logDamaged)
+        {
+            // Storage cuts the damage off and will not report it again: the repair-pending state must
+            // be durable before this replica does anything, so a crash before the repair keeps it.
+            if (options.ReplicaCount == 1)
+            {
+                throw new ArgumentException("the log of this single replica lost entries it had acknowledged, and it has no peer to repair them from", nameof(durable));
+            }
+
+            PersistHardState();
+        }
+
         LogView = durable.HardState.LogView;
         if (durable.Checkpoint is { } checkpoint)
         {

@@ -113,8 +113,10 @@ public sealed partial class Replica
         }
         else
         {
-            // We promised a later view before crashing: keep the promise and resume that view change.
+            // We promised a later view before crashing: keep the promise and resume that view change,
+            // now with the primary's log, which holds every committed op: it may vote again.
             LogView = primary.View;
+            logDamaged = false;
             EnterViewChange(View.Next);
         }
 

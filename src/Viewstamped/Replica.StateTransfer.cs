@@ -1,4 +1,3 @@
-using System.IO.Hashing;
 using Viewstamped.Messages;
 
 namespace Viewstamped;
@@ -162,9 +161,10 @@ public sealed partial class Replica
             return;
         }
 
-        var length = (int)Math.Min((ulong)options.CheckpointChunkSize, (ulong)checkpoint.State.Length - message.Offset);
-        var data = checkpoint.State.AsSpan((int)message.Offset, length).ToArray();
-        Send(message.Sender, new CheckpointChunk(checkpoint.Op, (ulong)checkpoint.State.Length, checkpoint.Checksum, message.Offset, data) { Header = Header() });
+        var state = checkpoint.State;
+        var data = new byte[(int)Math.Min((ulong)options.CheckpointChunkSize, (ulong)state.Length - message.Offset)];
+        state.Read((long)message.Offset, data);
+        Send(message.Sender, new CheckpointChunk(checkpoint.Op, (ulong)state.Length, checkpoint.Checksum, message.Offset, data) { Header = Header() });
     }
 
     private void OnCheckpointChunk(CheckpointChunk message)
@@ -188,8 +188,8 @@ public sealed partial class Replica
 
         checkpointFetch = null;
         stateTransferDue = 0;
-        var state = fetch.Received.ToArray();
-        if (XxHash64.HashToUInt64(state) == fetch.Checksum && fetch.Checkpoint > ExecutedOp)
+        var state = fetch.Received.ToState();
+        if (state.ComputeChecksum() == fetch.Checksum && fetch.Checkpoint > ExecutedOp)
         {
             InstallCheckpoint(new Checkpoint(fetch.Checkpoint, state, fetch.Checksum));
         }
@@ -218,7 +218,7 @@ public sealed partial class Replica
 
         public ulong Checksum { get; } = checksum;
 
-        public MemoryStream Received { get; } = new();
+        public CheckpointWriter Received { get; } = new();
 
         public int Retries { get; set; }
     }

@@ -157,7 +157,7 @@ public sealed partial class Replica
         FlushPrepares();
         if (hardStateDirty)
         {
-            ready.HardState = new HardState(View, LogView, CommitNumber);
+            ready.HardState = new HardState(View, LogView, CommitNumber) { LogDamaged = logDamaged };
             hardStateDirty = false;
         }
 

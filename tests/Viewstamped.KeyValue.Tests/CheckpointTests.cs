@@ -21,24 +21,38 @@ public sealed class CheckpointTests
     }
 
     [Fact]
-    public void Written_in_place_it_is_the_same_bytes()
+    public void Written_and_restored_in_small_pieces_it_is_the_same_bytes()
     {
         var kv = new Kv();
         kv.Run("MSET b 2 a 1");
         kv.Run("SET c 3 PX 500");
+        kv.Run($"SET long {new string('x', 300)}");
         var expected = kv.Service.WriteCheckpoint();
-        var size = kv.Service.MeasureCheckpoint();
-        Assert.Equal(expected.Length, size);
-        var buffer = new byte[size];
-        kv.Service.WriteCheckpoint(buffer);
-        Assert.Equal(expected, buffer);
 
-        // The write must follow its measure, for exactly the state measured.
-        Assert.Throws<InvalidOperationException>(() => kv.Service.WriteCheckpoint(buffer));
-        kv.Service.MeasureCheckpoint();
-        kv.Run("SET d 4");
-        Assert.Throws<InvalidOperationException>(() => kv.Service.WriteCheckpoint(new byte[size]));
-        Assert.Throws<InvalidOperationException>(() => kv.Service.WriteCheckpoint(new byte[kv.Service.MeasureCheckpoint() + 1]));
+        // A writer that never gives more than asked for: every key and value crosses a boundary.
+        var pieces = new StingyWriter();
+        kv.Service.WriteCheckpoint(pieces);
+        Assert.Equal(expected, pieces.Written.ToArray());
+
+        // Restored from 3-byte segments, every length and entry spans segments.
+        var copy = new Kv();
+        copy.Service.RestoreCheckpoint(Segmented(expected, 3));
+        Assert.Equal(expected, copy.Service.WriteCheckpoint());
+        Assert.Equal(Bulk("1"), copy.Run("GET a"));
+        Assert.Equal(Int(300), copy.Run("STRLEN long"));
+    }
+
+    [Fact]
+    public void A_damaged_checkpoint_in_pieces_is_refused()
+    {
+        var kv = new Kv();
+        kv.Run("MSET b 2 a 1");
+        var checkpoint = kv.Service.WriteCheckpoint();
+        var copy = new Kv();
+        copy.Run("SET kept 1");
+        Assert.Throws<InvalidDataException>(() => copy.Service.RestoreCheckpoint(Segmented(checkpoint[..^1], 2)));
+        Assert.Throws<InvalidDataException>(() => copy.Service.RestoreCheckpoint(Segmented([.. checkpoint, 0], 2)));
+        Assert.Equal(Bulk("1"), copy.Run("GET kept"));
     }
 
     [Fact]
@@ -198,5 +212,47 @@ public sealed class CheckpointTests
             _ => ["SET", key, value, "PXAT", (1_000_000 + random.Next(0, 200_000)).ToString()],
         };
         return RespCommand.FromStrings(arguments);
+    }
+
+    private static System.Buffers.ReadOnlySequence<byte> Segmented(byte[] bytes, int size)
+    {
+        var first = new Piece(bytes.AsMemory(0, Math.Min(size, bytes.Length)), 0);
+        var last = first;
+        for (var at = size; at < bytes.Length; at += size)
+        {
+            last = last.Append(bytes.AsMemory(at, Math.Min(size, bytes.Length - at)));
+        }
+
+        return new System.Buffers.ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+    }
+
+    private sealed class Piece : System.Buffers.ReadOnlySequenceSegment<byte>
+    {
+        public Piece(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public Piece Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Piece(memory, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
+
+    /// <summary>Gives spans of exactly the size asked for (one byte when none is asked for).</summary>
+    private sealed class StingyWriter : System.Buffers.IBufferWriter<byte>
+    {
+        private byte[] span = [];
+
+        public List<byte> Written { get; } = [];
+
+        public void Advance(int count) => Written.AddRange(span.AsSpan(0, count));
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => span = new byte[Math.Max(sizeHint, 1)];
+
+        public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
     }
 }

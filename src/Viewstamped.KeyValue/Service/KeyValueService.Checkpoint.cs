@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 
 namespace Viewstamped.KeyValue;
@@ -10,58 +11,37 @@ namespace Viewstamped.KeyValue;
 /// </summary>
 public sealed partial class KeyValueService
 {
-    private static ReadOnlySpan<byte> Magic => "VKV1"u8;
+    private const int HeaderSize = 4 + 8 + VarInt.MaxSize;
 
-    /// <summary>The live records sorted by <see cref="MeasureCheckpoint"/>, and the size, for the write that follows.</summary>
-    private (byte[][] Live, int Size)? measured;
+    /// <summary>The most an entry takes before its key and value: flags, expiry, two lengths.</summary>
+    private const int EntryHeaderSizeMax = 1 + 8 + (2 * VarInt.MaxSize);
+
+    private static ReadOnlySpan<byte> Magic => "VKV1"u8;
 
     /// <inheritdoc />
     public byte[] WriteCheckpoint()
     {
-        var checkpoint = new byte[MeasureCheckpoint()];
-        WriteCheckpoint(checkpoint);
-        return checkpoint;
+        var writer = new ArrayBufferWriter<byte>();
+        WriteCheckpoint(writer);
+        return writer.WrittenSpan.ToArray();
     }
 
     /// <inheritdoc />
-    /// <remarks>Sorts the live keys and keeps them for the <see cref="WriteCheckpoint(Span{byte})"/> that follows.</remarks>
-    public int MeasureCheckpoint()
+    /// <remarks>Sorts the live keys (an array of references), then writes entry by entry.</remarks>
+    public void WriteCheckpoint(IBufferWriter<byte> destination)
     {
+        ArgumentNullException.ThrowIfNull(destination);
         var live = store.LiveInKeyOrder();
-        long size = Magic.Length + 8 + VarInt.SizeOf((uint)live.Length);
-        foreach (var record in live)
-        {
-            var key = Record.Key(record).Length;
-            var value = Record.Value(record).Length;
-            size += 1 + (Record.HasExpiry(record) ? 8 : 0) + VarInt.SizeOf((uint)key) + VarInt.SizeOf((uint)value) + key + value;
-        }
-
-        if (size > Array.MaxLength)
-        {
-            throw new InvalidOperationException($"the state takes {size} bytes, more than one checkpoint can hold");
-        }
-
-        measured = (live, (int)size);
-        return (int)size;
-    }
-
-    /// <inheritdoc />
-    public void WriteCheckpoint(Span<byte> destination)
-    {
-        if (measured is not var (live, size) || destination.Length != size)
-        {
-            throw new InvalidOperationException("WriteCheckpoint(Span) must follow MeasureCheckpoint, with a destination of the measured length");
-        }
-
-        measured = null;
-        var span = destination;
+        var span = destination.GetSpan(HeaderSize);
         Magic.CopyTo(span);
         BinaryPrimitives.WriteInt64LittleEndian(span[4..], store.Now);
-        var at = 12 + VarInt.Write(span[12..], (uint)live.Length);
+        destination.Advance(12 + VarInt.Write(span[12..], (uint)live.Length));
         foreach (var record in live)
         {
             var key = Record.Key(record);
             var value = Record.Value(record);
+            span = destination.GetSpan(EntryHeaderSizeMax);
+            var at = 0;
             if (Record.ExpiryOf(record) is { } expireAt)
             {
                 span[at++] = 1;
@@ -75,75 +55,91 @@ public sealed partial class KeyValueService
 
             at += VarInt.Write(span[at..], (uint)key.Length);
             at += VarInt.Write(span[at..], (uint)value.Length);
-            key.CopyTo(span[at..]);
-            at += key.Length;
-            value.CopyTo(span[at..]);
-            at += value.Length;
+            destination.Advance(at);
+            destination.Write(key);
+            destination.Write(value);
         }
     }
 
     /// <inheritdoc />
     /// <exception cref="InvalidDataException">The bytes are not a checkpoint of this service.</exception>
-    public void RestoreCheckpoint(ReadOnlySpan<byte> checkpoint)
+    public void RestoreCheckpoint(ReadOnlySpan<byte> checkpoint) => RestoreCheckpoint(new ReadOnlySequence<byte>(checkpoint.ToArray()));
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidDataException">The bytes are not a checkpoint of this service; the state is then unchanged.</exception>
+    public void RestoreCheckpoint(ReadOnlySequence<byte> checkpoint)
     {
-        if (checkpoint.Length < 13 || !checkpoint[..4].SequenceEqual(Magic))
+        var reader = new SequenceReader<byte>(checkpoint);
+        if (checkpoint.Length < 13 || !reader.IsNext(Magic, advancePast: true))
         {
             throw new InvalidDataException("not a key-value checkpoint");
         }
 
-        var now = BinaryPrimitives.ReadInt64LittleEndian(checkpoint[4..]);
-        var at = 12;
-        if (!VarInt.TryRead(checkpoint[at..], out var count, out var used) || count > (uint)(checkpoint.Length - at - used) / 3)
+        reader.TryReadLittleEndian(out long now);
+        if (!TryReadVarInt(ref reader, out var count) || count > (ulong)reader.Remaining / 3)
         {
             throw new InvalidDataException("bad key count in checkpoint");
         }
 
-        at += used;
         var records = new byte[count][];
-        ReadOnlySpan<byte> previous = default;
+        var scratch = Array.Empty<byte>();
         for (var i = 0; i < records.Length; i++)
         {
-            if (at >= checkpoint.Length || checkpoint[at] > 1)
+            if (!reader.TryRead(out var flags) || flags > 1)
             {
                 throw new InvalidDataException($"bad entry {i} in checkpoint");
             }
 
             long? expireAt = null;
-            if (checkpoint[at++] == 1)
+            if (flags == 1)
             {
-                if (checkpoint.Length - at < 8)
+                if (!reader.TryReadLittleEndian(out long expiry))
                 {
                     throw new InvalidDataException($"truncated entry {i} in checkpoint");
                 }
 
-                expireAt = BinaryPrimitives.ReadInt64LittleEndian(checkpoint[at..]);
-                at += 8;
+                expireAt = expiry;
             }
 
-            if (!VarInt.TryRead(checkpoint[at..], out var keyLength, out used))
+            if (!TryReadVarInt(ref reader, out var keyLength))
             {
                 throw new InvalidDataException($"bad key length of entry {i} in checkpoint");
             }
 
-            at += used;
-            if (!VarInt.TryRead(checkpoint[at..], out var valueLength, out used) || (long)keyLength + valueLength > checkpoint.Length - at - used)
+            if (!TryReadVarInt(ref reader, out var valueLength) || (long)keyLength + valueLength > reader.Remaining)
             {
                 throw new InvalidDataException($"bad value length of entry {i} in checkpoint");
             }
 
-            at += used;
-            var key = checkpoint.Slice(at, (int)keyLength);
-            if (i > 0 && previous.SequenceCompareTo(key) >= 0)
+            // Key and value are usually within one chunk; across a chunk boundary they are copied out.
+            var length = (int)(keyLength + valueLength);
+            ReadOnlySpan<byte> entry;
+            if (reader.UnreadSpan.Length >= length)
+            {
+                entry = reader.UnreadSpan[..length];
+            }
+            else
+            {
+                if (scratch.Length < length)
+                {
+                    scratch = new byte[length];
+                }
+
+                reader.UnreadSequence.Slice(0, length).CopyTo(scratch);
+                entry = scratch.AsSpan(0, length);
+            }
+
+            var key = entry[..(int)keyLength];
+            if (i > 0 && Record.Key(records[i - 1]).SequenceCompareTo(key) >= 0)
             {
                 throw new InvalidDataException($"keys out of order at entry {i} in checkpoint");
             }
 
-            records[i] = Record.Create(key, checkpoint.Slice(at + (int)keyLength, (int)valueLength), expireAt);
-            previous = key;
-            at += (int)(keyLength + valueLength);
+            records[i] = Record.Create(key, entry[(int)keyLength..], expireAt);
+            reader.Advance(length);
         }
 
-        if (at != checkpoint.Length)
+        if (!reader.End)
         {
             throw new InvalidDataException("trailing bytes in checkpoint");
         }
@@ -154,5 +150,20 @@ public sealed partial class KeyValueService
         {
             store.TryAdd(record);
         }
+    }
+
+    /// <summary>A <see cref="VarInt"/> that may span chunks: at most five bytes are copied out and read.</summary>
+    private static bool TryReadVarInt(ref SequenceReader<byte> reader, out uint value)
+    {
+        Span<byte> bytes = stackalloc byte[VarInt.MaxSize];
+        var available = (int)Math.Min(reader.Remaining, VarInt.MaxSize);
+        if (!reader.TryCopyTo(bytes[..available]) || !VarInt.TryRead(bytes[..available], out value, out var used))
+        {
+            value = 0;
+            return false;
+        }
+
+        reader.Advance(used);
+        return true;
     }
 }

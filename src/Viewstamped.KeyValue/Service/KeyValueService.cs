@@ -20,7 +20,7 @@ namespace Viewstamped.KeyValue;
 /// depend on which expired keys are still held, so replicas agree byte for byte.</para>
 /// <para>Not thread-safe: the replica's driver calls it one operation at a time.</para>
 /// </remarks>
-public sealed partial class KeyValueService : IPredictingService, ISizedCheckpointingService
+public sealed partial class KeyValueService : IPredictingService, IStreamingCheckpointingService
 {
     private readonly Func<long> clock;
     private readonly KeyValueOptions options;
@@ -58,7 +58,6 @@ public sealed partial class KeyValueService : IPredictingService, ISizedCheckpoi
     /// <inheritdoc />
     public byte[] Execute(ReadOnlySpan<byte> operation, ReadOnlySpan<byte> prediction)
     {
-        measured = null; // a measured checkpoint is of the state before this operation
         if (prediction.Length == 8)
         {
             var predicted = BinaryPrimitives.ReadInt64LittleEndian(prediction);

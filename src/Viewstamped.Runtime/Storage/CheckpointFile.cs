@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using Microsoft.Win32.SafeHandles;
 
 namespace Viewstamped.Runtime.Storage;
 
@@ -16,8 +17,16 @@ namespace Viewstamped.Runtime.Storage;
 /// </summary>
 internal static class CheckpointFile
 {
-    public static void Write(string directory, StorageIdentity identity, ulong salt, Checkpoint checkpoint)
+    /// <summary>Writes the checkpoint's file and returns a state that reads it back from there.</summary>
+    public static CheckpointState Write(string directory, StorageIdentity identity, ulong salt, Checkpoint checkpoint)
     {
+        var state = checkpoint.State;
+        var salted = new XxHash3((long)salt);
+        foreach (var segment in state.Segments())
+        {
+            salted.Append(segment.Span);
+        }
+
         Span<byte> header = stackalloc byte[StorageLayout.CheckpointHeaderSize];
         header.Clear();
         BinaryPrimitives.WriteUInt64LittleEndian(header, StorageLayout.CheckpointMagic);
@@ -26,20 +35,25 @@ internal static class CheckpointFile
         BinaryPrimitives.WriteUInt128LittleEndian(header[16..], identity.Cluster);
         BinaryPrimitives.WriteUInt64LittleEndian(header[32..], checkpoint.Op.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(header[40..], checkpoint.Checksum);
-        BinaryPrimitives.WriteUInt64LittleEndian(header[48..], (ulong)checkpoint.State.Length);
-        BinaryPrimitives.WriteUInt64LittleEndian(header[56..], XxHash3.HashToUInt64(checkpoint.State, (long)salt));
+        BinaryPrimitives.WriteUInt64LittleEndian(header[48..], (ulong)state.Length);
+        BinaryPrimitives.WriteUInt64LittleEndian(header[56..], salted.GetCurrentHashAsUInt64());
         BinaryPrimitives.WriteUInt64LittleEndian(header[72..], XxHash3.HashToUInt64(header[..72], (long)salt));
-        Durability.WriteFileAtomically(Path.Combine(directory, StorageLayout.CheckpointFileName(checkpoint.Op)), header, checkpoint.State);
+        var path = Path.Combine(directory, StorageLayout.CheckpointFileName(checkpoint.Op));
+        Durability.WriteFileAtomically(path, header, state.Segments());
+        return new FileCheckpointState(path, StorageLayout.CheckpointHeaderSize, state.Length);
     }
 
-    /// <summary>Reads and checks the checkpoint <paramref name="reference"/> names; returns it, or null with the reason.</summary>
+    /// <summary>
+    /// Checks the checkpoint <paramref name="reference"/> names, reading it a chunk at a time; returns
+    /// it, its state read from the file when needed, or null with the reason.
+    /// </summary>
     public static Checkpoint? Read(string directory, ulong salt, CheckpointReference reference, out string? problem)
     {
         var path = Path.Combine(directory, StorageLayout.CheckpointFileName(reference.Op));
-        byte[] file;
         try
         {
-            file = File.ReadAllBytes(path);
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            problem = Check(handle, salt, reference);
         }
         catch (FileNotFoundException)
         {
@@ -47,41 +61,53 @@ internal static class CheckpointFile
             return null;
         }
 
-        problem = Check(file, salt, reference);
         if (problem is not null)
         {
             problem = $"checkpoint file {Path.GetFileName(path)}: {problem}";
             return null;
         }
 
-        return new Checkpoint(reference.Op, file.AsSpan(StorageLayout.CheckpointHeaderSize).ToArray(), reference.Checksum);
+        return new Checkpoint(reference.Op, new FileCheckpointState(path, StorageLayout.CheckpointHeaderSize, (long)reference.Size), reference.Checksum);
     }
 
-    private static string? Check(ReadOnlySpan<byte> file, ulong salt, CheckpointReference reference)
+    private static string? Check(SafeFileHandle handle, ulong salt, CheckpointReference reference)
     {
-        if (file.Length < StorageLayout.CheckpointHeaderSize)
+        var fileLength = RandomAccess.GetLength(handle);
+        if (fileLength < StorageLayout.CheckpointHeaderSize)
         {
             return "shorter than its header";
         }
 
-        var header = file[..StorageLayout.CheckpointHeaderSize];
+        Span<byte> header = stackalloc byte[StorageLayout.CheckpointHeaderSize];
+        FileCheckpointState.ReadExactly(handle, header, 0);
         if (BinaryPrimitives.ReadUInt64LittleEndian(header[72..]) != XxHash3.HashToUInt64(header[..72], (long)salt)
             || BinaryPrimitives.ReadUInt64LittleEndian(header) != StorageLayout.CheckpointMagic)
         {
             return "header checksum mismatch";
         }
 
-        var state = file[StorageLayout.CheckpointHeaderSize..];
+        var stateLength = fileLength - StorageLayout.CheckpointHeaderSize;
         if (BinaryPrimitives.ReadUInt64LittleEndian(header[32..]) != reference.Op.Value
             || BinaryPrimitives.ReadUInt64LittleEndian(header[40..]) != reference.Checksum
             || BinaryPrimitives.ReadUInt64LittleEndian(header[48..]) != reference.Size
-            || (ulong)state.Length != reference.Size)
+            || (ulong)stateLength != reference.Size)
         {
             return "does not match the checkpoint the log refers to (op, checksum or size)";
         }
 
-        if (BinaryPrimitives.ReadUInt64LittleEndian(header[56..]) != XxHash3.HashToUInt64(state, (long)salt)
-            || XxHash64.HashToUInt64(state) != reference.Checksum)
+        var salted = new XxHash3((long)salt);
+        var plain = new XxHash64();
+        var buffer = new byte[(int)Math.Min(stateLength, CheckpointState.ChunkSize)];
+        for (long at = 0; at < stateLength; at += buffer.Length)
+        {
+            var piece = buffer.AsSpan(0, (int)Math.Min(buffer.Length, stateLength - at));
+            FileCheckpointState.ReadExactly(handle, piece, StorageLayout.CheckpointHeaderSize + at);
+            salted.Append(piece);
+            plain.Append(piece);
+        }
+
+        if (BinaryPrimitives.ReadUInt64LittleEndian(header[56..]) != salted.GetCurrentHashAsUInt64()
+            || plain.GetCurrentHashAsUInt64() != reference.Checksum)
         {
             return "state checksum mismatch";
         }

@@ -78,18 +78,24 @@ internal static class Durability
     public static void WriteFileAtomically(string path, ReadOnlySpan<byte> data) => WriteFileAtomically(path, data, []);
 
     /// <summary>
-    /// Writes <paramref name="head"/> then <paramref name="tail"/> to a new file, as
+    /// Writes <paramref name="head"/> then each of <paramref name="tail"/> to a new file, as
     /// <see cref="WriteFileAtomically(string, ReadOnlySpan{byte})"/> does, without joining them in
-    /// memory first (a checkpoint's state can be hundreds of megabytes).
+    /// memory first (a checkpoint's state can be hundreds of megabytes, in chunks).
     /// </summary>
-    public static void WriteFileAtomically(string path, ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
+    public static void WriteFileAtomically(string path, ReadOnlySpan<byte> head, IEnumerable<ReadOnlyMemory<byte>> tail)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var temporary = path + ".tmp";
         using (var handle = File.OpenHandle(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             RandomAccess.Write(handle, head, 0);
-            RandomAccess.Write(handle, tail, head.Length);
+            long at = head.Length;
+            foreach (var piece in tail)
+            {
+                RandomAccess.Write(handle, piece.Span, at);
+                at += piece.Length;
+            }
+
             SyncData(handle);
         }
 

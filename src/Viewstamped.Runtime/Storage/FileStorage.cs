@@ -258,7 +258,7 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
 
         // A log cut short by corruption may lack entries this replica acknowledged: the core then
         // withholds its vote until a peer gives it a log (protocol-aware repair).
-        return new DurableState(hardState, checkpoint, ReadEntries(locations), head) { LogDamaged = Health.LogCorrupt };
+        return new DurableState(hardState, checkpoint, ReadEntries(locations), head) { LogDamaged = Health.LogCorrupt || hardState.LogDamaged };
     }
 
     /// <summary>Persists <paramref name="ready"/> (log changes, hard state, checkpoint, compaction) and returns once it is durable.</summary>
@@ -547,7 +547,9 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
         {
             if (write.Checkpoint is { } checkpoint)
             {
-                CheckpointFile.Write(directory, Identity, salt, checkpoint);
+                // From now on the replica reads this checkpoint from its file (to serve state transfer),
+                // so the copy in memory can go: a large state is not held for as long as it is the latest.
+                checkpoint.ReplaceState(CheckpointFile.Write(directory, Identity, salt, checkpoint));
                 syncs += 2;
             }
         }
@@ -782,6 +784,7 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
 
         var hard = model.HardState;
         if (hard.View == superblock.HardState.View && hard.LogView == superblock.HardState.LogView
+            && hard.LogDamaged == superblock.HardState.LogDamaged
             && model.Current == superblock.Current && model.Previous == superblock.Previous && newBase == superblock.Base)
         {
             return;
@@ -986,12 +989,12 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
 
             if (ready.HardState is { } hard)
             {
-                Add(RecordType.HardState, OpNumber.Zero, 24, hardState: hard);
+                Add(RecordType.HardState, OpNumber.Zero, RecordBody.HardStateSize, hardState: hard);
             }
 
             if (ready.Checkpoint is { } checkpoint)
             {
-                Invariant.That(XxHash64.HashToUInt64(checkpoint.State) == checkpoint.Checksum, $"checkpoint at op {checkpoint.Op} does not match its checksum");
+                Invariant.That(checkpoint.State.ComputeChecksum() == checkpoint.Checksum, $"checkpoint at op {checkpoint.Op} does not match its checksum");
                 Add(RecordType.Checkpoint, checkpoint.Op, 16, checkpoint: new CheckpointReference(checkpoint.Op, checkpoint.Checksum, (ulong)checkpoint.State.Length));
             }
 

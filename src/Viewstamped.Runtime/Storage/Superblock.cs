@@ -38,6 +38,9 @@ internal sealed record SuperblockRead(SuperblockState State, int ValidCopies, IR
 internal static class Superblock
 {
     private const int ChecksumOffset = 0;
+
+    /// <summary>Bit 0 of byte 50: the hard state's <see cref="HardState.LogDamaged"/>.</summary>
+    private const byte LogDamagedFlag = 1;
     private const int ConfigurationOffset = 256;
     private const int ConfigurationLengthMax = StorageLayout.SuperblockSlotSize - ConfigurationOffset - 2;
 
@@ -166,6 +169,7 @@ internal static class Superblock
         BinaryPrimitives.WriteUInt128LittleEndian(slot[32..], state.Identity.Cluster);
         slot[48] = state.Identity.Replica.Value;
         slot[49] = (byte)state.Identity.ReplicaCount;
+        slot[50] = state.HardState.LogDamaged ? LogDamagedFlag : (byte)0;
         BinaryPrimitives.WriteUInt32LittleEndian(slot[52..], state.Epoch);
         BinaryPrimitives.WriteUInt64LittleEndian(slot[56..], state.HardState.View.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(slot[64..], state.HardState.LogView.Value);
@@ -242,7 +246,10 @@ internal static class Superblock
             new HardState(
                 new View(BinaryPrimitives.ReadUInt64LittleEndian(slot[56..])),
                 new View(BinaryPrimitives.ReadUInt64LittleEndian(slot[64..])),
-                new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(slot[72..]))),
+                new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(slot[72..])))
+            {
+                LogDamaged = (slot[50] & LogDamagedFlag) != 0,
+            },
             BinaryPrimitives.ReadUInt64LittleEndian(slot[80..]),
             new WalBase(
                 BinaryPrimitives.ReadUInt64LittleEndian(slot[88..]),

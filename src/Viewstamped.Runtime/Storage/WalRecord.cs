@@ -163,17 +163,29 @@ internal static class RecordBody
             body.Slice(at + 4, predictionLength).ToArray());
     }
 
+    /// <summary>The body of a hard-state record: view, log view, commit number, then flags (bit 0: the log is damaged and awaits repair).</summary>
+    public const int HardStateSize = 32;
+
+    /// <summary>The hard-state body written before the flags existed; still read, and meaning "not damaged".</summary>
+    private const int HardStateSizeUnflagged = 24;
+
+    private const ulong LogDamagedFlag = 1;
+
     public static void WriteHardState(HardState state, Span<byte> body)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(body, state.View.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(body[8..], state.LogView.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(body[16..], state.CommitNumber.Value);
+        BinaryPrimitives.WriteUInt64LittleEndian(body[24..], state.LogDamaged ? LogDamagedFlag : 0);
     }
 
     public static HardState ReadHardState(ReadOnlySpan<byte> body) => new(
         new View(BinaryPrimitives.ReadUInt64LittleEndian(body)),
         new View(BinaryPrimitives.ReadUInt64LittleEndian(body[8..])),
-        new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(body[16..])));
+        new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(body[16..])))
+    {
+        LogDamaged = body.Length >= HardStateSize && (BinaryPrimitives.ReadUInt64LittleEndian(body[24..]) & LogDamagedFlag) != 0,
+    };
 
     public static void WritePair(ulong first, ulong second, Span<byte> body)
     {
@@ -184,12 +196,12 @@ internal static class RecordBody
     public static (ulong First, ulong Second) ReadPair(ReadOnlySpan<byte> body) =>
         (BinaryPrimitives.ReadUInt64LittleEndian(body), BinaryPrimitives.ReadUInt64LittleEndian(body[8..]));
 
-    /// <summary>The body length each type must have; -1 for entries, whose length varies.</summary>
-    public static int ExpectedLength(RecordType type) => type switch
+    /// <summary>True when a body of <paramref name="length"/> bytes fits records of <paramref name="type"/> (entries vary).</summary>
+    public static bool LengthFits(RecordType type, int length) => type switch
     {
-        RecordType.Entry => -1,
-        RecordType.HardState => 24,
-        RecordType.Checkpoint or RecordType.Void => 16,
-        _ => 0,
+        RecordType.Entry => true,
+        RecordType.HardState => length is HardStateSize or HardStateSizeUnflagged,
+        RecordType.Checkpoint or RecordType.Void => length == 16,
+        _ => length == 0,
     };
 }

@@ -188,9 +188,8 @@ internal sealed class WalScanner
             }
 
             var body = span.Slice(StorageLayout.RecordHeaderSize, header.BodyLength);
-            var expectedLength = RecordBody.ExpectedLength(header.Type);
             var bodyOk = XxHash3.HashToUInt64(body, (long)salt) == header.BodyChecksum
-                && (expectedLength < 0 || expectedLength == header.BodyLength);
+                && RecordBody.LengthFits(header.Type, header.BodyLength);
             var info = Decode(header, segment, position, body, bodyOk);
             if (bodyOk && header.Type == RecordType.Void)
             {

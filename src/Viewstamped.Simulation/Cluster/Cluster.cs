@@ -43,6 +43,13 @@ public sealed record ClusterOptions
     /// </summary>
     public DiskFaults? Disk { get; init; }
 
+    /// <summary>
+    /// Makes replica <c>i</c>'s storage when <see cref="Disk"/> is not set, instead of a
+    /// <see cref="MemoryStorage"/>: for running the cluster over real storage (the runtime's file storage)
+    /// in tests. Its <see cref="IReplicaStorage.Persist"/> must be durable on return.
+    /// </summary>
+    public Func<int, IReplicaStorage>? Storage { get; init; }
+
     /// <summary>A planted bug of every replica's simulated disk, for checker tests only.</summary>
     internal DiskBug DiskBug { get; init; }
 }
@@ -100,7 +107,7 @@ public sealed class Cluster
             }
             else
             {
-                storages[i] = new MemoryStorage();
+                storages[i] = options.Storage?.Invoke(i) ?? new MemoryStorage();
             }
 
             Start(i, durable: null);
@@ -306,6 +313,18 @@ public sealed class Cluster
         var durable = storages[index].Load();
         Checker.Restarting(index, disks[index] is null ? null : durable);
         Start(index, durable);
+    }
+
+    /// <summary>
+    /// Restarts a crashed replica from <paramref name="storage"/>, which replaces its storage from now
+    /// on: the same data reopened (and scanned again), possibly damaged in between. Not with <see cref="ClusterOptions.Disk"/>.
+    /// </summary>
+    public void Restart(int index, IReplicaStorage storage)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        Invariant.That(disks[index] is null, "a replica on a simulated disk restarts from that disk");
+        storages[index] = storage;
+        Restart(index);
     }
 
     private void Start(int index, DurableState? durable)

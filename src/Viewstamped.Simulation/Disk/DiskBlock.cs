@@ -28,6 +28,9 @@ internal static class DiskBlock
     public const int SuperblockSize = 96;
     private const int HeaderSize = 40;
 
+    /// <summary>In a hard-state block's flags byte (9) and the superblock's byte 65: <see cref="HardState.LogDamaged"/>.</summary>
+    private const byte LogDamagedFlag = 2;
+
     public static byte[] Encode(BlockType type, bool batchEnd, ulong seq, ulong batch, OpNumber op, LogEntry? entry, HardState hardState, ulong checksum)
     {
         var payload = type switch
@@ -40,7 +43,7 @@ internal static class DiskBlock
         var block = new byte[HeaderSize + payload];
         var span = block.AsSpan();
         span[8] = (byte)type;
-        span[9] = batchEnd ? (byte)1 : (byte)0;
+        span[9] = (byte)((batchEnd ? 1 : 0) | (type == BlockType.HardState && hardState.LogDamaged ? LogDamagedFlag : 0));
         BinaryPrimitives.WriteUInt64LittleEndian(span[16..], seq);
         BinaryPrimitives.WriteUInt64LittleEndian(span[24..], batch);
         BinaryPrimitives.WriteUInt64LittleEndian(span[32..], op.Value);
@@ -133,7 +136,10 @@ internal static class DiskBlock
                 hardState = new HardState(
                     new View(BinaryPrimitives.ReadUInt64LittleEndian(body)),
                     new View(BinaryPrimitives.ReadUInt64LittleEndian(body[8..])),
-                    new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(body[16..])));
+                    new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(body[16..])))
+                {
+                    LogDamaged = (span[9] & LogDamagedFlag) != 0,
+                };
                 break;
             case BlockType.Checkpoint:
                 checksum = BinaryPrimitives.ReadUInt64LittleEndian(body);
@@ -157,6 +163,7 @@ internal static class DiskBlock
         BinaryPrimitives.WriteUInt64LittleEndian(span[48..], state.WalSeq);
         BinaryPrimitives.WriteUInt64LittleEndian(span[56..], state.FirstSeq);
         span[64] = state.CheckpointOp is null ? (byte)0 : (byte)1;
+        span[65] = state.HardState.LogDamaged ? LogDamagedFlag : (byte)0;
         BinaryPrimitives.WriteUInt64LittleEndian(span[72..], state.CheckpointOp?.Value ?? 0);
         BinaryPrimitives.WriteUInt64LittleEndian(span[80..], state.CheckpointChecksum);
         BinaryPrimitives.WriteUInt64LittleEndian(span[88..], state.FirstBatch);
@@ -183,7 +190,10 @@ internal static class DiskBlock
             new HardState(
                 new View(BinaryPrimitives.ReadUInt64LittleEndian(span[24..])),
                 new View(BinaryPrimitives.ReadUInt64LittleEndian(span[32..])),
-                new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(span[40..]))),
+                new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(span[40..])))
+            {
+                LogDamaged = (span[65] & LogDamagedFlag) != 0,
+            },
             BinaryPrimitives.ReadUInt64LittleEndian(span[48..]),
             BinaryPrimitives.ReadUInt64LittleEndian(span[56..]),
             BinaryPrimitives.ReadUInt64LittleEndian(span[88..]),
@@ -197,7 +207,7 @@ internal static class DiskBlock
         var file = new byte[24 + checkpoint.State.Length];
         BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(8), checkpoint.Op.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(file.AsSpan(16), checkpoint.Checksum);
-        checkpoint.State.CopyTo(file, 24);
+        checkpoint.State.Read(0, file.AsSpan(24));
         Seal(file);
         return file;
     }

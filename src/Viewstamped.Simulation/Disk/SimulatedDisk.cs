@@ -1,4 +1,3 @@
-using System.IO.Hashing;
 using Viewstamped.Messages;
 
 namespace Viewstamped.Simulation;
@@ -153,7 +152,7 @@ public sealed class SimulatedDisk : IReplicaStorage
 
         if (ready.Checkpoint is { } checkpoint)
         {
-            Invariant.That(XxHash64.HashToUInt64(checkpoint.State) == checkpoint.Checksum, $"checkpoint at op {checkpoint.Op} does not match its checksum");
+            Invariant.That(checkpoint.State.ComputeChecksum() == checkpoint.Checksum, $"checkpoint at op {checkpoint.Op} does not match its checksum");
             checkpointFiles[checkpoint.Op.Value] = DiskBlock.EncodeCheckpoint(checkpoint);
         }
 
@@ -448,8 +447,12 @@ public sealed class SimulatedDisk : IReplicaStorage
         logicalHead = memory.Load().LogHead;
         if (corrupt)
         {
-            // The cut is final: the superblock now covers only what is kept, and a checkpoint beyond the cut restarts the log at it.
-            WriteSuperblock(current with { Sequence = current.Sequence + 1, WalSeq = lastSeq });
+            // The cut is final: the superblock now covers only what is kept, and a checkpoint beyond the
+            // cut restarts the log at it. It also records that the log is damaged, so a crash before
+            // the replica's repair cannot make the next load look clean (the replica clears the flag).
+            var damagedState = memory.HardState with { LogDamaged = true };
+            memory.Persist(new Ready { HardState = damagedState });
+            WriteSuperblock(current with { Sequence = current.Sequence + 1, HardState = damagedState, WalSeq = lastSeq });
             if (memory.Checkpoint is { } kept && logicalHead < kept.Op)
             {
                 Persist(new Ready { LogChanges = { new LogChange(LogChangeKind.Reset, kept.Op, null) } });
@@ -465,7 +468,7 @@ public sealed class SimulatedDisk : IReplicaStorage
             TornRecords = tornRecords,
             Problems = problems,
         };
-        return shadow.Load() with { LogDamaged = corrupt };
+        return shadow.Load() with { LogDamaged = corrupt || shadow.HardState.LogDamaged };
     }
 
     private Ready ToReady(DiskRecord record, ulong walSeq)
@@ -561,7 +564,7 @@ public sealed class SimulatedDisk : IReplicaStorage
     {
         var hard = shadow.HardState;
         var checkpoint = shadow.Checkpoint;
-        if (hard.View == current.HardState.View && hard.LogView == current.HardState.LogView
+        if (hard.View == current.HardState.View && hard.LogView == current.HardState.LogView && hard.LogDamaged == current.HardState.LogDamaged
             && checkpoint?.Op == current.CheckpointOp && (checkpoint?.Checksum ?? 0) == current.CheckpointChecksum)
         {
             return;

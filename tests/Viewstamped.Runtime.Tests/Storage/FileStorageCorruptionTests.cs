@@ -290,7 +290,7 @@ public sealed class FileStorageCorruptionTests
         Assert.Equal([new OpNumber(20)], storage.Health.CorruptCheckpoints);
         Assert.True(storage.Health.UsesPreviousCheckpoint);
         var state = storage.Load();
-        Assert.Equal(Checkpoint(10).State, state.Checkpoint!.State);
+        Assert.Equal(Checkpoint(10).State.ToArray(), state.Checkpoint!.State.ToArray());
         Assert.Equal(Enumerable.Range(11, 20).Select(i => (ulong)i), state.Entries.Select(e => e.Op.Value));
         Assert.Equal(new OpNumber(30), state.LogHead);
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Viewstamped.Runtime.Storage;
 using static Viewstamped.Runtime.Tests.Storage.StorageTestData;
@@ -163,6 +164,32 @@ public sealed class FileStorageTests
         Assert.Equal(Hard(3, 0, 2), FileStorage.Inspect(directory.Path).HardState);
         storage = directory.Open();
         Assert.Equal(Hard(3, 0, 2), storage.Load().HardState);
+    }
+
+    [Fact]
+    public void A_persisted_checkpoint_is_read_from_its_file_and_its_memory_copy_goes()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open();
+        var checkpoint = Checkpoint(5, size: (5 * CheckpointState.ChunkSize / 2) + 7);
+        var bytes = checkpoint.State.ToArray();
+        storage.Persist(Appends(1, 5));
+        storage.Persist(Ready(checkpoint: checkpoint));
+
+        // The replica's checkpoint now reads its file: a range across a chunk boundary, and all of it.
+        Assert.IsType<FileCheckpointState>(checkpoint.State);
+        var range = new byte[1000];
+        checkpoint.State.Read(CheckpointState.ChunkSize - 500, range);
+        Assert.Equal(bytes.AsSpan(CheckpointState.ChunkSize - 500, 1000).ToArray(), range);
+        Assert.Equal(checkpoint.Checksum, checkpoint.State.ComputeChecksum());
+        Assert.Throws<ArgumentOutOfRangeException>(() => checkpoint.State.Read(bytes.Length - 10, range));
+
+        // So does the checkpoint a restart loads.
+        storage = directory.Reopen(storage);
+        var loaded = storage.Load().Checkpoint!;
+        Assert.IsType<FileCheckpointState>(loaded.State);
+        Assert.Equal(bytes, loaded.State.ToArray());
+        Assert.Equal(bytes, loaded.State.ToSequence().ToArray());
     }
 
     [Fact]

@@ -129,13 +129,23 @@ public sealed class SimulatedDiskTests
         Assert.True(state.Entries.Count < expected.Count);
         Assert.Equal(expected.Take(state.Entries.Count), state.Entries);
         Assert.NotEmpty(disk.Health.EntriesAfterCorruption);
+        Assert.True(state.LogDamaged);
         _ = index;
 
-        // The cut is durable: the next load is clean and the log continues after it.
-        var next = state.LogHead.Next;
-        disk.Persist(Ready([Append(Entry(next.Value, view: 2))]));
-        Assert.Equal(Entry(next.Value, view: 2), disk.Load().Entries[^1]);
+        // The cut is durable, and so is the damage: a load before the replica repaired its log finds
+        // nothing wrong on disk and still says the log lacks acknowledged entries.
+        var reloaded = disk.Load();
         Assert.False(disk.Health.LogCorrupt);
+        Assert.True(reloaded.LogDamaged);
+        Assert.True(reloaded.HardState.LogDamaged);
+
+        // The log continues after the cut; the replica's hard state says when it is repaired.
+        var next = state.LogHead.Next;
+        disk.Persist(Ready([Append(Entry(next.Value, view: 2))], Hard(2, 2, state.LogHead.Value)));
+        var repaired = disk.Load();
+        Assert.Equal(Entry(next.Value, view: 2), repaired.Entries[^1]);
+        Assert.False(disk.Health.LogCorrupt);
+        Assert.False(repaired.LogDamaged);
     }
 
     [Fact]

@@ -120,7 +120,7 @@ public abstract class StorageContractTests : IDisposable
         storage.Persist(Ready(checkpoint: Checkpoint(8), compactBefore: new OpNumber(6)));
         var state = Restart(storage).Load();
         Assert.Equal(new OpNumber(8), state.Checkpoint!.Op);
-        Assert.Equal(Checkpoint(8).State, state.Checkpoint.State);
+        Assert.Equal(Checkpoint(8).State.ToArray(), state.Checkpoint.State.ToArray());
         Assert.Equal(new ulong[] { 6, 7, 8, 9, 10 }, state.Entries.Select(e => e.Op.Value));
         Assert.Equal(new OpNumber(10), state.LogHead);
     }
@@ -145,7 +145,7 @@ public abstract class StorageContractTests : IDisposable
         storage.Persist(Ready(checkpoint: Checkpoint(20), compactBefore: new OpNumber(15)));
         storage.Persist(Ready(checkpoint: Checkpoint(30, size: 5000), compactBefore: new OpNumber(25)));
         var state = Restart(storage).Load();
-        Assert.Equal(Checkpoint(30, size: 5000).State, state.Checkpoint!.State);
+        Assert.Equal(Checkpoint(30, size: 5000).State.ToArray(), state.Checkpoint!.State.ToArray());
         Assert.Equal(25UL, state.Entries[0].Op.Value);
     }
 

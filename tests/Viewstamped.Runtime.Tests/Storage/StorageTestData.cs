@@ -63,7 +63,7 @@ internal static class StorageTestData
         if (expected.Checkpoint is { } checkpoint)
         {
             Assert.Equal(checkpoint.Checksum, actual.Checkpoint!.Checksum);
-            Assert.Equal(checkpoint.State, actual.Checkpoint.State);
+            Assert.Equal(checkpoint.State.ToArray(), actual.Checkpoint.State.ToArray());
         }
 
         Assert.True(expected.Entries.Count == actual.Entries.Count,

@@ -253,7 +253,9 @@ public class PaperTests
         var damaged = first.Storage.Load() with { LogDamaged = true };
         var options = first.Replica.Options with { Seed = 99 };
         var replica = new Replica(options, new Adder(), damaged);
-        replica.TakeReady();
+
+        // The damage is made durable first: storage cut it off and will not report it again.
+        Assert.True(replica.TakeReady().HardState?.LogDamaged);
 
         // The primary of view 1 is this replica: it must not start the view from its damaged log.
         replica.Step(new DoViewChange(new View(0), new OpNumber(1), OpNumber.Zero, [Registration(1, 0)]) { Header = From(2, 1) });
@@ -265,7 +267,22 @@ public class PaperTests
         // A StartView from the next view's primary repairs it; from then on it votes again.
         replica.Step(new StartView(new OpNumber(1), OpNumber.Zero, [Registration(1, 0)]) { Header = From(2, 2) });
         Assert.Equal(ReplicaStatus.Normal, replica.Status);
+        Assert.False(replica.TakeReady().HardState?.LogDamaged ?? true);
         replica.Step(new DoViewChange(new View(2), new OpNumber(1), OpNumber.Zero, [Registration(1, 0)]) { Header = From(2, 4) });
         Assert.Contains(replica.TakeReady().Messages, e => e.Message is DoViewChange || e.Message is StartView);
+
+        // A damaged hard state alone (the storage found nothing new this time) keeps it from voting too.
+        var again = new Replica(options, new Adder(), first.Storage.Load() with { HardState = first.Storage.Load().HardState with { LogDamaged = true } });
+        again.Step(new DoViewChange(new View(0), new OpNumber(1), OpNumber.Zero, [Registration(1, 0)]) { Header = From(2, 1) });
+        Assert.DoesNotContain(again.TakeReady().Messages, e => e.Message is DoViewChange or StartView);
+    }
+
+    [Fact]
+    public void Repair_a_single_replica_whose_disk_lost_entries_refuses_to_start()
+    {
+        var options = new ReplicaOptions { Cluster = 1, ReplicaCount = 1, Replica = new ReplicaIndex(0), Seed = 7 };
+        var damaged = new DurableState(default, null, [], OpNumber.Zero) { LogDamaged = true };
+        var error = Assert.Throws<ArgumentException>(() => new Replica(options, new Adder(), damaged));
+        Assert.Contains("no peer", error.Message, StringComparison.Ordinal);
     }
 }
