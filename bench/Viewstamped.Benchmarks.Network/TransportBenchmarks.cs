@@ -227,7 +227,7 @@ internal static class TransportBenchmarks
                 serverStream = await serverTls;
             }
 
-            var accepting = Handshake.AcceptAsync(serverStream, new AcceptorSettings(cluster, new ReplicaIndex(0), 2, key), HandshakeStatus.Ok, CancellationToken.None);
+            var accepting = Handshake.AcceptAsync(serverStream, new AcceptorSettings(cluster, new ReplicaIndex(0), 2, key), HandshakeStatus.Ok, null, CancellationToken.None);
             var initiated = await Handshake.InitiateAsync(clientStream, cluster, PeerRole.Replica, new ReplicaIndex(1), new ReplicaIndex(0), key, traceContext: false, CancellationToken.None);
             var accepted = await accepting;
             var initiator = new FrameConnection(client, clientStream, initiated, codec, 8192, counters, NullLogger.Instance);

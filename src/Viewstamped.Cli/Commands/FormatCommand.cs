@@ -34,7 +34,7 @@ public static class FormatCommand
         };
 
         var tls = new TlsArguments("this replica's");
-        tls.Certificate.Description += " Stored in the directory's security.json.";
+        tls.Certificate.Description += " It must name the replica: the URI vsr://cluster/CLUSTER/replica/INDEX in its subject alternative name. Stored in the directory's security.json.";
 
         var command = new Command("format", "Create a replica's data directory: a superblock holding the cluster id, the replica index and the configuration, and an empty log.")
         {
@@ -97,7 +97,7 @@ public static class FormatCommand
         }
 
         var tls = security is { TlsCertificateFile: null, TlsKeyFile: null, TlsAuthorityFile: null } ? null : security;
-        if (tls is not null && TlsArguments.Check(tls) is { } tlsError)
+        if (tls is not null && TlsArguments.Check(tls, null, (cluster, new ReplicaIndex((byte)replica))) is { } tlsError)
         {
             error.WriteLine($"vsr format: {tlsError}");
             return ExitCodes.BadArguments;

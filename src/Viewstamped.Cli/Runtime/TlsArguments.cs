@@ -43,8 +43,9 @@ internal sealed class TlsArguments
     /// <summary>
     /// Loads the files of <paramref name="tls"/> once. Returns what is wrong with them as a sentence
     /// (naming <paramref name="source"/>, where they came from, when not the command line), or null when they can be used.
+    /// With <paramref name="replica"/>, the certificate must name that replica (<see cref="CertificateIdentity"/>).
     /// </summary>
-    public static string? Check(SecurityConfig tls, string? source = null)
+    public static string? Check(SecurityConfig tls, string? source = null, (UInt128 Cluster, ReplicaIndex Index)? replica = null)
     {
         ArgumentNullException.ThrowIfNull(tls);
         var from = source is null ? string.Empty : $" (named in {source})";
@@ -64,9 +65,18 @@ internal sealed class TlsArguments
         try
         {
             using var credentials = TlsCredentials.Load(tls.TlsCertificateFile, tls.TlsKeyFile, tls.TlsAuthorityFile);
-            return credentials.CheckChain(credentials.Certificate) is { } problem
-                ? $"the certificate {tls.TlsCertificateFile} {problem} in {tls.TlsAuthorityFile}{from}"
-                : null;
+            if (credentials.CheckChain(credentials.Certificate) is { } problem)
+            {
+                return $"the certificate {tls.TlsCertificateFile} {problem} in {tls.TlsAuthorityFile}{from}";
+            }
+
+            if (replica is { } r && !CertificateIdentity.Names(credentials.Certificate, r.Cluster, r.Index))
+            {
+                return $"the certificate {tls.TlsCertificateFile} is {CertificateIdentity.Describe(credentials.Certificate, r.Cluster)}{from}: "
+                    + $"a certificate of replica {r.Index} must carry the URI {CertificateIdentity.ReplicaUri(r.Cluster, r.Index)} in its subject alternative name";
+            }
+
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or CryptographicException)
         {

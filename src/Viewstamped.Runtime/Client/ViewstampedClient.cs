@@ -247,7 +247,8 @@ public sealed class ViewstampedClient : IAsyncDisposable
 
     private async Task DialAsync(ReplicaIndex replica, CancellationToken token)
     {
-        var plan = new DialPlan(endpoints[replica.Value], options.ConnectTimeout, options.HandshakeTimeout, options.ReconnectDelayMin, options.ReconnectDelayMax, time, tls);
+        var plan = new DialPlan(
+            endpoints[replica.Value], options.ConnectTimeout, options.HandshakeTimeout, options.ReconnectDelayMin, options.ReconnectDelayMax, time, tls, new TlsPeer(options.Cluster, replica));
         var name = $"replica {replica} at {Endpoints.Format(endpoints[replica.Value])}";
         string? lastRefusal = null;
         await Dialer.KeepConnectedAsync(

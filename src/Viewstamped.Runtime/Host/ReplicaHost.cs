@@ -4,6 +4,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -149,6 +150,12 @@ public sealed class ReplicaHost : IAsyncDisposable
         {
             // Every peer would refuse it: say so at start rather than in each peer's log.
             throw new InvalidOperationException($"This replica's TLS certificate {ownProblem}");
+        }
+
+        if (tls is not null && !CertificateIdentity.Names(tls.Certificate, options.Cluster, Index))
+        {
+            throw new InvalidOperationException(
+                $"This replica's TLS certificate is {CertificateIdentity.Describe(tls.Certificate, options.Cluster)}: a certificate of replica {Index} must carry the URI {CertificateIdentity.ReplicaUri(options.Cluster, Index)} in its subject alternative name");
         }
         if (options.Key is null && options.KeyFile is not null && ClusterKey.IsTooOpen(options.KeyFile, out var mode))
         {
@@ -669,6 +676,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         var address = remoteEndPoint?.Address ?? IPAddress.None;
         var acquired = limiter.TryAcquire(address);
         Stream stream = new NetworkStream(socket, ownsSocket: false);
+        X509Certificate2? certificate = null;
         HandshakeResult result;
         try
         {
@@ -676,11 +684,13 @@ public sealed class ReplicaHost : IAsyncDisposable
             timeout.CancelAfter(options.HandshakeTimeout);
             if (tls is not null)
             {
-                stream = await tls.AcceptAsync(stream, timeout.Token).ConfigureAwait(false);
+                var ssl = await tls.AcceptAsync(stream, timeout.Token).ConfigureAwait(false);
+                stream = ssl;
+                certificate = ssl.RemoteCertificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(ssl.RemoteCertificate!.GetRawCertData());
             }
 
             var refusal = !acquired ? HandshakeStatus.TooManyConnections : HandshakeStatus.Ok;
-            result = await Handshake.AcceptAsync(stream, acceptor!, refusal, timeout.Token).ConfigureAwait(false);
+            result = await Handshake.AcceptAsync(stream, acceptor!, refusal, certificate, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is HandshakeException or OperationCanceledException or IOException or SocketException or ObjectDisposedException)
         {
@@ -727,7 +737,7 @@ public sealed class ReplicaHost : IAsyncDisposable
 
     private async Task DialPeerAsync(ReplicaIndex peer, EndPoint endpoint, CancellationToken token)
     {
-        var plan = new DialPlan(endpoint, options.ConnectTimeout, options.HandshakeTimeout, options.ReconnectDelayMin, options.ReconnectDelayMax, time, tls);
+        var plan = new DialPlan(endpoint, options.ConnectTimeout, options.HandshakeTimeout, options.ReconnectDelayMin, options.ReconnectDelayMax, time, tls, new TlsPeer(options.Cluster, peer));
         var name = $"replica {peer} at {Endpoints.Format(endpoint)}";
         string? lastRefusal = null;
         await Dialer.KeepConnectedAsync(

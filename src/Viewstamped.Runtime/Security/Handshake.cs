@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Viewstamped.Codec;
 
@@ -31,6 +32,9 @@ internal enum HandshakeStatus : byte
 
     /// <summary>Local only, never on the wire: the TLS handshake before this one failed or refused the peer's certificate.</summary>
     TlsRefused = 10,
+
+    /// <summary>The initiator claims a replica index its TLS certificate does not name (<see cref="CertificateIdentity"/>).</summary>
+    NotCertified = 11,
 }
 
 /// <summary>A handshake that failed, with the reason to log; the connection must be closed.</summary>
@@ -165,7 +169,13 @@ internal static class Handshake
     /// Accepts a connection; throws <see cref="HandshakeException"/> after telling the initiator why it
     /// is refused. <paramref name="refusal"/>, when not Ok, refuses it after reading the hello (a limit).
     /// </summary>
-    public static async Task<HandshakeResult> AcceptAsync(Stream stream, AcceptorSettings settings, HandshakeStatus refusal, CancellationToken cancellationToken)
+    /// <param name="stream">The connection, inside TLS when that is configured.</param>
+    /// <param name="settings">What the connection is checked against.</param>
+    /// <param name="refusal">A refusal decided before the hello (a limit), or Ok.</param>
+    /// <param name="certificate">The initiator's TLS certificate, already chained to the cluster's CA; null without TLS. An initiator that claims a replica index must hold a certificate that names it.</param>
+    /// <param name="cancellationToken">Ends the handshake.</param>
+    public static async Task<HandshakeResult> AcceptAsync(
+        Stream stream, AcceptorSettings settings, HandshakeStatus refusal, X509Certificate2? certificate, CancellationToken cancellationToken)
     {
         var hello = new byte[GreetingSize];
         await ReadExactlyAsync(stream, hello, "hello", cancellationToken).ConfigureAwait(false);
@@ -183,7 +193,7 @@ internal static class Handshake
         var replica = new ReplicaIndex(hello[7]);
         var hasKey = (hello[24] & HasKeyFlag) != 0;
         var tracing = (hello[24] & TraceContextFlag) != 0;
-        var (status, reason) = Check(settings, hello, role, replica, hasKey, refusal);
+        var (status, reason) = Check(settings, hello, role, replica, hasKey, refusal, certificate);
         var challenge = new byte[GreetingSize];
         WriteGreeting(challenge, (byte)status, settings.Self, settings.Cluster, settings.Key is not null, tracing);
         await stream.WriteAsync(challenge, cancellationToken).ConfigureAwait(false);
@@ -232,6 +242,7 @@ internal static class Handshake
         HandshakeStatus.UnsupportedVersion => "it speaks another handshake version",
         HandshakeStatus.ShuttingDown => "the replica is shutting down",
         HandshakeStatus.TlsRefused => "mutual TLS failed",
+        HandshakeStatus.NotCertified => "its TLS certificate does not name the replica it claims to be",
         _ => "a malformed handshake",
     };
 
@@ -248,11 +259,12 @@ internal static class Handshake
         HandshakeStatus.UnsupportedVersion => "unsupported_version",
         HandshakeStatus.ShuttingDown => "shutting_down",
         HandshakeStatus.TlsRefused => "tls",
+        HandshakeStatus.NotCertified => "not_certified",
         _ => "malformed_handshake",
     };
 
     private static (HandshakeStatus Status, string Reason) Check(
-        AcceptorSettings settings, byte[] hello, PeerRole role, ReplicaIndex replica, bool hasKey, HandshakeStatus refusal)
+        AcceptorSettings settings, byte[] hello, PeerRole role, ReplicaIndex replica, bool hasKey, HandshakeStatus refusal, X509Certificate2? certificate)
     {
         if (BinaryPrimitives.ReadUInt16LittleEndian(hello.AsSpan(4)) != Version)
         {
@@ -278,6 +290,11 @@ internal static class Handshake
         if (!validRole)
         {
             return (HandshakeStatus.BadReplica, $"it claims to be {Describe(role, replica)}, which is not a peer of replica {settings.Self} in a group of {settings.ReplicaCount}");
+        }
+
+        if (certificate is not null && role == PeerRole.Replica && !CertificateIdentity.Names(certificate, settings.Cluster, replica))
+        {
+            return (HandshakeStatus.NotCertified, $"it claims to be replica {replica} and its TLS certificate is {CertificateIdentity.Describe(certificate, settings.Cluster)}");
         }
 
         if (settings.Key is not null && !hasKey)

@@ -10,8 +10,10 @@ namespace Viewstamped.Runtime.Security;
 /// between replicas and from clients, runs TLS 1.2 or 1.3 first, both sides present a certificate,
 /// and each accepts the other's only when it chains to one of the <see cref="Authorities"/> (no system
 /// roots, no revocation lookups, host names not compared: membership of the cluster is what the
-/// certificate proves, and the handshake that follows, inside TLS, checks the cluster id and the
-/// replica index). Frames then travel encrypted and integrity-protected by TLS.
+/// certificate proves). A replica's certificate also names the replica it speaks for
+/// (<see cref="CertificateIdentity"/>): the handshake that follows, inside TLS, accepts a claim to be
+/// replica I only with a certificate naming replica I, and a dialer accepts at replica I's endpoint
+/// only a certificate naming replica I. Frames then travel encrypted and integrity-protected by TLS.
 /// </summary>
 public sealed class TlsCredentials : IDisposable
 {
@@ -101,10 +103,13 @@ public sealed class TlsCredentials : IDisposable
     /// <inheritdoc />
     public override string ToString() => $"TLS as {Certificate.Subject} (CA {string.Join(", ", Authorities.Select(a => a.Subject))})";
 
-    /// <summary>Runs the server side of TLS on an accepted connection; throws <see cref="TlsRefusedException"/> with the reason when the client is refused.</summary>
+    /// <summary>
+    /// Runs the server side of TLS on an accepted connection; throws <see cref="TlsRefusedException"/> with the reason when the client is refused.
+    /// Which replica the client's certificate may claim to be is for the handshake that follows to check (<see cref="CertificateIdentity"/>).
+    /// </summary>
     internal async Task<SslStream> AcceptAsync(Stream inner, CancellationToken cancellationToken)
     {
-        var check = new PeerCheck(this);
+        var check = new PeerCheck(this, null);
         var ssl = new SslStream(inner, leaveInnerStreamOpen: true);
         var options = new SslServerAuthenticationOptions
         {
@@ -118,10 +123,13 @@ public sealed class TlsCredentials : IDisposable
         return ssl;
     }
 
-    /// <summary>Runs the client side of TLS on a new connection; throws <see cref="TlsRefusedException"/> with the reason when it fails.</summary>
-    internal async Task<SslStream> ConnectAsync(Stream inner, string targetHost, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the client side of TLS on a new connection; throws <see cref="TlsRefusedException"/> with the reason when it fails.
+    /// With <paramref name="expected"/>, the server's certificate must name that replica (<see cref="CertificateIdentity"/>).
+    /// </summary>
+    internal async Task<SslStream> ConnectAsync(Stream inner, string targetHost, CancellationToken cancellationToken, TlsPeer? expected = null)
     {
-        var check = new PeerCheck(this);
+        var check = new PeerCheck(this, expected);
         var ssl = new SslStream(inner, leaveInnerStreamOpen: true);
         var options = new SslClientAuthenticationOptions
         {
@@ -181,8 +189,8 @@ public sealed class TlsCredentials : IDisposable
     private static bool IsPkcs12(string file) =>
         file.EndsWith(".pfx", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".p12", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Checks the remote certificate against the cluster's authorities and remembers why it refused.</summary>
-    private sealed class PeerCheck(TlsCredentials credentials)
+    /// <summary>Checks the remote certificate against the cluster's authorities (and the replica it must name) and remembers why it refused.</summary>
+    private sealed class PeerCheck(TlsCredentials credentials, TlsPeer? expected)
     {
         public string? Rejection { get; private set; }
 
@@ -202,10 +210,19 @@ public sealed class TlsCredentials : IDisposable
                 return false;
             }
 
+            if (expected is { } peer && !CertificateIdentity.Names(remote, peer.Cluster, peer.Replica))
+            {
+                Rejection = $"its TLS certificate is {CertificateIdentity.Describe(remote, peer.Cluster)}, and replica {peer.Replica} was expected at this endpoint";
+                return false;
+            }
+
             return true;
         }
     }
 }
+
+/// <summary>The replica a connection is opened to, whose TLS certificate must name it.</summary>
+internal sealed record TlsPeer(UInt128 Cluster, ReplicaIndex Replica);
 
 /// <summary>A TLS handshake that failed or a peer certificate that was refused; the message says why.</summary>
 public sealed class TlsRefusedException(string message, Exception? inner = null) : IOException(message, inner);

@@ -12,7 +12,8 @@ internal sealed record DialPlan(
     TimeSpan BackoffMin,
     TimeSpan BackoffMax,
     TimeProvider Time,
-    TlsCredentials? Tls = null);
+    TlsCredentials? Tls = null,
+    TlsPeer? TlsPeer = null);
 
 /// <summary>
 /// Keeps one outbound connection up: connect, run TLS when configured, handshake, hand the connection over, wait until it
@@ -79,7 +80,7 @@ internal static class Dialer
                     handshakeTimeout.CancelAfter(plan.HandshakeTimeout);
                     if (plan.Tls is { } tls)
                     {
-                        stream = await tls.ConnectAsync(stream, TlsTargetHost, handshakeTimeout.Token).ConfigureAwait(false);
+                        stream = await tls.ConnectAsync(stream, TlsTargetHost, handshakeTimeout.Token, plan.TlsPeer).ConfigureAwait(false);
                     }
 
                     result = await handshake(stream, handshakeTimeout.Token).ConfigureAwait(false);

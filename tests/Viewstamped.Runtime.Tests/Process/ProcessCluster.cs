@@ -3,20 +3,26 @@ using Viewstamped.Runtime.Client;
 using Viewstamped.Runtime.Security;
 using Viewstamped.Runtime.Storage;
 using Viewstamped.Runtime.Tests.Host;
+using Viewstamped.Runtime.Tests.Security;
 
 namespace Viewstamped.Runtime.Tests.Processes;
 
-/// <summary>A cluster of <c>vsr replica</c> processes on loopback, with file storage and a cluster key, removed at the end.</summary>
+/// <summary>
+/// A cluster of <c>vsr replica</c> processes on loopback, with file storage, removed at the end. The
+/// replicas authenticate with a cluster key, or, given a test CA, with mutual TLS only: each replica
+/// gets a certificate naming its index, passed with <c>--tls-cert/--tls-key/--tls-ca</c>.
+/// </summary>
 public sealed class ProcessCluster : IAsyncDisposable
 {
     private readonly string root;
 
-    private ProcessCluster(int count, string service)
+    private ProcessCluster(int count, string service, TestCertificates? authority)
     {
         root = Path.Combine(Path.GetTempPath(), $"vsr-process-{Guid.NewGuid():N}");
         Directory.CreateDirectory(root);
         Cluster = (UInt128)Random.Shared.NextInt64(1, long.MaxValue);
         Endpoints = Ports.FreeEndpoints(count);
+        Authority = authority;
         KeyFile = Path.Combine(root, "cluster.key");
         Key = ClusterKey.Generate();
         Key.Save(KeyFile);
@@ -24,9 +30,22 @@ public sealed class ProcessCluster : IAsyncDisposable
         {
             var data = Path.Combine(root, $"replica-{i}");
             FileStorage.Format(data, new StorageIdentity(Cluster, new ReplicaIndex((byte)i), Endpoints));
-            Replicas.Add(new ReplicaProcess(i, ["replica", "--data", data, "--key-file", KeyFile, "--service", service, "--stop-on-eof", "--status-interval-ms", "50", "--log-level", "Information"]));
+            List<string> security = ["--key-file", KeyFile];
+            if (authority is not null)
+            {
+                var (certificate, key, ca) = authority.WritePem(root, TestCertificates.ReplicaName(Cluster, i));
+                security = ["--tls-cert", certificate, "--tls-key", key, "--tls-ca", ca];
+            }
+
+            Replicas.Add(new ReplicaProcess(i, ["replica", "--data", data, .. security, "--service", service, "--stop-on-eof", "--status-interval-ms", "50", "--log-level", "Information"]));
         }
     }
+
+    /// <summary>The CA of the replicas' and clients' certificates, when the cluster runs mutual TLS.</summary>
+    public TestCertificates? Authority { get; }
+
+    /// <summary>A directory removed with the cluster, for more certificates.</summary>
+    public string Root => root;
 
     public UInt128 Cluster { get; }
 
@@ -39,9 +58,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     public List<ReplicaProcess> Replicas { get; } = [];
 
     /// <summary>Formats and starts <paramref name="count"/> replicas of <paramref name="service"/> (<c>adder</c> or <c>kv</c>) and waits until each listens.</summary>
-    public static async Task<ProcessCluster> StartAsync(int count, string service = "kv")
+    public static async Task<ProcessCluster> StartAsync(int count, string service = "kv", TestCertificates? authority = null)
     {
-        var cluster = new ProcessCluster(count, service);
+        var cluster = new ProcessCluster(count, service, authority);
         cluster.Replicas.ForEach(r => r.Start());
         foreach (var replica in cluster.Replicas)
         {
@@ -51,9 +70,19 @@ public sealed class ProcessCluster : IAsyncDisposable
         return cluster;
     }
 
-    public ViewstampedClient CreateClient()
+    /// <summary>A client with the cluster key, or, when the cluster runs mutual TLS, <paramref name="tls"/> or a client certificate of its CA.</summary>
+    public ViewstampedClient CreateClient(TlsCredentials? tls = null, TimeSpan? requestTimeout = null)
     {
-        var options = new ViewstampedClientOptions { Cluster = Cluster, Key = Key, Sessions = 4, ResendTicks = 20, RequestTimeout = TimeSpan.FromSeconds(15) };
+        var options = new ViewstampedClientOptions { Cluster = Cluster, Sessions = 4, ResendTicks = 20, RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(15) };
+        if (Authority is null)
+        {
+            options.Key = Key;
+        }
+        else
+        {
+            options.Tls = tls ?? Authority.Credentials("client");
+        }
+
         options.Replicas.AddRange(Endpoints);
         return new ViewstampedClient(options);
     }

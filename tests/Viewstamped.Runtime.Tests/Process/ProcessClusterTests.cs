@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using Viewstamped.KeyValue;
+using Viewstamped.Runtime.Storage;
+using Viewstamped.Runtime.Tests.Host;
+using Viewstamped.Runtime.Tests.Security;
 using Xunit.Abstractions;
 
 namespace Viewstamped.Runtime.Tests.Processes;
@@ -58,6 +62,53 @@ public class ProcessClusterTests(ITestOutputHelper output)
         primary = await KillPrimaryAsync(cluster, load);
         await cluster.WaitForPrimaryAsync(bound, except: primary.Index);
         acknowledgedBefore = load.Acknowledged;
+        await cluster.WaitUntilAsync(() => load.Acknowledged >= acknowledgedBefore + 100, bound, "100 more operations in the new view");
+
+        await load.StopAsync();
+        await CheckConvergedAsync(cluster);
+        output.WriteLine($"load: {load}; {await load.CheckLinearizableAsync()}");
+    }
+
+    [Fact]
+    public async Task Three_replicas_with_mutual_TLS_refuse_certificates_of_another_CA_and_survive_a_SIGKILL_of_the_primary_under_load()
+    {
+        using var ca = new TestCertificates();
+        using var otherCa = new TestCertificates("Another CA");
+        await using var cluster = await ProcessCluster.StartAsync(3, authority: ca);
+        await using var client = cluster.CreateClient();
+        Assert.Equal("+OK\r\n", System.Text.Encoding.ASCII.GetString(await client.InvokeAsync(KeyValueOperation.Encode("SET", "outside-the-history", "first"))));
+
+        // A client and a replica with certificates of another CA: each refused, with the reason and its address logged.
+        await using (var intruder = cluster.CreateClient(otherCa.Credentials("intruder"), TimeSpan.FromSeconds(1)))
+        {
+            await Assert.ThrowsAsync<TimeoutException>(() => intruder.InvokeAsync(KeyValueOperation.Encode("SET", "outside-the-history", "intruder")));
+        }
+
+        // The rogue claims replica 0, which dials the others, and trusts the cluster's CA too, so that it goes on to present its own certificate.
+        var rogueDirectory = Directory.CreateDirectory(Path.Combine(cluster.Root, "rogue")).FullName;
+        var (certificate, key, authority) = otherCa.WritePem(rogueDirectory, TestCertificates.ReplicaName(cluster.Cluster, 0));
+        File.AppendAllText(authority, Environment.NewLine + ca.Authority.ExportCertificatePem());
+        await using (var rogue = new ReplicaProcess(0, [
+            "replica", "--cluster", StorageIdentity.FormatCluster(cluster.Cluster), "--replica", "0", "--replicas", string.Join(',', cluster.Endpoints),
+            "--listen", Ports.FreeEndpoints(1)[0], "--service", "kv", "--tls-cert", certificate, "--tls-key", key, "--tls-ca", authority, "--stop-on-eof"]))
+        {
+            rogue.Start();
+            await rogue.WaitReadyAsync(bound);
+            foreach (var subject in new[] { "CN=intruder", "CN=replica-0" })
+            {
+                await cluster.WaitUntilAsync(
+                    () => cluster.Replicas.Any(r => r.Logged("Refused connection from 127.0.0.1:", $"its TLS certificate ({subject}) does not chain to the cluster's certificate authority")),
+                    bound,
+                    $"a logged refusal of {subject} (the rogue replica's log: {rogue.Log()})");
+            }
+        }
+
+        // The cluster serves on: load, a SIGKILL of the primary, and nothing acknowledged lost.
+        using var load = new KeyValueLoad(client, workers: 4, perWorkerMax: 1500, durationMax: TimeSpan.FromSeconds(25));
+        await cluster.WaitUntilAsync(() => load.Acknowledged >= 100, bound, "100 acknowledged operations");
+        var primary = await KillPrimaryAsync(cluster, load);
+        await cluster.WaitForPrimaryAsync(bound, except: primary.Index);
+        var acknowledgedBefore = load.Acknowledged;
         await cluster.WaitUntilAsync(() => load.Acknowledged >= acknowledgedBefore + 100, bound, "100 more operations in the new view");
 
         await load.StopAsync();

@@ -110,6 +110,9 @@ public sealed class ReplicaProcess : IAsyncDisposable
 
     public string Log() => string.Join(Environment.NewLine, log.TakeLast(60));
 
+    /// <summary>Whether a line it printed (of the last 500, status lines aside) contains every one of <paramref name="fragments"/>.</summary>
+    public bool Logged(params string[] fragments) => log.Any(line => fragments.All(f => line.Contains(f, StringComparison.Ordinal)));
+
     /// <summary>Closes standard input: the replica stops cleanly.</summary>
     public async Task StopAsync()
     {

@@ -22,11 +22,29 @@ public sealed class TestCertificates : IDisposable
     /// <summary>The CA certificate (with its private key).</summary>
     public X509Certificate2 Authority { get; }
 
-    /// <summary>A leaf certificate for <paramref name="name"/>, with its private key, usable as TLS server and client.</summary>
+    /// <summary>The name of replica <paramref name="replica"/>'s certificate: <c>replica-I</c>, plus a URI naming the cluster and the index (see <see cref="CertificateIdentity"/>).</summary>
+    public static string ReplicaName(UInt128 cluster, int replica) => $"replica-{replica}|{CertificateIdentity.ReplicaUri(cluster, new ReplicaIndex((byte)replica))}";
+
+    /// <summary>
+    /// A leaf certificate for <paramref name="name"/>, with its private key, usable as TLS server and client.
+    /// A name <c>CN|URI|URI...</c> also puts the URIs in the subject alternative name (<see cref="ReplicaName"/>).
+    /// </summary>
     public X509Certificate2 Issue(string name)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        var parts = name.Split('|');
+        var request = new CertificateRequest($"CN={parts[0]}", key, HashAlgorithmName.SHA256);
+        if (parts.Length > 1)
+        {
+            var alternative = new SubjectAlternativeNameBuilder();
+            foreach (var uri in parts.Skip(1))
+            {
+                alternative.AddUri(new Uri(uri));
+            }
+
+            request.CertificateExtensions.Add(alternative.Build());
+        }
+
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
@@ -43,8 +61,9 @@ public sealed class TestCertificates : IDisposable
     public (string Certificate, string Key, string Authority) WritePem(string directory, string name)
     {
         using var leaf = Issue(name);
-        var certificate = Path.Combine(directory, $"{name}.crt");
-        var key = Path.Combine(directory, $"{name}.key");
+        var file = name.Split('|')[0];
+        var certificate = Path.Combine(directory, $"{file}.crt");
+        var key = Path.Combine(directory, $"{file}.key");
         var authority = Path.Combine(directory, "ca.crt");
         File.WriteAllText(certificate, leaf.ExportCertificatePem());
         File.WriteAllText(key, leaf.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
@@ -56,7 +75,7 @@ public sealed class TestCertificates : IDisposable
     public string WritePkcs12(string directory, string name, string password)
     {
         using var leaf = Issue(name);
-        var path = Path.Combine(directory, $"{name}.p12");
+        var path = Path.Combine(directory, $"{name.Split('|')[0]}.p12");
         File.WriteAllBytes(path, leaf.ExportPkcs12(Pkcs12ExportPbeParameters.Pbes2Aes256Sha256, password));
         return path;
     }
