@@ -68,7 +68,7 @@ public abstract class CheckpointState
     }
 
     /// <summary>The XxHash64 of the bytes, the checksum a <see cref="Checkpoint"/> carries.</summary>
-    public ulong ComputeChecksum()
+    public virtual ulong ComputeChecksum()
     {
         var hash = new XxHash64();
         foreach (var segment in Segments())

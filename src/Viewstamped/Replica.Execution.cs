@@ -93,8 +93,14 @@ public sealed partial class Replica
         // The previous checkpoint is replaced below; letting it go first means its state, when still
         // in memory, need not be held twice while the new one is written.
         latestCheckpoint = null;
+        if (checkpointFetch is { } fetch && fetch.Checkpoint <= ExecutedOp)
+        {
+            // Reached by executing: the fetch is no use, and its builder may be for this very op.
+            AbandonCheckpointFetch();
+        }
+
         var table = clients.Serialize();
-        var writer = new CheckpointWriter();
+        var writer = BeginCheckpoint(ExecutedOp);
         BinaryPrimitives.WriteInt32LittleEndian(writer.GetSpan(4), table.Length);
         writer.Advance(4);
         writer.Write(table);
@@ -108,9 +114,12 @@ public sealed partial class Replica
             writer.Write(checkpointing.WriteCheckpoint());
         }
 
-        var state = writer.ToState();
+        var state = writer.Build();
         SaveCheckpoint(new Checkpoint(ExecutedOp, state, state.ComputeChecksum()));
     }
+
+    /// <summary>Where the checkpoint at <paramref name="op"/> is written: the sink's builder, or memory.</summary>
+    private CheckpointBuilder BeginCheckpoint(OpNumber op) => checkpointSink?.Begin(op) ?? new MemoryCheckpointBuilder();
 
     /// <summary>Persists a checkpoint and compacts the log before it, keeping the configured suffix.</summary>
     private void SaveCheckpoint(Checkpoint checkpoint)

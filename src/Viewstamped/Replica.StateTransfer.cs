@@ -43,7 +43,7 @@ public sealed partial class Replica
         if (checkpointFetch is { } fetch && ++fetch.Retries > CheckpointFetchRetriesMax)
         {
             // The source may have replaced that checkpoint with a newer one: start over.
-            checkpointFetch = null;
+            AbandonCheckpointFetch();
         }
         else if (checkpointFetch is { } stalled)
         {
@@ -111,7 +111,8 @@ public sealed partial class Replica
         else if (message.CheckpointOp > ExecutedOp && checkpointFetch is null
                  && message.CheckpointSize <= (ulong)options.CheckpointSizeMax && service is ICheckpointingService)
         {
-            checkpointFetch = new CheckpointFetch(message.Sender, message.CheckpointOp, message.CheckpointSize, message.CheckpointChecksum);
+            checkpointFetch = new CheckpointFetch(message.Sender, message.CheckpointOp, message.CheckpointSize, message.CheckpointChecksum,
+                BeginCheckpoint(message.CheckpointOp));
             stateTransferDue = now + (ulong)options.RetryTicks;
             Send(message.Sender, new GetCheckpoint(message.CheckpointOp, 0) { Header = Header() });
         }
@@ -188,11 +189,21 @@ public sealed partial class Replica
 
         checkpointFetch = null;
         stateTransferDue = 0;
-        var state = fetch.Received.ToState();
+        var state = fetch.Received.Build();
         if (state.ComputeChecksum() == fetch.Checksum && fetch.Checkpoint > ExecutedOp)
         {
             InstallCheckpoint(new Checkpoint(fetch.Checkpoint, state, fetch.Checksum));
         }
+        else
+        {
+            fetch.Received.Abandon();
+        }
+    }
+
+    private void AbandonCheckpointFetch()
+    {
+        checkpointFetch?.Received.Abandon();
+        checkpointFetch = null;
     }
 
     /// <summary>Adopts a verified checkpoint from a peer: the one place where the executed op jumps.</summary>
@@ -208,7 +219,7 @@ public sealed partial class Replica
         ExecuteCommitted();
     }
 
-    private sealed class CheckpointFetch(ReplicaIndex source, OpNumber checkpoint, ulong size, ulong checksum)
+    private sealed class CheckpointFetch(ReplicaIndex source, OpNumber checkpoint, ulong size, ulong checksum, CheckpointBuilder received)
     {
         public ReplicaIndex Source { get; } = source;
 
@@ -218,7 +229,7 @@ public sealed partial class Replica
 
         public ulong Checksum { get; } = checksum;
 
-        public CheckpointWriter Received { get; } = new();
+        public CheckpointBuilder Received { get; } = received;
 
         public int Retries { get; set; }
     }

@@ -32,6 +32,7 @@ public sealed partial class Replica
     private readonly Prng prng;
     private readonly ReplicaLog log;
     private readonly ClientTable clients;
+    private readonly ICheckpointSink? checkpointSink;
     private Ready ready = new();
     private Ready? spareReady;
     private ulong now;
@@ -41,11 +42,14 @@ public sealed partial class Replica
     /// Creates a replica. Without <paramref name="durable"/> it is a new member of a new cluster,
     /// normal in view 0. With it, the replica restarts from its disk: it restores its checkpoint,
     /// re-executes its committed log and then runs the Recovery protocol (§4.3) before serving.
+    /// With <paramref name="checkpointSink"/>, checkpoints (taken, or fetched from a peer) are written
+    /// into its builders instead of into memory.
     /// </summary>
-    public Replica(ReplicaOptions options, IService service, DurableState? durable = null)
+    public Replica(ReplicaOptions options, IService service, DurableState? durable = null, ICheckpointSink? checkpointSink = null)
     {
         this.options = options.Validate();
         this.service = service;
+        this.checkpointSink = checkpointSink;
         prng = new Prng(options.Seed);
         clients = new ClientTable(options.ClientsMax);
         log = new ReplicaLog(OpNumber.Zero);

@@ -172,7 +172,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         var durable = storage.Load();
         sendAhead = new SendAhead(durable);
         var seed = options.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
-        replica = new Replica(options.ToReplicaOptions(seed), service, IsBlank(durable) && !options.Rejoin ? null : durable);
+        replica = new Replica(options.ToReplicaOptions(seed), service, IsBlank(durable) && !options.Rejoin ? null : durable, storage as ICheckpointSink);
         Publish();
 
         var listenAt = await Endpoints.ResolveAsync(Endpoints.Parse(options.Listen ?? options.Replicas[options.Replica]), cancellationToken).ConfigureAwait(false);

@@ -21,10 +21,18 @@ internal static class CheckpointFile
     public static CheckpointState Write(string directory, StorageIdentity identity, ulong salt, Checkpoint checkpoint)
     {
         var state = checkpoint.State;
-        var salted = new XxHash3((long)salt);
-        foreach (var segment in state.Segments())
+        var path = Path.Combine(directory, StorageLayout.CheckpointFileName(checkpoint.Op));
+        var built = state as FileCheckpointState;
+        var saltedHash = built is { SaltedHash: { } known } && built.Path == path ? known : (ulong?)null;
+        if (saltedHash is null)
         {
-            salted.Append(segment.Span);
+            var salted = new XxHash3((long)salt);
+            foreach (var segment in state.Segments())
+            {
+                salted.Append(segment.Span);
+            }
+
+            saltedHash = salted.GetCurrentHashAsUInt64();
         }
 
         Span<byte> header = stackalloc byte[StorageLayout.CheckpointHeaderSize];
@@ -36,9 +44,22 @@ internal static class CheckpointFile
         BinaryPrimitives.WriteUInt64LittleEndian(header[32..], checkpoint.Op.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(header[40..], checkpoint.Checksum);
         BinaryPrimitives.WriteUInt64LittleEndian(header[48..], (ulong)state.Length);
-        BinaryPrimitives.WriteUInt64LittleEndian(header[56..], salted.GetCurrentHashAsUInt64());
+        BinaryPrimitives.WriteUInt64LittleEndian(header[56..], saltedHash.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(header[72..], XxHash3.HashToUInt64(header[..72], (long)salt));
-        var path = Path.Combine(directory, StorageLayout.CheckpointFileName(checkpoint.Op));
+        if (built is { SaltedHash: not null } && built.Path == path)
+        {
+            // Written in place by a FileCheckpointBuilder: fill in the header and make it durable.
+            // Until the log names it, a crash leaves a file the next open deletes as unreferenced.
+            using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.Read | FileShare.Delete))
+            {
+                RandomAccess.Write(handle, header, 0);
+                Durability.SyncData(handle);
+            }
+
+            Durability.SyncDirectory(directory);
+            return built;
+        }
+
         Durability.WriteFileAtomically(path, header, state.Segments());
         return new FileCheckpointState(path, StorageLayout.CheckpointHeaderSize, state.Length);
     }

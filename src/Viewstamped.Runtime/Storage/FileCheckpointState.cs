@@ -7,8 +7,18 @@ namespace Viewstamped.Runtime.Storage;
 /// its latest checkpoint in memory. The file storage keeps the file as long as the checkpoint is the
 /// current or the previous one, and the replica reads only its latest; each read opens the file.
 /// </summary>
-internal sealed class FileCheckpointState(string path, long start, long length) : CheckpointState
+/// <param name="path">The checkpoint file.</param>
+/// <param name="start">Where the state starts in the file.</param>
+/// <param name="length">The state's length.</param>
+/// <param name="checksum">The state's XxHash64, when the writer computed it on the way.</param>
+/// <param name="saltedHash">The state's XXH3-64 with the storage's salt, when the writer computed it on the way.</param>
+internal sealed class FileCheckpointState(string path, long start, long length, ulong? checksum = null, ulong? saltedHash = null) : CheckpointState
 {
+    public string Path => path;
+
+    /// <summary>Known for a state a <see cref="FileCheckpointBuilder"/> wrote: its header is still blank.</summary>
+    public ulong? SaltedHash => saltedHash;
+
     public override long Length => length;
 
     public override void Read(long offset, Span<byte> destination)
@@ -29,6 +39,8 @@ internal sealed class FileCheckpointState(string path, long start, long length) 
             yield return buffer.AsMemory(0, piece);
         }
     }
+
+    public override ulong ComputeChecksum() => checksum ?? base.ComputeChecksum();
 
     /// <summary>Fills <paramref name="destination"/> from <paramref name="offset"/>; a file that ends first is an error.</summary>
     public static void ReadExactly(SafeFileHandle handle, Span<byte> destination, long offset)

@@ -30,7 +30,7 @@ public sealed record StorageInfo(StorageIdentity Identity, HardState HardState, 
 /// the directory must be reopened. docs/storage.md describes the on-disk format and recovery.
 /// </para>
 /// </summary>
-public sealed class FileStorage : IReplicaStorage, IDisposable
+public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 {
     /// <summary>What the log is preallocated with; the scanner reads a zero-filled tail as free space.</summary>
     private static readonly byte[] Zeros = new byte[64 * 1024];
@@ -45,6 +45,9 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
     private readonly Dictionary<ulong, SafeFileHandle> readHandles = [];
     private readonly object gate = new();
     private readonly object modelGate = new();
+
+    /// <summary>Ops of checkpoint files being written by a replica (under <see cref="modelGate"/>): not stale, though not referenced yet.</summary>
+    private readonly HashSet<ulong> building = [];
     private readonly Thread flusher;
     private SuperblockState superblock;
     private List<PendingWrite> queue = [];
@@ -259,6 +262,35 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
         // A log cut short by corruption may lack entries this replica acknowledged: the core then
         // withholds its vote until a peer gives it a log (protocol-aware repair).
         return new DurableState(hardState, checkpoint, ReadEntries(locations), head) { LogDamaged = Health.LogCorrupt || hardState.LogDamaged };
+    }
+
+    /// <summary>
+    /// A builder that writes the checkpoint at <paramref name="op"/> straight to its file (unsynced,
+    /// with a blank header), so the replica never holds it in memory. Persisting the Ready that
+    /// carries the built checkpoint writes the header and syncs the file before the log names it.
+    /// </summary>
+    public CheckpointBuilder Begin(OpNumber op)
+    {
+        ThrowIfFaulted();
+        var path = Path.Combine(directory, StorageLayout.CheckpointFileName(op));
+        lock (modelGate)
+        {
+            building.Add(op.Value);
+            return new FileCheckpointBuilder(path, salt, () => Discard(op, path));
+        }
+    }
+
+    /// <summary>Deletes an abandoned checkpoint's file, unless the log names that checkpoint.</summary>
+    private void Discard(OpNumber op, string path)
+    {
+        lock (modelGate)
+        {
+            building.Remove(op.Value);
+            if (!IsReferenced(op))
+            {
+                File.Delete(path);
+            }
+        }
     }
 
     /// <summary>Persists <paramref name="ready"/> (log changes, hard state, checkpoint, compaction) and returns once it is durable.</summary>
@@ -548,8 +580,13 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
             if (write.Checkpoint is { } checkpoint)
             {
                 // From now on the replica reads this checkpoint from its file (to serve state transfer),
-                // so the copy in memory can go: a large state is not held for as long as it is the latest.
+                // so a copy in memory can go: a large state is not held for as long as it is the latest.
                 checkpoint.ReplaceState(CheckpointFile.Write(directory, Identity, salt, checkpoint));
+                lock (modelGate)
+                {
+                    building.Remove(checkpoint.Op.Value);
+                }
+
                 syncs += 2;
             }
         }
@@ -723,12 +760,24 @@ public sealed class FileStorage : IReplicaStorage, IDisposable
         {
             var name = Path.GetFileName(file);
             var stale = name.EndsWith(".tmp", StringComparison.Ordinal)
-                || (StorageLayout.TryParseSegmentFileName(name, out var segment) && segment < superblock.Base.Segment)
-                || (StorageLayout.TryParseCheckpointFileName(name, out var op) && !IsReferenced(op));
+                || (StorageLayout.TryParseSegmentFileName(name, out var segment) && segment < superblock.Base.Segment);
             if (stale)
             {
                 File.Delete(file);
                 changedNames = true;
+            }
+            else if (StorageLayout.TryParseCheckpointFileName(name, out var op))
+            {
+                // Checked and deleted under the lock Begin takes, so a checkpoint the replica has
+                // started writing (while replaying its log at start-up) is never taken for stale.
+                lock (modelGate)
+                {
+                    if (!IsReferenced(op) && !building.Contains(op.Value))
+                    {
+                        File.Delete(file);
+                        changedNames = true;
+                    }
+                }
             }
         }
 

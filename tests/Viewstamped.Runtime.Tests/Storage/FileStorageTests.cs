@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using Viewstamped.Runtime.Storage;
 using static Viewstamped.Runtime.Tests.Storage.StorageTestData;
 
@@ -190,6 +191,43 @@ public sealed class FileStorageTests
         Assert.IsType<FileCheckpointState>(loaded.State);
         Assert.Equal(bytes, loaded.State.ToArray());
         Assert.Equal(bytes, loaded.State.ToSequence().ToArray());
+    }
+
+    [Fact]
+    public void A_checkpoint_written_straight_to_its_file_is_sealed_when_persisted_and_an_abandoned_one_is_deleted()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open();
+        var bytes = Enumerable.Range(0, (3 * CheckpointState.ChunkSize / 2) + 11).Select(i => (byte)(i * 13)).ToArray();
+
+        // Begun before the first write, as a replica replaying its log at start-up does: the clean-up
+        // of stale files that the first write runs must leave it alone.
+        var builder = storage.Begin(new OpNumber(4));
+        builder.Write(bytes.AsSpan(0, 100));
+        var span = builder.GetSpan(CheckpointState.ChunkSize + 5); // more than the buffer holds
+        bytes.AsSpan(100, CheckpointState.ChunkSize + 5).CopyTo(span);
+        builder.Advance(CheckpointState.ChunkSize + 5);
+        builder.Write(bytes.AsSpan(CheckpointState.ChunkSize + 105));
+        storage.Persist(Appends(1, 4));
+        var state = builder.Build();
+        Assert.Equal(XxHash64.HashToUInt64(bytes), state.ComputeChecksum());
+        var checkpoint = new Checkpoint(new OpNumber(4), state, state.ComputeChecksum());
+        storage.Persist(Ready(checkpoint: checkpoint));
+        Assert.Same(state, checkpoint.State);
+        Assert.Equal(bytes, checkpoint.State.ToArray());
+
+        var abandoned = storage.Begin(new OpNumber(9));
+        abandoned.Write(bytes.AsSpan(0, 1000));
+        var abandonedFile = Path.Combine(directory.Path, "checkpoint-00000000000000000009.ckpt");
+        Assert.True(File.Exists(abandonedFile));
+        abandoned.Abandon();
+        Assert.False(File.Exists(abandonedFile));
+
+        storage = directory.Reopen(storage);
+        Assert.True(storage.Health.IsHealthy, string.Join("; ", storage.Health.Problems));
+        var loaded = storage.Load().Checkpoint!;
+        Assert.Equal(new OpNumber(4), loaded.Op);
+        Assert.Equal(bytes, loaded.State.ToArray());
     }
 
     [Fact]

@@ -11,7 +11,7 @@ public sealed class CheckpointStateTests
     public void The_writer_fills_chunks_in_turn_even_when_asked_for_more_than_a_chunk_has_left()
     {
         var bytes = Pattern((2 * CheckpointState.ChunkSize) + 12345);
-        var writer = new CheckpointWriter();
+        var writer = new MemoryCheckpointBuilder();
         writer.Write(bytes.AsSpan(0, CheckpointState.ChunkSize - 3));
 
         // 10 bytes do not fit the 3 left in the first chunk: the span spills into the second.
@@ -22,7 +22,7 @@ public sealed class CheckpointStateTests
         writer.Write(bytes.AsSpan(CheckpointState.ChunkSize + 7));
         Assert.Equal(bytes.Length, writer.Length);
 
-        var state = writer.ToState();
+        var state = writer.Build();
         Assert.Equal(bytes.Length, state.Length);
         Assert.Equal(bytes, state.ToArray());
         Assert.Equal(new[] { CheckpointState.ChunkSize, CheckpointState.ChunkSize, 12345 }, state.Segments().Select(s => s.Length));
@@ -39,13 +39,13 @@ public sealed class CheckpointStateTests
     [Fact]
     public void An_empty_state_and_one_of_exactly_a_chunk_have_no_spare_chunk()
     {
-        Assert.Equal(0, new CheckpointWriter().ToState().Length);
-        Assert.Empty(new CheckpointWriter().ToState().Segments());
+        Assert.Equal(0, new MemoryCheckpointBuilder().Build().Length);
+        Assert.Empty(new MemoryCheckpointBuilder().Build().Segments());
 
-        var writer = new CheckpointWriter();
+        var writer = new MemoryCheckpointBuilder();
         writer.Write(Pattern(CheckpointState.ChunkSize));
         writer.GetSpan(1); // a span asked for but never used
-        var state = writer.ToState();
+        var state = writer.Build();
         Assert.Single(state.Segments());
         Assert.Equal(Pattern(CheckpointState.ChunkSize), state.ToArray());
     }

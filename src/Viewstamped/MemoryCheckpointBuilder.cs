@@ -1,24 +1,22 @@
-using System.Buffers;
-
 namespace Viewstamped;
 
 /// <summary>
-/// Collects a checkpoint as it is written, in chunks of <see cref="CheckpointState.ChunkSize"/>, so
-/// no array the size of the whole state is ever needed. A span asked for that does not fit the rest
-/// of the current chunk is a scratch buffer, copied across the chunk boundary when advanced past.
+/// Collects a checkpoint in memory, in chunks of <see cref="CheckpointState.ChunkSize"/>, so no array
+/// the size of the whole state is ever needed. A span asked for that does not fit the rest of the
+/// current chunk is a scratch buffer, copied across the chunk boundary when advanced past.
 /// </summary>
-internal sealed class CheckpointWriter : IBufferWriter<byte>
+internal sealed class MemoryCheckpointBuilder : CheckpointBuilder
 {
     private readonly List<byte[]> chunks = [];
     private byte[]? current;
     private int used;
     private byte[] scratch = [];
     private bool inScratch;
+    private long length;
 
-    /// <summary>The bytes written so far.</summary>
-    public long Length { get; private set; }
+    public override long Length => length;
 
-    public Memory<byte> GetMemory(int sizeHint = 0)
+    public override Memory<byte> GetMemory(int sizeHint = 0)
     {
         sizeHint = Math.Max(sizeHint, 1);
         if (current is null || used == current.Length)
@@ -43,50 +41,28 @@ internal sealed class CheckpointWriter : IBufferWriter<byte>
         return scratch.AsMemory(0, sizeHint);
     }
 
-    public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
-
-    public void Advance(int count)
+    public override void Advance(int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (!inScratch)
         {
             Invariant.That(current is not null && count <= current.Length - used, "advanced past the span given");
             used += count;
-            Length += count;
+            length += count;
             return;
         }
 
         inScratch = false;
         Invariant.That(count <= scratch.Length, "advanced past the span given");
-        Write(scratch.AsSpan(0, count));
-        if (scratch.Length > CheckpointState.ChunkSize)
+        var spilled = scratch;
+        Write(spilled.AsSpan(0, count));
+        if (spilled.Length > CheckpointState.ChunkSize)
         {
             scratch = []; // keep no large buffer after one large value
         }
     }
 
-    /// <summary>Appends <paramref name="bytes"/>, filling chunks in turn.</summary>
-    public void Write(ReadOnlySpan<byte> bytes)
-    {
-        while (!bytes.IsEmpty)
-        {
-            if (current is null || used == current.Length)
-            {
-                current = new byte[CheckpointState.ChunkSize];
-                chunks.Add(current);
-                used = 0;
-            }
-
-            var piece = Math.Min(bytes.Length, current.Length - used);
-            bytes[..piece].CopyTo(current.AsSpan(used));
-            used += piece;
-            Length += piece;
-            bytes = bytes[piece..];
-        }
-    }
-
-    /// <summary>The state written; the writer must not be used afterwards.</summary>
-    public CheckpointState ToState()
+    public override CheckpointState Build()
     {
         if (current is not null && used == 0)
         {
@@ -97,9 +73,15 @@ internal sealed class CheckpointWriter : IBufferWriter<byte>
             chunks[^1] = current.AsSpan(0, used).ToArray();
         }
 
-        var state = new ChunkedCheckpointState(chunks, Length);
+        var state = new ChunkedCheckpointState(chunks, length);
         chunks.Clear();
         current = null;
         return state;
+    }
+
+    public override void Abandon()
+    {
+        chunks.Clear();
+        current = null;
     }
 }
