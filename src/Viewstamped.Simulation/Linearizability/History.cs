@@ -19,7 +19,9 @@ public static class History
     {
         ArgumentNullException.ThrowIfNull(events);
         var pending = new Dictionary<int, (HistoryEvent Invoke, long Time)>();
-        var operations = new List<Operation>();
+
+        // About one invocation and one completion per operation: sized once, not regrown through a long history.
+        var operations = new List<Operation>((events.Count / 2) + 1);
 
         for (var index = 0; index < events.Count; index++)
         {

@@ -340,22 +340,27 @@ public sealed class KvWorkload
     private KvCommand NextCommand(Slot slot)
     {
         var sequence = ++slot.Sequence;
-        var token = slot.Process.ToString(CultureInfo.InvariantCulture) + "." + sequence.ToString(CultureInfo.InvariantCulture);
+        var process = slot.Process;
         if (prng.Chance(options.AddShare))
         {
-            return new KvCommand(slot.Process, sequence, KvFunction.Add, 0, Addend: 1 + (int)prng.Below(100));
+            return new KvCommand(process, sequence, KvFunction.Add, 0, Addend: 1 + (int)prng.Below(100));
         }
 
+        // Each value is "process.sequence", unique in the run; every string is formatted in one go,
+        // and only for the commands that carry it.
         var key = (byte)prng.Below((ulong)options.Keys);
         var pick = prng.Below(100);
         return pick switch
         {
-            < 35 => new KvCommand(slot.Process, sequence, KvFunction.Get, key),
-            < 55 => new KvCommand(slot.Process, sequence, KvFunction.Put, key, token),
-            < 80 => new KvCommand(slot.Process, sequence, KvFunction.Append, key, token + ";"),
-            _ => new KvCommand(slot.Process, sequence, KvFunction.Cas, key, token, prng.Chance(0.8) ? lastKnown[key] : "x" + token),
+            < 35 => new KvCommand(process, sequence, KvFunction.Get, key),
+            < 55 => new KvCommand(process, sequence, KvFunction.Put, key, Token(process, sequence)),
+            < 80 => new KvCommand(process, sequence, KvFunction.Append, key, string.Create(CultureInfo.InvariantCulture, $"{process}.{sequence};")),
+            _ => new KvCommand(process, sequence, KvFunction.Cas, key, Token(process, sequence),
+                prng.Chance(0.8) ? lastKnown[key] : string.Create(CultureInfo.InvariantCulture, $"x{process}.{sequence}")),
         };
     }
+
+    private static string Token(int process, int sequence) => string.Create(CultureInfo.InvariantCulture, $"{process}.{sequence}");
 
     /// <summary>Records the slot's completions, and restarts it when the cluster ended its session.</summary>
     private void Collect(Slot slot)
