@@ -611,15 +611,32 @@ public sealed class SimulatedDisk : IReplicaStorage
             CheckpointChecksum = checkpoint?.Checksum ?? 0,
         });
 
-        // Keep the current and the previous checkpoint files, as the file storage does, and any later
-        // one: it was written for a Ready that waits for the next sync.
+        // Keep the current and the previous checkpoint files, as the file storage does, any later one (it
+        // was written for a Ready that waits for the next sync), and any a superblock copy on the disk
+        // still names: after torn writes an older copy can outvote the newer ones at the next load.
+        var named = SuperblockCheckpoints();
         foreach (var op in checkpointFiles.Keys.ToList())
         {
-            if (op != checkpoint?.Op.Value && op != previousCheckpoint?.Value && op < (checkpoint?.Op.Value ?? 0))
+            if (op != checkpoint?.Op.Value && op != previousCheckpoint?.Value && op < (checkpoint?.Op.Value ?? 0) && !named.Contains(op))
             {
                 checkpointFiles.Remove(op);
             }
         }
+    }
+
+    /// <summary>The checkpoints named by the superblock copies that would decode at a load, read as stored (no read faults drawn).</summary>
+    private HashSet<ulong> SuperblockCheckpoints()
+    {
+        var named = new HashSet<ulong>();
+        for (var copy = 0; copy < Copies; copy++)
+        {
+            if (DiskBlock.DecodeSuperblock(superblock[copy], copy)?.CheckpointOp is { } op)
+            {
+                named.Add(op.Value);
+            }
+        }
+
+        return named;
     }
 
     private void WriteSuperblock(DiskSuperblock state)

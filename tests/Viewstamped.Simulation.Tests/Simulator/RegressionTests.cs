@@ -117,6 +117,16 @@ public class RegressionTests
     public void Seeds_341_and_818_a_replica_with_a_damaged_log_asks_for_a_log_instead_of_voting(ulong seed) =>
         AssertPasses(new SimulationOptions { Seed = seed, Faults = FaultProfile.All });
 
+    /// <summary>
+    /// A load left the superblock copies at two sequences (one copy new, the rest one update older); the
+    /// next superblock write tore the new copy, so the older copies won the following load, but their
+    /// checkpoint file had been deleted as "neither current nor previous". The simulated disk now keeps
+    /// every checkpoint a superblock copy on the disk still names. Replay: <c>vsr simulate --seed 97 --faults all</c>.
+    /// </summary>
+    [Fact]
+    public void Seed_97_a_checkpoint_named_by_an_older_superblock_copy_is_kept() =>
+        AssertPasses(new SimulationOptions { Seed = 97, Faults = FaultProfile.All });
+
     private static void AssertPasses(SimulationOptions options)
     {
         var result = Simulator.Run(options);
