@@ -7,6 +7,7 @@ namespace Viewstamped;
 /// </summary>
 internal sealed class MemoryCheckpointBuilder : CheckpointBuilder
 {
+    private const int FirstChunkSize = 4096;
     private readonly List<byte[]> chunks = [];
     private byte[]? current;
     private int used;
@@ -16,14 +17,14 @@ internal sealed class MemoryCheckpointBuilder : CheckpointBuilder
 
     public override long Length => length;
 
+    private bool CanGrow => chunks.Count == 1 && current!.Length < CheckpointState.ChunkSize;
+
     public override Memory<byte> GetMemory(int sizeHint = 0)
     {
         sizeHint = Math.Max(sizeHint, 1);
-        if (current is null || used == current.Length)
+        while (current is null || used == current.Length || (CanGrow && current.Length - used < sizeHint))
         {
-            current = new byte[CheckpointState.ChunkSize];
-            chunks.Add(current);
-            used = 0;
+            NextChunk();
         }
 
         if (current.Length - used >= sizeHint)
@@ -39,6 +40,34 @@ internal sealed class MemoryCheckpointBuilder : CheckpointBuilder
 
         inScratch = true;
         return scratch.AsMemory(0, sizeHint);
+    }
+
+    /// <summary>
+    /// Makes room for more bytes. The first chunk starts small and doubles (copied) up to the chunk
+    /// size, so a small state costs a small array rather than a whole chunk; later chunks are full size.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(current))]
+    private void NextChunk()
+    {
+        if (current is null)
+        {
+            current = new byte[Math.Min(FirstChunkSize, CheckpointState.ChunkSize)];
+            chunks.Add(current);
+            used = 0;
+        }
+        else if (CanGrow)
+        {
+            var grown = new byte[Math.Min(current.Length * 2, CheckpointState.ChunkSize)];
+            current.AsSpan(0, used).CopyTo(grown);
+            current = grown;
+            chunks[0] = grown;
+        }
+        else
+        {
+            current = new byte[CheckpointState.ChunkSize];
+            chunks.Add(current);
+            used = 0;
+        }
     }
 
     public override void Advance(int count)

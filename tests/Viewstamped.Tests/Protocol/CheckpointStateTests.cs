@@ -37,6 +37,32 @@ public sealed class CheckpointStateTests
     }
 
     [Fact]
+    public void A_small_state_grows_its_first_chunk_and_a_large_one_still_ends_in_full_chunks()
+    {
+        var bytes = Pattern((2 * CheckpointState.ChunkSize) + 777);
+        var writer = new MemoryCheckpointBuilder();
+        var written = 0;
+        for (var piece = 1; written < bytes.Length; piece = (piece * 3 % 9001) + 1)
+        {
+            var n = Math.Min(piece, bytes.Length - written);
+            var span = writer.GetSpan(n);
+            Assert.True(span.Length >= n);
+            bytes.AsSpan(written, n).CopyTo(span);
+            writer.Advance(n);
+            written += n;
+            Assert.Equal(written, writer.Length);
+        }
+
+        var state = writer.Build();
+        Assert.Equal(bytes, state.ToArray());
+        Assert.Equal(new[] { CheckpointState.ChunkSize, CheckpointState.ChunkSize, 777 }, state.Segments().Select(s => s.Length));
+
+        var small = new MemoryCheckpointBuilder();
+        small.Write(bytes.AsSpan(0, 100));
+        Assert.Equal(100, Assert.Single(small.Build().Segments()).Length);
+    }
+
+    [Fact]
     public void An_empty_state_and_one_of_exactly_a_chunk_have_no_spare_chunk()
     {
         Assert.Equal(0, new MemoryCheckpointBuilder().Build().Length);
