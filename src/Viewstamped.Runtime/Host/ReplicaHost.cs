@@ -157,6 +157,7 @@ public sealed class ReplicaHost : IAsyncDisposable
             throw new InvalidOperationException(
                 $"This replica's TLS certificate is {CertificateIdentity.Describe(tls.Certificate, options.Cluster)}: a certificate of replica {Index} must carry the URI {CertificateIdentity.ReplicaUri(options.Cluster, Index)} in its subject alternative name");
         }
+
         if (options.Key is null && options.KeyFile is not null && ClusterKey.IsTooOpen(options.KeyFile, out var mode))
         {
             RuntimeLog.KeyFileTooOpen(logger, options.KeyFile, mode);

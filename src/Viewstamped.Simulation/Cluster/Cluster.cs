@@ -107,8 +107,8 @@ public sealed class Cluster
             {
                 // A stream per disk, apart from the network's and the replicas', so turning disks on
                 // changes no other random choice.
-                // Latent corruption is injected by the cluster, which keeps it within the budget.
-                disks[i] = new SimulatedDisk(new Prng(options.Seed ^ 0xD15C_0000_0000_0000UL ^ ((ulong)i << 40)), faults with { LatentCorruptionsMax = 0 }) { Bug = options.DiskBug };
+                // Latent corruption is injected by the cluster (MaybeCorrupt), which keeps it within the budget.
+                disks[i] = new SimulatedDisk(new Prng(options.Seed ^ 0xD15C_0000_0000_0000UL ^ ((ulong)i << 40)), faults) { Bug = options.DiskBug };
                 storages[i] = disks[i]!;
                 awaitingSync[i] = [];
                 awaitingNextSync[i] = [];

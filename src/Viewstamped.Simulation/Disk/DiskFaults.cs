@@ -31,10 +31,13 @@ public sealed record DiskFaults
     /// <summary>The probability that a superblock copy write lands in another copy's slot instead of its own (at most one per update).</summary>
     public double MisdirectedSuperblockWriteProbability { get; init; } = 0.02;
 
-    /// <summary>Per sync, the probability of flipping one bit of one durable log block for good (latent sector error).</summary>
+    /// <summary>
+    /// Per sync, the probability of flipping one bit of one durable log block for good (latent sector
+    /// error). The simulator's cluster draws it; a disk on its own injects only through <see cref="SimulatedDisk.InjectLatentCorruption"/>.
+    /// </summary>
     public double LatentCorruptionProbability { get; init; }
 
-    /// <summary>How many latent corruptions the disk may inject over its life; 0 (the default) disables them.</summary>
+    /// <summary>How many latent corruptions the cluster may inject into one disk over its life; 0 (the default) disables them.</summary>
     public int LatentCorruptionsMax { get; init; }
 
     /// <summary>The most ticks a sync takes (<see cref="SimulatedDisk.LastSyncTicks"/>); 0 means no latency is modelled.</summary>

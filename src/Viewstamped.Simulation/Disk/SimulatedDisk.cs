@@ -259,11 +259,6 @@ public sealed class SimulatedDisk : IReplicaStorage
         {
             Rewrite();
         }
-
-        if (latentCorruptions < Faults.LatentCorruptionsMax && blocks.Count > 0 && prng.Chance(Faults.LatentCorruptionProbability))
-        {
-            InjectLatentCorruption();
-        }
     }
 
     /// <summary>
