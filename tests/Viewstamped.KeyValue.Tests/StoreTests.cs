@@ -118,8 +118,8 @@ public sealed class StoreTests
     [Fact]
     public void Checkpoints_do_not_depend_on_where_records_sit()
     {
-        // One service churns (records move and compact), another only sets the final values in
-        // reverse order: their checkpoints are the same bytes.
+        // One service churns (records move, grow by APPEND and compact), another only sets the final
+        // values in reverse order: their checkpoints are the same bytes.
         var random = new Random(7);
         var churned = new Kv();
         var final = new Dictionary<string, string>();
@@ -130,6 +130,13 @@ public sealed class StoreTests
             {
                 churned.Do("DEL", key);
                 final.Remove(key);
+            }
+            else if (random.Next(8) == 0)
+            {
+                // Appended values have spare room, and are written to checkpoints field by field.
+                var tail = new string('a', random.Next(1, 50));
+                churned.Do("APPEND", key, tail);
+                final[key] = final.GetValueOrDefault(key, "") + tail;
             }
             else
             {

@@ -16,6 +16,9 @@ public sealed partial class KeyValueService
     /// <summary>The most an entry takes before its key and value: flags, expiry, two lengths.</summary>
     private const int EntryHeaderSizeMax = 1 + 8 + (2 * VarInt.MaxSize);
 
+    /// <summary>The span asked of the destination for copying records, and the largest record copied whole.</summary>
+    private const int CopySpanSize = 64 * 1024;
+
     private static ReadOnlySpan<byte> Magic => "VKV1"u8;
 
     /// <inheritdoc />
@@ -27,7 +30,11 @@ public sealed partial class KeyValueService
     }
 
     /// <inheritdoc />
-    /// <remarks>Sorts the live keys (an array of handles, 4 bytes a key), then writes entry by entry straight from the store's slabs.</remarks>
+    /// <remarks>
+    /// Sorts the live keys (an array of handles, 4 bytes a key), then copies each record from the
+    /// store's slabs: a record without spare room is laid out as a checkpoint entry, so it is one
+    /// copy into a span of up to <see cref="CopySpanSize"/> bytes, advanced once per span.
+    /// </remarks>
     public void WriteCheckpoint(IBufferWriter<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
@@ -36,29 +43,58 @@ public sealed partial class KeyValueService
         Magic.CopyTo(span);
         BinaryPrimitives.WriteInt64LittleEndian(span[4..], store.Now);
         destination.Advance(12 + VarInt.Write(span[12..], (uint)live.Length));
+        span = destination.GetSpan(CopySpanSize);
+        var used = 0;
         foreach (var record in live)
         {
-            var key = store.Key(record);
-            var value = store.Value(record);
-            span = destination.GetSpan(EntryHeaderSizeMax);
-            var at = 0;
-            if (store.ExpiryOf(record) is { } expireAt)
+            var entry = store.CheckpointEntry(record);
+            if (!entry.IsEmpty && entry.Length <= span.Length - used)
             {
-                span[at++] = 1;
-                BinaryPrimitives.WriteInt64LittleEndian(span[at..], expireAt);
-                at += 8;
-            }
-            else
-            {
-                span[at++] = 0;
+                entry.CopyTo(span[used..]);
+                used += entry.Length;
+                continue;
             }
 
-            at += VarInt.Write(span[at..], (uint)key.Length);
-            at += VarInt.Write(span[at..], (uint)value.Length);
-            destination.Advance(at);
-            destination.Write(key);
-            destination.Write(value);
+            destination.Advance(used);
+            used = 0;
+            if (!entry.IsEmpty && entry.Length <= CopySpanSize)
+            {
+                span = destination.GetSpan(CopySpanSize);
+                entry.CopyTo(span);
+                used = entry.Length;
+                continue;
+            }
+
+            WriteEntry(destination, record);
+            span = destination.GetSpan(CopySpanSize);
         }
+
+        destination.Advance(used);
+    }
+
+    /// <summary>One entry field by field: a record with spare room (grown by APPEND), or a large one.</summary>
+    private void WriteEntry(IBufferWriter<byte> destination, int record)
+    {
+        var key = store.Key(record);
+        var value = store.Value(record);
+        var span = destination.GetSpan(EntryHeaderSizeMax);
+        var at = 0;
+        if (store.ExpiryOf(record) is { } expireAt)
+        {
+            span[at++] = 1;
+            BinaryPrimitives.WriteInt64LittleEndian(span[at..], expireAt);
+            at += 8;
+        }
+        else
+        {
+            span[at++] = 0;
+        }
+
+        at += VarInt.Write(span[at..], (uint)key.Length);
+        at += VarInt.Write(span[at..], (uint)value.Length);
+        destination.Advance(at);
+        destination.Write(key);
+        destination.Write(value);
     }
 
     /// <inheritdoc />

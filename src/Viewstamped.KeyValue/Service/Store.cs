@@ -126,6 +126,22 @@ internal sealed class Store
     /// <summary>The room for the value: its length, or more for a record grown by APPEND.</summary>
     public int Capacity(int handle) => Layout.Of(Span(handle)).Capacity;
 
+    /// <summary>
+    /// The record's bytes when they are exactly its checkpoint entry (flags 0 or 1, the expiry,
+    /// canonical key and value lengths, key, value): any record without spare room. Empty otherwise.
+    /// </summary>
+    public ReadOnlySpan<byte> CheckpointEntry(int handle)
+    {
+        var record = Span(handle);
+        if ((record[0] & ~ExpiryFlag) != 0)
+        {
+            return default;
+        }
+
+        var layout = Layout.Of(record);
+        return record[..(layout.KeyStart + layout.KeyLength + layout.ValueLength)];
+    }
+
     /// <summary>The live record of <paramref name="key"/>, or <see cref="None"/>; an expired one is removed on the way (lazy expiry).</summary>
     public int Find(ReadOnlySpan<byte> key)
     {
