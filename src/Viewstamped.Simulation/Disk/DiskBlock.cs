@@ -35,7 +35,7 @@ internal static class DiskBlock
     {
         var payload = type switch
         {
-            BlockType.Entry => 8 + 8 + 1 + 16 + 8 + 4 + entry!.Operation.Length + 4 + entry.Prediction.Length,
+            BlockType.Entry => 8 + 8 + 1 + 16 + 8 + 4 + entry!.Operation.Length + 4 + entry.Prediction.Length + 8,
             BlockType.HardState => 24,
             BlockType.Checkpoint => 8,
             _ => 0,
@@ -60,6 +60,7 @@ internal static class DiskBlock
                 entry.Operation.CopyTo(body[45..]);
                 BinaryPrimitives.WriteInt32LittleEndian(body[(45 + entry.Operation.Length)..], entry.Prediction.Length);
                 entry.Prediction.CopyTo(body[(49 + entry.Operation.Length)..]);
+                BinaryPrimitives.WriteUInt64LittleEndian(body[(49 + entry.Operation.Length + entry.Prediction.Length)..], entry.Parent);
                 break;
             case BlockType.HardState:
                 BinaryPrimitives.WriteUInt64LittleEndian(body, hardState.View.Value);
@@ -98,7 +99,7 @@ internal static class DiskBlock
         ulong checksum = 0;
         var payload = type switch
         {
-            BlockType.Entry => 49,
+            BlockType.Entry => 57,
             BlockType.HardState => 24,
             BlockType.Checkpoint => 8,
             _ => 0,
@@ -112,13 +113,13 @@ internal static class DiskBlock
         {
             case BlockType.Entry:
                 var operationLength = BinaryPrimitives.ReadInt32LittleEndian(body[41..]);
-                if (operationLength < 0 || operationLength > body.Length - 49)
+                if (operationLength < 0 || operationLength > body.Length - 57)
                 {
                     return null;
                 }
 
                 var predictionLength = BinaryPrimitives.ReadInt32LittleEndian(body[(45 + operationLength)..]);
-                if (predictionLength < 0 || predictionLength > body.Length - 49 - operationLength)
+                if (predictionLength < 0 || predictionLength > body.Length - 57 - operationLength)
                 {
                     return null;
                 }
@@ -130,7 +131,10 @@ internal static class DiskBlock
                     new ClientId(BinaryPrimitives.ReadUInt128LittleEndian(body[17..])),
                     BinaryPrimitives.ReadUInt64LittleEndian(body[33..]),
                     body.Slice(45, operationLength).ToArray(),
-                    body.Slice(49 + operationLength, predictionLength).ToArray());
+                    body.Slice(49 + operationLength, predictionLength).ToArray())
+                {
+                    Parent = BinaryPrimitives.ReadUInt64LittleEndian(body[(49 + operationLength + predictionLength)..]),
+                };
                 break;
             case BlockType.HardState:
                 hardState = new HardState(
