@@ -136,6 +136,11 @@ public sealed partial class Replica
     public void Tick()
     {
         now++;
+        if (IsRepairingEntries)
+        {
+            TickEntryRepair();
+        }
+
         switch (Status)
         {
             case ReplicaStatus.Normal when IsPrimary:
@@ -215,6 +220,8 @@ public sealed partial class Replica
             case NewState newState: OnNewState(newState); break;
             case GetCheckpoint getCheckpoint: OnGetCheckpoint(getCheckpoint); break;
             case CheckpointChunk chunk: OnCheckpointChunk(chunk); break;
+            case RequestEntry requestEntry: OnRequestEntry(requestEntry); break;
+            case RepairEntry repairEntry: OnRepairEntry(repairEntry); break;
             default: Ignore(); break;
         }
     }
