@@ -105,7 +105,8 @@ internal static class DiskBlock
         if (verify && BinaryPrimitives.ReadUInt64LittleEndian(span[40..]) != XxHash64.HashToUInt64(body))
         {
             return new DiskRecord(type, (span[9] & 1) != 0, BinaryPrimitives.ReadUInt64LittleEndian(span[16..]),
-                BinaryPrimitives.ReadUInt64LittleEndian(span[24..]), op, null, default, 0) { BodyLost = true };
+                BinaryPrimitives.ReadUInt64LittleEndian(span[24..]), op, null, default, 0)
+            { BodyLost = true };
         }
 
         LogEntry? entry = null;
