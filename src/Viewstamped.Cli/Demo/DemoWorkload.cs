@@ -20,9 +20,8 @@ internal sealed class DemoWorkload
     private readonly ViewstampedClient client;
     private readonly int clients;
     private readonly int sharedKeys;
-    private readonly List<HistoryEvent> events = [];
+    private readonly HistoryRecorder history = new();
     private readonly List<(string Key, string Value)> journal = [];
-    private readonly List<(long Invoked, long Acknowledged)> writes = [];
     private readonly Lock gate = new();
     private readonly List<Task> loops = [];
     private volatile bool stopped;
@@ -70,22 +69,7 @@ internal sealed class DemoWorkload
     }
 
     /// <summary>The timestamp at which the first write invoked after <paramref name="since"/> was acknowledged; null if none yet.</summary>
-    public long? FirstWriteAcknowledgedAfter(long since)
-    {
-        lock (gate)
-        {
-            long? first = null;
-            foreach (var (invoked, acked) in writes)
-            {
-                if (invoked > since && (first is null || acked < first))
-                {
-                    first = acked;
-                }
-            }
-
-            return first;
-        }
-    }
+    public long? FirstWriteAcknowledgedAfter(long since) => history.FirstWriteAcknowledgedAfter(since);
 
     /// <summary>
     /// Reads back every acknowledged journal write with MGET, and every shared key once; all of it is
@@ -127,21 +111,8 @@ internal sealed class DemoWorkload
     /// <summary>Checks the recorded history; gives up when <paramref name="timeout"/> passes.</summary>
     public (CheckResult Result, int Operations) Check(TimeSpan timeout)
     {
-        List<HistoryEvent> history;
-        lock (gate)
-        {
-            history = [.. events];
-        }
-
-        var operations = History.ToOperations(history);
-        if (!operations.Success)
-        {
-            throw new InvalidOperationException($"the demo recorded a malformed history: {operations.Error}");
-        }
-
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        var result = LinearizabilityChecker.Check(KeyValueModel.Instance, operations.Value!, new CheckBudget(ShouldStop: () => Stopwatch.GetTimestamp() > deadline));
-        return (result, operations.Value!.Count);
+        return history.Check(KeyValueModel.Instance, new CheckBudget(ShouldStop: () => Stopwatch.GetTimestamp() > deadline));
     }
 
     private static string SharedKey(int index) => string.Create(CultureInfo.InvariantCulture, $"k{index}");
@@ -169,22 +140,20 @@ internal sealed class DemoWorkload
 
     private async Task WriteAsync(int process, string key, string value, bool journaled)
     {
-        Record(new HistoryEvent(process, HistoryEventType.Invoke, OperationKind.Write, key, value));
+        history.Record(new HistoryEvent(process, HistoryEventType.Invoke, OperationKind.Write, key, value));
         var invoked = Stopwatch.GetTimestamp();
         var reply = await InvokeAsync(KeyValueOperation.Encode("SET", key, value)).ConfigureAwait(false);
         if (reply is null || Encoding.ASCII.GetString(reply) != "+OK\r\n")
         {
-            Record(new HistoryEvent(process, HistoryEventType.Info, OperationKind.Write, key, value));
+            history.Record(new HistoryEvent(process, HistoryEventType.Info, OperationKind.Write, key, value));
             Interlocked.Increment(ref unknown);
             return;
         }
 
-        var acked = Stopwatch.GetTimestamp();
-        lock (gate)
+        history.RecordWrite(new HistoryEvent(process, HistoryEventType.Ok, OperationKind.Write, key, value), invoked, Stopwatch.GetTimestamp());
+        if (journaled)
         {
-            events.Add(new HistoryEvent(process, HistoryEventType.Ok, OperationKind.Write, key, value));
-            writes.Add((invoked, acked));
-            if (journaled)
+            lock (gate)
             {
                 journal.Add((key, value));
             }
@@ -195,16 +164,16 @@ internal sealed class DemoWorkload
 
     private async Task ReadAsync(int process, string key)
     {
-        Record(new HistoryEvent(process, HistoryEventType.Invoke, OperationKind.Read, key, null));
+        history.Record(new HistoryEvent(process, HistoryEventType.Invoke, OperationKind.Read, key, null));
         var reply = await InvokeAsync(KeyValueOperation.Encode("GET", key)).ConfigureAwait(false);
         if (reply is null || !RespReply.TryReadBulk(reply, 0, out var value, out _))
         {
-            Record(new HistoryEvent(process, HistoryEventType.Info, OperationKind.Read, key, null));
+            history.Record(new HistoryEvent(process, HistoryEventType.Info, OperationKind.Read, key, null));
             Interlocked.Increment(ref unknown);
             return;
         }
 
-        Record(new HistoryEvent(process, HistoryEventType.Ok, OperationKind.Read, key, value));
+        history.Record(new HistoryEvent(process, HistoryEventType.Ok, OperationKind.Read, key, value));
         Interlocked.Increment(ref acknowledged);
     }
 
@@ -229,18 +198,9 @@ internal sealed class DemoWorkload
                 return null;
             }
 
-            lock (gate)
-            {
-                for (var i = 0; i < keys.Count; i++)
-                {
-                    events.Add(new HistoryEvent(ProcessBase + i, HistoryEventType.Invoke, OperationKind.Read, keys[i], null));
-                }
-
-                for (var i = 0; i < keys.Count; i++)
-                {
-                    events.Add(new HistoryEvent(ProcessBase + i, HistoryEventType.Ok, OperationKind.Read, keys[i], values[i]));
-                }
-            }
+            history.Record(
+                keys.Select((key, i) => new HistoryEvent(ProcessBase + i, HistoryEventType.Invoke, OperationKind.Read, key, null))
+                    .Concat(keys.Select((key, i) => new HistoryEvent(ProcessBase + i, HistoryEventType.Ok, OperationKind.Read, key, values[i]))));
 
             return values;
         }
@@ -257,14 +217,6 @@ internal sealed class DemoWorkload
         catch (Exception e) when (e is OutcomeUnknownException or TimeoutException or ServiceFailedException or ObjectDisposedException or InvalidOperationException)
         {
             return null;
-        }
-    }
-
-    private void Record(HistoryEvent e)
-    {
-        lock (gate)
-        {
-            events.Add(e);
         }
     }
 }

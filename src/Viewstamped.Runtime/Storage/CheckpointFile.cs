@@ -22,8 +22,9 @@ internal static class CheckpointFile
     {
         var state = checkpoint.State;
         var path = Path.Combine(directory, StorageLayout.CheckpointFileName(checkpoint.Op));
+        var temporary = StorageLayout.CheckpointTemporaryFileName(path);
         var built = state as FileCheckpointState;
-        var saltedHash = built is { SaltedHash: { } known } && built.Path == path ? known : (ulong?)null;
+        var saltedHash = built is { SaltedHash: { } known } && built.Path == temporary ? known : (ulong?)null;
         if (saltedHash is null)
         {
             var salted = new XxHash3((long)salt);
@@ -46,16 +47,20 @@ internal static class CheckpointFile
         BinaryPrimitives.WriteUInt64LittleEndian(header[48..], (ulong)state.Length);
         BinaryPrimitives.WriteUInt64LittleEndian(header[56..], saltedHash.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(header[72..], XxHash3.HashToUInt64(header[..72], (long)salt));
-        if (built is { SaltedHash: not null } && built.Path == path)
+        if (built is { SaltedHash: not null } && built.Path == temporary)
         {
-            // Written in place by a FileCheckpointBuilder: fill in the header and make it durable.
-            // Until the log names it, a crash leaves a file the next open deletes as unreferenced.
-            using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.Read | FileShare.Delete))
+            // Written under its temporary name by a FileCheckpointBuilder: fill in the header, make it
+            // durable, then rename it into place, so a file of that name (a corrupt one being replaced
+            // by a peer's copy) is never half overwritten. A crash before the log names it leaves a
+            // file the next open deletes.
+            using (var handle = File.OpenHandle(temporary, FileMode.Open, FileAccess.Write, FileShare.Read | FileShare.Delete))
             {
                 RandomAccess.Write(handle, header, 0);
                 Durability.SyncData(handle);
             }
 
+            File.Move(temporary, path, overwrite: true);
+            built.MovedTo(path);
             Durability.SyncDirectory(directory);
             return built;
         }

@@ -14,12 +14,17 @@ namespace Viewstamped.Runtime.Storage;
 /// <param name="saltedHash">The state's XXH3-64 with the storage's salt, when the writer computed it on the way.</param>
 internal sealed class FileCheckpointState(string path, long start, long length, ulong? checksum = null, ulong? saltedHash = null) : CheckpointState
 {
+    private volatile string path = path;
+
     public string Path => path;
 
     /// <summary>Known for a state a <see cref="FileCheckpointBuilder"/> wrote: its header is still blank.</summary>
     public ulong? SaltedHash => saltedHash;
 
     public override long Length => length;
+
+    /// <summary>The file was renamed (from its temporary name into place): read it from <paramref name="renamed"/> from now on.</summary>
+    public void MovedTo(string renamed) => path = renamed;
 
     public override void Read(long offset, Span<byte> destination)
     {

@@ -62,7 +62,9 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     private (ulong From, ulong To)? voidNeeded;
     private OpNumber? resetNeeded;
     private CheckpointReference? corruptCurrent;
-    private string? unrecoverable;
+
+    /// <summary>Set when neither kept checkpoint can restart the replica: the reason, and the previous checkpoint when it is intact.</summary>
+    private (string Reason, CheckpointReference? Intact)? checkpointLost;
     private OpNumber logicalHead;
     private ulong activeSegment;
     private SafeFileHandle? activeHandle;
@@ -222,9 +224,11 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
     /// <summary>
     /// What a restarting replica finds: hard state, latest valid checkpoint and the retained log, read
-    /// back from disk and verified. Waits for writes in flight first. Never returns corrupt data;
-    /// throws <see cref="StorageException"/> (<see cref="StorageError.Corrupt"/>) when no consistent
-    /// state can be built (the current checkpoint is corrupt and the previous one cannot replace it).
+    /// back from disk and verified. Waits for writes in flight first. Never returns corrupt data. When
+    /// the current checkpoint is corrupt and the previous one cannot replace it (it is corrupt too, or
+    /// the log after it was reclaimed), it returns no log, the intact previous checkpoint if there is
+    /// one, and <see cref="DurableState.LogDamaged"/>: the replica then takes a checkpoint and the log
+    /// from its peers (<see cref="StorageHealth.CheckpointLost"/>).
     /// </summary>
     public DurableState Load()
     {
@@ -233,21 +237,29 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         CheckpointReference? reference;
         HardState hardState;
         OpNumber head;
+        var lost = false;
         lock (modelGate)
         {
-            if (unrecoverable is not null && model.Current == corruptCurrent)
-            {
-                throw new StorageException(StorageError.Corrupt, unrecoverable);
-            }
-
             hardState = model.HardState;
             head = model.Head;
             reference = model.Current;
             IEnumerable<EntryLocation> source = model.Entries;
             if (corruptCurrent is { } corrupt && model.Current == corrupt)
             {
-                reference = model.Previous;
-                source = model.Archive.Concat(model.Entries).Where(e => e.Op > model.Previous!.Value.Op);
+                if (checkpointLost is { } gone)
+                {
+                    // Nothing here can rebuild the state this replica had: start from what is intact and
+                    // let the core fetch the rest (it trusts no log after its checkpoint when damaged).
+                    lost = true;
+                    reference = gone.Intact;
+                    head = gone.Intact?.Op ?? OpNumber.Zero;
+                    source = [];
+                }
+                else
+                {
+                    reference = model.Previous;
+                    source = model.Archive.Concat(model.Entries).Where(e => e.Op > model.Previous!.Value.Op);
+                }
             }
 
             locations = source.ToArray();
@@ -262,7 +274,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
         // A log cut short by corruption may lack entries this replica acknowledged: the core then
         // withholds its vote until a peer gives it a log (protocol-aware repair).
-        return new DurableState(hardState, checkpoint, ReadEntries(locations), head) { LogDamaged = Health.LogCorrupt || hardState.LogDamaged };
+        return new DurableState(hardState, checkpoint, ReadEntries(locations), head) { LogDamaged = lost || Health.LogCorrupt || hardState.LogDamaged };
     }
 
     /// <summary>
@@ -273,7 +285,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     public CheckpointBuilder Begin(OpNumber op)
     {
         ThrowIfFaulted();
-        var path = Path.Combine(directory, StorageLayout.CheckpointFileName(op));
+        var path = StorageLayout.CheckpointTemporaryFileName(Path.Combine(directory, StorageLayout.CheckpointFileName(op)));
         lock (modelGate)
         {
             building.Add(op.Value);
@@ -281,16 +293,13 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         }
     }
 
-    /// <summary>Deletes an abandoned checkpoint's file, unless the log names that checkpoint.</summary>
+    /// <summary>Deletes an abandoned checkpoint's temporary file.</summary>
     private void Discard(OpNumber op, string path)
     {
         lock (modelGate)
         {
             building.Remove(op.Value);
-            if (!IsReferenced(op))
-            {
-                File.Delete(path);
-            }
+            File.Delete(path);
         }
     }
 
@@ -426,9 +435,13 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             }
             else
             {
-                unrecoverable = $"the current checkpoint (op {current.Op}) in '{directory}' is corrupt and {fallbackProblem}; "
-                    + "this replica cannot restart from its own disk and must be rebuilt from its peers (reformat it)";
-                problems.Add(unrecoverable);
+                var intact = corruptCheckpoints.Count == 1 ? model.Previous : null;
+                var reason = $"the current checkpoint (op {current.Op}) in '{directory}' is corrupt and {fallbackProblem}; "
+                    + "this replica cannot rebuild its state from its own disk: it restarts "
+                    + (intact is { } p ? $"from the previous checkpoint (op {p.Op})" : "empty")
+                    + " as damaged and fetches a checkpoint and the log from its peers";
+                checkpointLost = (reason, intact);
+                problems.Add(reason);
             }
         }
 
@@ -453,7 +466,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             TornRecords = scan.TornRecords,
             TornBytes = scan.TornBytes,
             CorruptCheckpoints = corruptCheckpoints,
-            UsesPreviousCheckpoint = corruptCurrent is not null && unrecoverable is null,
+            UsesPreviousCheckpoint = corruptCurrent is not null && checkpointLost is null,
+            CheckpointLost = checkpointLost is not null,
             Problems = problems,
         };
     }
@@ -652,6 +666,13 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
                 {
                     throw new InvariantViolationException($"storage model: {contradiction}");
                 }
+
+                if (record.Header.Type == RecordType.Checkpoint)
+                {
+                    // A checkpoint just written and synced (taken again, or fetched from a peer) is current.
+                    corruptCurrent = null;
+                    checkpointLost = null;
+                }
             }
 
             UpdateSuperblock();
@@ -772,24 +793,32 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         foreach (var file in System.IO.Directory.EnumerateFiles(directory))
         {
             var name = Path.GetFileName(file);
-            var stale = name.EndsWith(".tmp", StringComparison.Ordinal)
-                || (StorageLayout.TryParseSegmentFileName(name, out var segment) && segment < superblock.Base.Segment);
-            if (stale)
+            if (StorageLayout.TryParseSegmentFileName(name, out var segment))
             {
-                File.Delete(file);
-                changedNames = true;
-            }
-            else if (StorageLayout.TryParseCheckpointFileName(name, out var op))
-            {
-                // Checked and deleted under the lock Begin takes, so a checkpoint the replica has
-                // started writing (while replaying its log at start-up) is never taken for stale.
-                lock (modelGate)
+                if (segment < superblock.Base.Segment)
                 {
-                    if (!IsReferenced(op) && !building.Contains(op.Value))
-                    {
-                        File.Delete(file);
-                        changedNames = true;
-                    }
+                    File.Delete(file);
+                    changedNames = true;
+                }
+
+                continue;
+            }
+
+            var temporary = name.EndsWith(".tmp", StringComparison.Ordinal);
+            var checkpoint = StorageLayout.TryParseCheckpointFileName(temporary ? name[..^4] : name, out var op);
+            if (!temporary && !checkpoint)
+            {
+                continue;
+            }
+
+            // Checked and deleted under the lock Begin takes, so a checkpoint the replica has started
+            // writing (while replaying its log at start-up) is never taken for stale.
+            lock (modelGate)
+            {
+                if (!(checkpoint && building.Contains(op.Value)) && (temporary || !IsReferenced(op)))
+                {
+                    File.Delete(file);
+                    changedNames = true;
                 }
             }
         }

@@ -40,6 +40,14 @@ public sealed class StorageHealth
     /// <summary>True when the current checkpoint is corrupt and <see cref="FileStorage.Load"/> falls back to the previous one and the log after it.</summary>
     public bool UsesPreviousCheckpoint { get; init; }
 
+    /// <summary>
+    /// True when the current checkpoint is corrupt and the previous one cannot replace it (it is corrupt
+    /// too, missing, or the log after it was reclaimed): <see cref="FileStorage.Load"/> then returns the
+    /// intact previous checkpoint or nothing, no log, and <see cref="DurableState.LogDamaged"/>, and the
+    /// replica fetches a checkpoint and the log from its peers.
+    /// </summary>
+    public bool CheckpointLost { get; init; }
+
     /// <summary>Every problem found, as a sentence.</summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
 

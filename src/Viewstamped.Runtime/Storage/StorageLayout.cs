@@ -36,6 +36,9 @@ internal static class StorageLayout
 
     public static string CheckpointFileName(OpNumber op) => $"checkpoint-{op.Value.ToString("D20", CultureInfo.InvariantCulture)}.ckpt";
 
+    /// <summary>Where a checkpoint file is written before it is synced and renamed to <paramref name="path"/>.</summary>
+    public static string CheckpointTemporaryFileName(string path) => path + ".tmp";
+
     public static bool TryParseCheckpointFileName(string fileName, out OpNumber op)
     {
         op = default;

@@ -345,7 +345,8 @@ public sealed class Cluster
             Seed = options.Seed * 1000 + (ulong)index + (++incarnations << 32),
         });
         services[index] = options.ServiceFactory();
-        replicas[index] = new Replica(replicaOptions, services[index], durable);
+        // Storage that writes checkpoints itself (the runtime's file storage in tests) gets them as the runtime's host gives them.
+        replicas[index] = new Replica(replicaOptions, services[index], durable, storages[index] as ICheckpointSink);
         Flush(index);
     }
 

@@ -17,11 +17,9 @@ public sealed class KeyValueLoad : IDisposable
 {
     private const int Keys = 6;
     private readonly ViewstampedClient client;
-    private readonly List<HistoryEvent> events = [];
-    private readonly Lock gate = new();
+    private readonly HistoryRecorder history = new();
     private readonly List<Task> workers = [];
     private readonly CancellationTokenSource stop = new();
-    private readonly List<(long Started, long Finished)> writes = [];
     private int acknowledged;
     private int unknown;
 
@@ -43,14 +41,8 @@ public sealed class KeyValueLoad : IDisposable
     public int Unknown => Volatile.Read(ref unknown);
 
     /// <summary>Seconds from <paramref name="since"/> to the first acknowledged SET invoked after it: a write committed in the new view.</summary>
-    public double? FirstWriteAcknowledgedAfter(long since)
-    {
-        lock (gate)
-        {
-            var after = writes.Where(w => w.Started > since).Select(w => w.Finished).DefaultIfEmpty(0).Min();
-            return after == 0 ? null : Stopwatch.GetElapsedTime(since, after).TotalSeconds;
-        }
-    }
+    public double? FirstWriteAcknowledgedAfter(long since) =>
+        history.FirstWriteAcknowledgedAfter(since) is { } after ? Stopwatch.GetElapsedTime(since, after).TotalSeconds : null;
 
     public async Task StopAsync()
     {
@@ -69,20 +61,12 @@ public sealed class KeyValueLoad : IDisposable
             await InvokeAsync(workers.Count, "GET", Key(key), value: null);
         }
 
-        List<HistoryEvent> history;
-        lock (gate)
-        {
-            history = [.. events];
-        }
-
-        var operations = History.ToOperations(history);
-        Assert.True(operations.Success, operations.Error);
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        var result = LinearizabilityChecker.Check(KeyValueModel.Instance, operations.Value!, new CheckBudget(ShouldStop: () => deadline.IsCancellationRequested));
+        var (result, operations) = history.Check(KeyValueModel.Instance, new CheckBudget(ShouldStop: () => deadline.IsCancellationRequested));
         Assert.True(
             result.IsLinearizable,
             $"{result.Verdict} after {result.Steps} steps; failing key: {string.Join(Environment.NewLine, result.FailingPartition?.Take(40).Select(o => o.ToString()) ?? [])}");
-        return string.Create(CultureInfo.InvariantCulture, $"{operations.Value!.Count} operations linearizable in {result.Steps} steps");
+        return string.Create(CultureInfo.InvariantCulture, $"{operations} operations linearizable in {result.Steps} steps");
     }
 
     public void Dispose() => stop.Dispose();
@@ -111,41 +95,32 @@ public sealed class KeyValueLoad : IDisposable
     private async Task InvokeAsync(int process, string command, string key, string? value)
     {
         var kind = value is null ? OperationKind.Read : OperationKind.Write;
-        Record(new HistoryEvent(process, HistoryEventType.Invoke, kind, key, value));
+        history.Record(new HistoryEvent(process, HistoryEventType.Invoke, kind, key, value));
         var started = Stopwatch.GetTimestamp();
         try
         {
             var reply = await client.InvokeAsync(value is null ? KeyValueOperation.Encode(command, key) : KeyValueOperation.Encode(command, key, value));
-            var result = value is null ? ParseBulkString(reply) : value;
-            if (value is not null)
+            if (value is null)
+            {
+                history.Record(new HistoryEvent(process, HistoryEventType.Ok, kind, key, ParseBulkString(reply)));
+            }
+            else
             {
                 Assert.Equal("+OK\r\n", Encoding.ASCII.GetString(reply));
-                lock (gate)
-                {
-                    writes.Add((started, Stopwatch.GetTimestamp()));
-                }
+                history.RecordWrite(new HistoryEvent(process, HistoryEventType.Ok, kind, key, value), started, Stopwatch.GetTimestamp());
             }
 
-            Record(new HistoryEvent(process, HistoryEventType.Ok, kind, key, result));
             Interlocked.Increment(ref acknowledged);
         }
         catch (OutcomeUnknownException)
         {
-            Record(new HistoryEvent(process, HistoryEventType.Info, kind, key, value));
+            history.Record(new HistoryEvent(process, HistoryEventType.Info, kind, key, value));
             Interlocked.Increment(ref unknown);
         }
         catch (TimeoutException)
         {
             // Never sent: it did not execute.
-            Record(new HistoryEvent(process, HistoryEventType.Fail, kind, key, value));
-        }
-    }
-
-    private void Record(HistoryEvent e)
-    {
-        lock (gate)
-        {
-            events.Add(e);
+            history.Record(new HistoryEvent(process, HistoryEventType.Fail, kind, key, value));
         }
     }
 

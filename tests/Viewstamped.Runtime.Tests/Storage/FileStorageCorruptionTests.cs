@@ -296,21 +296,94 @@ public sealed class FileStorageCorruptionTests
     }
 
     [Fact]
-    public void A_corrupt_checkpoint_without_a_usable_previous_one_is_refused_with_a_clear_message()
+    public void A_corrupt_checkpoint_without_a_previous_one_restarts_empty_and_damaged_and_a_fetched_copy_replaces_it()
     {
         using var directory = new StorageDirectory();
         var storage = directory.Open();
         storage.Persist(Appends(1, 30));
+        storage.Persist(Ready(hardState: Hard(3, 3, 30)));
         storage.Persist(Ready(checkpoint: Checkpoint(20), compactBefore: new OpNumber(18)));
         storage.Dispose();
-        StorageDirectory.FlipByte(directory.File("checkpoint-00000000000000000020.ckpt"), 33);
+        var file = directory.File("checkpoint-00000000000000000020.ckpt");
+        StorageDirectory.FlipByte(file, 33);
 
         storage = directory.Open();
         Assert.Equal([new OpNumber(20)], storage.Health.CorruptCheckpoints);
-        var error = Assert.Throws<StorageException>(() => storage.Load());
-        Assert.Equal(StorageError.Corrupt, error.Error);
-        Assert.Contains("current checkpoint (op 20)", error.Message, StringComparison.Ordinal);
-        Assert.Contains("rebuilt from its peers", error.Message, StringComparison.Ordinal);
+        Assert.True(storage.Health.CheckpointLost);
+        Assert.Contains(storage.Health.Problems, p => p.Contains("current checkpoint (op 20)", StringComparison.Ordinal) && p.Contains("restarts empty", StringComparison.Ordinal));
+        var state = storage.Load();
+        Assert.True(state.LogDamaged);
+        Assert.Null(state.Checkpoint);
+        Assert.Empty(state.Entries);
+        Assert.Equal(OpNumber.Zero, state.LogHead);
+        Assert.Equal(Hard(3, 3, 30), state.HardState);
+
+        // What the core then persists: the damage, a log reset to nothing; then a peer's checkpoint,
+        // written under a temporary name and renamed over the corrupt file.
+        storage.Persist(Ready([new LogChange(LogChangeKind.Reset, OpNumber.Zero, null)], hardState: Hard(3, 3, 0) with { LogDamaged = true }));
+        storage = directory.Reopen(storage);
+        Assert.True(storage.Health.CheckpointLost);
+        Assert.True(storage.Load().LogDamaged);
+        var fetched = Checkpoint(20);
+        var builder = storage.Begin(new OpNumber(20));
+        builder.Write(fetched.State.ToArray());
+        Assert.True(File.Exists(file + ".tmp"));
+        var built = builder.Build();
+        storage.Persist(Ready([new LogChange(LogChangeKind.Reset, new OpNumber(20), null)], checkpoint: new Checkpoint(new OpNumber(20), built, fetched.Checksum)));
+        Assert.False(File.Exists(file + ".tmp"));
+        Assert.Equal(fetched.State.ToArray(), storage.Load().Checkpoint!.State.ToArray());
+
+        storage = directory.Reopen(storage);
+        Assert.Empty(storage.Health.CorruptCheckpoints);
+        Assert.False(storage.Health.CheckpointLost);
+        state = storage.Load();
+        Assert.Equal(fetched.State.ToArray(), state.Checkpoint!.State.ToArray());
+        Assert.True(state.LogDamaged); // until the core installs a peer's log and clears it
+    }
+
+    [Fact]
+    public void When_both_kept_checkpoints_are_corrupt_the_replica_restarts_empty_and_damaged()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open();
+        storage.Persist(Appends(1, 30));
+        storage.Persist(Ready(checkpoint: Checkpoint(10), compactBefore: new OpNumber(8)));
+        storage.Persist(Ready(checkpoint: Checkpoint(20), compactBefore: new OpNumber(18)));
+        storage.Dispose();
+        StorageDirectory.FlipByte(directory.File("checkpoint-00000000000000000020.ckpt"), StorageLayout.CheckpointHeaderSize + 3);
+        StorageDirectory.FlipByte(directory.File("checkpoint-00000000000000000010.ckpt"), StorageLayout.CheckpointHeaderSize + 3);
+
+        storage = directory.Open();
+        Assert.Equal([new OpNumber(20), new OpNumber(10)], storage.Health.CorruptCheckpoints);
+        Assert.True(storage.Health.CheckpointLost);
+        Assert.False(storage.Health.UsesPreviousCheckpoint);
+        var state = storage.Load();
+        Assert.True(state.LogDamaged);
+        Assert.Null(state.Checkpoint);
+        Assert.Empty(state.Entries);
+    }
+
+    [Fact]
+    public void A_corrupt_checkpoint_and_a_corrupt_entry_after_the_previous_one_restart_from_the_previous_one_damaged()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open(segmentSize: 1024);
+        storage.Persist(Appends(1, 30));
+        storage.Persist(Ready(checkpoint: Checkpoint(10), compactBefore: new OpNumber(8)));
+        storage.Persist(Ready(checkpoint: Checkpoint(20), compactBefore: new OpNumber(18)));
+        storage.Dispose();
+        var (segment, offset, _) = directory.EntryRecord(15);
+        StorageDirectory.FlipByte(segment, offset + StorageLayout.RecordHeaderSize + 3);
+        StorageDirectory.FlipByte(directory.File("checkpoint-00000000000000000020.ckpt"), StorageLayout.CheckpointHeaderSize + 3);
+
+        storage = directory.Open(segmentSize: 1024);
+        Assert.True(storage.Health.LogCorrupt);
+        Assert.True(storage.Health.UsesPreviousCheckpoint, storage.Health.ToString());
+        var state = storage.Load();
+        Assert.True(state.LogDamaged);
+        Assert.Equal(new OpNumber(10), state.Checkpoint!.Op);
+        Assert.Equal(Checkpoint(10).State.ToArray(), state.Checkpoint.State.ToArray());
+        Assert.Equal(Enumerable.Range(11, 4).Select(i => (ulong)i), state.Entries.Select(e => e.Op.Value));
     }
 
     [Fact]

@@ -91,6 +91,64 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.Contains(state.Entries, e => e.Op == new OpNumber(9));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_replica_whose_checkpoint_is_corrupt_fetches_one_from_a_peer_while_the_cluster_keeps_serving(bool everyCheckpointCorrupt)
+    {
+        const int damaged = 1;
+        var cluster = new Cluster(new ClusterOptions
+        {
+            ClusterId = StorageDirectory.Cluster,
+            Storage = i => storages[i],
+            ConfigureReplica = o => o with { CheckpointInterval = 8, LogSuffix = 2 },
+        });
+        var client = cluster.AddClient();
+        Assert.True(cluster.RunUntil(() => client.IsIdle, 500));
+        Add(cluster, client, 1, 30);
+        Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(new OpNumber(24), cluster.Replica(i).CheckpointOp));
+
+        // Replica 1's current checkpoint rots (and, in the second case, its previous one too).
+        cluster.Crash(damaged);
+        storages[damaged].Dispose();
+        var current = damagedDirectory.File("checkpoint-00000000000000000024.ckpt");
+        StorageDirectory.FlipByte(current, StorageLayout.CheckpointHeaderSize + 7);
+        if (everyCheckpointCorrupt)
+        {
+            StorageDirectory.FlipByte(damagedDirectory.File("checkpoint-00000000000000000016.ckpt"), StorageLayout.CheckpointHeaderSize + 7);
+        }
+
+        storages[damaged] = damagedDirectory.Open();
+        Assert.Equal(everyCheckpointCorrupt ? [new OpNumber(24), new OpNumber(16)] : [new OpNumber(24)], storages[damaged].Health.CorruptCheckpoints);
+        Assert.Equal(everyCheckpointCorrupt, storages[damaged].Health.CheckpointLost);
+        Assert.Equal(!everyCheckpointCorrupt, storages[damaged].Health.UsesPreviousCheckpoint);
+        cluster.Restart(damaged, storages[damaged]);
+        if (everyCheckpointCorrupt)
+        {
+            // Nothing on its disk rebuilds its state: it starts empty, damaged, and does not serve from the corrupt file.
+            Assert.Equal(OpNumber.Zero, cluster.Replica(damaged).ExecutedOp);
+            Assert.Equal(OpNumber.Zero, cluster.Replica(damaged).CheckpointOp);
+        }
+
+        // The cluster keeps serving while it repairs; it ends with its peers' state and a sound checkpoint file.
+        Add(cluster, client, 31, 40);
+        Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.Status == ReplicaStatus.Normal && r.ExecutedOp == cluster.Replica(0).Op), 3000));
+        Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(Enumerable.Range(1, 40).Sum(), ((Adder)cluster.Service(i)).Total));
+        Assert.Equal(cluster.Replica(0).CheckpointOp, cluster.Replica(damaged).CheckpointOp);
+
+        cluster.Crash(damaged);
+        storages[damaged].Dispose();
+        storages[damaged] = damagedDirectory.Open();
+        Assert.Empty(storages[damaged].Health.CorruptCheckpoints);
+        var state = storages[damaged].Load();
+        Assert.False(state.LogDamaged);
+        Assert.Equal(cluster.Replica(0).CheckpointOp, state.Checkpoint!.Op);
+        Assert.Empty(Directory.GetFiles(damagedDirectory.Path, "*.tmp"));
+        cluster.Restart(damaged, storages[damaged]);
+        Assert.True(cluster.RunUntil(() => cluster.Replica(damaged).Status == ReplicaStatus.Normal && cluster.Replica(damaged).ExecutedOp == cluster.Replica(0).Op, 3000));
+        Assert.Equal(Enumerable.Range(1, 40).Sum(), ((Adder)cluster.Service(damaged)).Total);
+    }
+
     public void Dispose()
     {
         foreach (var storage in storages)

@@ -218,7 +218,7 @@ public sealed class FileStorageTests
 
         var abandoned = storage.Begin(new OpNumber(9));
         abandoned.Write(bytes.AsSpan(0, 1000));
-        var abandonedFile = Path.Combine(directory.Path, "checkpoint-00000000000000000009.ckpt");
+        var abandonedFile = Path.Combine(directory.Path, "checkpoint-00000000000000000009.ckpt.tmp");
         Assert.True(File.Exists(abandonedFile));
         abandoned.Abandon();
         Assert.False(File.Exists(abandonedFile));
