@@ -27,7 +27,7 @@ public sealed partial class KeyValueService
     }
 
     /// <inheritdoc />
-    /// <remarks>Sorts the live keys (an array of references), then writes entry by entry.</remarks>
+    /// <remarks>Sorts the live keys (an array of handles, 4 bytes a key), then writes entry by entry straight from the store's slabs.</remarks>
     public void WriteCheckpoint(IBufferWriter<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
@@ -38,11 +38,11 @@ public sealed partial class KeyValueService
         destination.Advance(12 + VarInt.Write(span[12..], (uint)live.Length));
         foreach (var record in live)
         {
-            var key = Record.Key(record);
-            var value = Record.Value(record);
+            var key = store.Key(record);
+            var value = store.Value(record);
             span = destination.GetSpan(EntryHeaderSizeMax);
             var at = 0;
-            if (Record.ExpiryOf(record) is { } expireAt)
+            if (store.ExpiryOf(record) is { } expireAt)
             {
                 span[at++] = 1;
                 BinaryPrimitives.WriteInt64LittleEndian(span[at..], expireAt);
@@ -81,9 +81,11 @@ public sealed partial class KeyValueService
             throw new InvalidDataException("bad key count in checkpoint");
         }
 
-        var records = new byte[count][];
+        // Built aside and swapped in at the end, so a bad checkpoint leaves the state as it was.
+        var restored = new Store((int)count) { Now = now };
+        var previous = Store.None;
         var scratch = Array.Empty<byte>();
-        for (var i = 0; i < records.Length; i++)
+        for (var i = 0; i < (int)count; i++)
         {
             if (!reader.TryRead(out var flags) || flags > 1)
             {
@@ -130,12 +132,12 @@ public sealed partial class KeyValueService
             }
 
             var key = entry[..(int)keyLength];
-            if (i > 0 && Record.Key(records[i - 1]).SequenceCompareTo(key) >= 0)
+            if (previous != Store.None && restored.Key(previous).SequenceCompareTo(key) >= 0)
             {
                 throw new InvalidDataException($"keys out of order at entry {i} in checkpoint");
             }
 
-            records[i] = Record.Create(key, entry[(int)keyLength..], expireAt);
+            previous = restored.Insert(Store.None, key, entry[(int)keyLength..], expireAt, capacity: -1);
             reader.Advance(length);
         }
 
@@ -144,12 +146,7 @@ public sealed partial class KeyValueService
             throw new InvalidDataException("trailing bytes in checkpoint");
         }
 
-        store.Clear();
-        store.Now = now;
-        foreach (var record in records)
-        {
-            store.TryAdd(record);
-        }
+        store = restored;
     }
 
     /// <summary>A <see cref="VarInt"/> that may span chunks: at most five bytes are copied out and read.</summary>

@@ -17,7 +17,7 @@ public sealed partial class KeyValueService
         UnixMilliseconds,
     }
 
-    private byte[] Get(Args args) => store.Find(args[1]) is { } record ? Resp.BulkString(Record.Value(record)) : Nil();
+    private byte[] Get(Args args) => store.Find(args[1]) is var record and not Store.None ? Resp.BulkString(store.Value(record)) : Nil();
 
     private byte[] Set(Args args)
     {
@@ -33,8 +33,8 @@ public sealed partial class KeyValueService
 
         var key = args[1];
         var existing = store.Find(key);
-        var reply = parsed.Get ? (existing is null ? Nil() : Resp.BulkString(Record.Value(existing))) : null;
-        if ((parsed.Nx && existing is not null) || (parsed.Xx && existing is null))
+        var reply = parsed.Get ? (existing == Store.None ? Nil() : Resp.BulkString(store.Value(existing))) : null;
+        if ((parsed.Nx && existing != Store.None) || (parsed.Xx && existing == Store.None))
         {
             return reply ?? Nil();
         }
@@ -46,12 +46,12 @@ public sealed partial class KeyValueService
     private byte[] SetNx(Args args)
     {
         var key = args[1];
-        if (store.Find(key) is not null)
+        if (store.Find(key) != Store.None)
         {
             return Resp.Integer(0);
         }
 
-        store.Put(null, key, args[2], null);
+        store.Put(Store.None, key, args[2], null);
         return Resp.Integer(1);
     }
 
@@ -79,7 +79,7 @@ public sealed partial class KeyValueService
     {
         var key = args[1];
         var existing = store.Find(key);
-        var reply = existing is null ? Nil() : Resp.BulkString(Record.Value(existing));
+        var reply = existing == Store.None ? Nil() : Resp.BulkString(store.Value(existing));
         store.Put(existing, key, args[2], null);
         return reply;
     }
@@ -98,7 +98,7 @@ public sealed partial class KeyValueService
 
         var key = args[1];
         var existing = store.Find(key);
-        if (existing is null || !Record.Value(existing).SequenceEqual(args[2]))
+        if (existing == Store.None || !store.Value(existing).SequenceEqual(args[2]))
         {
             return Resp.Integer(0);
         }
@@ -108,16 +108,16 @@ public sealed partial class KeyValueService
     }
 
     /// <summary>The write of SET and CAS: KEEPTTL keeps the expiry, an explicit one in the past deletes the key.</summary>
-    private void Write(byte[]? existing, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in WriteOptions parsed, long? expireAt)
+    private void Write(int existing, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in WriteOptions parsed, long? expireAt)
     {
-        if (parsed.KeepTtl && existing is not null)
+        if (parsed.KeepTtl && existing != Store.None)
         {
-            expireAt = Record.ExpiryOf(existing);
+            expireAt = store.ExpiryOf(existing);
         }
         else if (expireAt <= store.Now)
         {
             // Only EXAT/PXAT can name a time already past: the key is set and gone at once.
-            if (existing is not null)
+            if (existing != Store.None)
             {
                 store.Remove(existing);
             }
@@ -133,7 +133,7 @@ public sealed partial class KeyValueService
         var deleted = 0;
         for (var i = 1; i < args.Count; i++)
         {
-            if (store.Find(args[i]) is { } record)
+            if (store.Find(args[i]) is var record and not Store.None)
             {
                 store.Remove(record);
                 deleted++;
@@ -148,7 +148,7 @@ public sealed partial class KeyValueService
         var found = 0;
         for (var i = 1; i < args.Count; i++)
         {
-            if (store.Find(args[i]) is not null)
+            if (store.Find(args[i]) != Store.None)
             {
                 found++;
             }
@@ -181,7 +181,7 @@ public sealed partial class KeyValueService
     {
         var existing = store.Find(key);
         long current = 0;
-        if (existing is not null && !RespInteger.TryParse(Record.Value(existing), out current))
+        if (existing != Store.None && !RespInteger.TryParse(store.Value(existing), out current))
         {
             return Resp.Error(NotInteger);
         }
@@ -196,7 +196,7 @@ public sealed partial class KeyValueService
         var length = RespInteger.Format(result, text);
 
         // Like Redis, INCR keeps the key's expiry.
-        store.Put(existing, key, text[..length], existing is null ? null : Record.ExpiryOf(existing));
+        store.Put(existing, key, text[..length], existing == Store.None ? null : store.ExpiryOf(existing));
         return Resp.Integer(result);
     }
 
@@ -205,28 +205,27 @@ public sealed partial class KeyValueService
         var key = args[1];
         var tail = args[2];
         var existing = store.Find(key);
-        var length = (existing is null ? 0L : Record.Value(existing).Length) + tail.Length;
+        var length = (existing == Store.None ? 0L : store.Value(existing).Length) + tail.Length;
         if (length > options.MaxValueLength)
         {
             return Resp.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         }
 
-        if (existing is null)
+        if (existing == Store.None)
         {
-            store.Put(null, key, tail, null);
+            store.Put(Store.None, key, tail, null);
         }
-        else if (Record.HasSpareRoom(existing) && Record.Capacity(existing) >= length)
+        else if (store.HasSpareRoom(existing) && store.Capacity(existing) >= length)
         {
-            Record.AppendInPlace(existing, tail);
+            store.AppendInPlace(existing, tail);
         }
         else
         {
             // The first APPEND to a key sizes it exactly; later ones grow it geometrically, so a
             // key built by many APPENDs costs linear time, as with Redis's strings.
-            var capacity = Record.HasSpareRoom(existing) ? Grow(length) : length;
-            var grown = Record.Create(key, Record.Value(existing), Record.ExpiryOf(existing), (int)capacity);
-            Record.AppendInPlace(grown, tail);
-            store.Replace(existing, grown);
+            var capacity = store.HasSpareRoom(existing) ? Grow(length) : length;
+            var grown = store.Insert(existing, key, store.Value(existing), store.ExpiryOf(existing), (int)capacity);
+            store.AppendInPlace(grown, tail);
         }
 
         return Resp.Integer(length);
@@ -234,16 +233,16 @@ public sealed partial class KeyValueService
 
     private long Grow(long length) => Math.Min(options.MaxValueLength, length < (1 << 20) ? length * 2 : length + (1 << 20));
 
-    private byte[] StrLen(Args args) => Resp.Integer(store.Find(args[1]) is { } record ? Record.Value(record).Length : 0);
+    private byte[] StrLen(Args args) => Resp.Integer(store.Find(args[1]) is var record and not Store.None ? store.Value(record).Length : 0);
 
     private byte[] MGet(Args args)
     {
-        var found = new byte[]?[args.Count - 1];
+        var found = new int[args.Count - 1];
         long size = 1 + RespInteger.LengthOf(found.Length) + 2;
         for (var i = 0; i < found.Length; i++)
         {
             found[i] = store.Find(args[i + 1]);
-            size += found[i] is { } record ? BulkSize(Record.Value(record).Length) : Resp.NullBulkString.Length;
+            size += found[i] is var record and not Store.None ? BulkSize(store.Value(record).Length) : Resp.NullBulkString.Length;
         }
 
         var reply = new byte[size];
@@ -251,13 +250,13 @@ public sealed partial class KeyValueService
         writer.WriteArrayHeader(found.Length);
         foreach (var record in found)
         {
-            if (record is null)
+            if (record == Store.None)
             {
                 writer.WriteNullBulkString();
             }
             else
             {
-                writer.WriteBulkString(Record.Value(record));
+                writer.WriteBulkString(store.Value(record));
             }
         }
 
@@ -277,12 +276,13 @@ public sealed partial class KeyValueService
 
     private byte[] GetDel(Args args)
     {
-        if (store.Find(args[1]) is not { } record)
+        var record = store.Find(args[1]);
+        if (record == Store.None)
         {
             return Nil();
         }
 
-        var reply = Resp.BulkString(Record.Value(record));
+        var reply = Resp.BulkString(store.Value(record));
         store.Remove(record);
         return reply;
     }
@@ -354,12 +354,13 @@ public sealed partial class KeyValueService
         }
 
         when += store.Now;
-        if (store.Find(args[1]) is not { } record)
+        var record = store.Find(args[1]);
+        if (record == Store.None)
         {
             return Resp.Integer(0);
         }
 
-        var current = Record.ExpiryOf(record);
+        var current = store.ExpiryOf(record);
         if ((nx && current is not null) || (xx && current is null) || (gt && (current is null || when <= current)) || (lt && when >= current))
         {
             return Resp.Integer(0);
@@ -379,12 +380,13 @@ public sealed partial class KeyValueService
 
     private byte[] Ttl(Args args, bool seconds)
     {
-        if (store.Find(args[1]) is not { } record)
+        var record = store.Find(args[1]);
+        if (record == Store.None)
         {
             return Resp.Integer(-2);
         }
 
-        if (Record.ExpiryOf(record) is not { } expireAt)
+        if (store.ExpiryOf(record) is not { } expireAt)
         {
             return Resp.Integer(-1);
         }
@@ -395,7 +397,8 @@ public sealed partial class KeyValueService
 
     private byte[] Persist(Args args)
     {
-        if (store.Find(args[1]) is not { } record || !Record.HasExpiry(record))
+        var record = store.Find(args[1]);
+        if (record == Store.None || !store.HasExpiry(record))
         {
             return Resp.Integer(0);
         }

@@ -24,7 +24,7 @@ public sealed partial class KeyValueService : IPredictingService, IStreamingChec
 {
     private readonly Func<long> clock;
     private readonly KeyValueOptions options;
-    private readonly Store store = new();
+    private Store store = new();
     private Range[] ranges = new Range[8];
 
     /// <summary>
@@ -77,6 +77,8 @@ public sealed partial class KeyValueService : IPredictingService, IStreamingChec
 
     private byte[] ExecuteOne(ReadOnlySpan<byte> operation)
     {
+        // Between operations, where no handle into the store is held: records may move.
+        store.Compact();
         store.Sweep(options.SweepPerOperation);
         if (!KeyValueOperation.TryParse(operation, ref ranges, out var code, out var count))
         {

@@ -1,119 +1,238 @@
+using System.Buffers.Binary;
+
 namespace Viewstamped.KeyValue;
 
 /// <summary>
-/// The keys: a hash set of records (found by key span) and an index of the records that expire,
-/// ordered by expiry time then key. A record is in the index exactly when it has an expiry. The
-/// store's time is <see cref="Now"/>; a key is expired when <c>Now &gt; expireAt</c>, as in Redis.
+/// The keys, packed for memory: records (flags, expiry, key, value) laid end to end in 1 MiB slabs,
+/// an open-addressing hash index of <see cref="int"/> handles, and an index of the records that
+/// expire, ordered by expiry time then key. A million keys are a few hundred objects, not a
+/// million, so the GC neither pays a per-object header for each key nor marks them one by one.
+/// The store's time is <see cref="Now"/>; a key is expired when <c>Now &gt; expireAt</c>, as in Redis.
 /// </summary>
 /// <remarks>
-/// Which expired keys are still physically held may differ between replicas (one restored from a
-/// checkpoint holds none), so nothing observable may depend on it: every lookup treats an expired
-/// record as absent, DBSIZE sweeps all of them first, and checkpoints leave them out.
+/// <para>A record is <c>[flags][expireAt: 8, if flag 1][key length: varint][value length: varint]
+/// [capacity: varint, if flag 2][key][value][spare up to capacity]</c>, starting on a 4-byte
+/// boundary of its slab. A handle names it: slab number times 2^18 plus offset / 4; a record of
+/// <see cref="LargeRecordMin"/> bytes or more gets an array of its own and a negative handle. A
+/// value of the same length and expiry kind is overwritten in place; any other change writes a new
+/// record at the end of the active slab and marks the old one dead. When dead bytes pass a quarter
+/// of all slabs, each operation compacts the slab with the most dead bytes (at most 1 MiB copied).
+/// Handles change when records move, so a handle or a span from this store is valid only until the
+/// next <see cref="Compact"/>, which runs only between operations.</para>
+/// <para>Which expired keys are still physically held, and where records sit, may differ between
+/// replicas (one restored from a checkpoint holds no expired keys), so nothing observable may
+/// depend on it: every lookup treats an expired record as absent, DBSIZE sweeps all of them first,
+/// and checkpoints leave them out and list keys in byte order.</para>
 /// </remarks>
 internal sealed class Store
 {
-    private readonly HashSet<byte[]> records = new(RecordKeyComparer.Instance);
-    private readonly HashSet<byte[]>.AlternateLookup<ReadOnlySpan<byte>> byKey;
-    private readonly SortedSet<byte[]> expiring = new(RecordExpiryOrder.Instance);
+    /// <summary>No record.</summary>
+    public const int None = -1;
 
-    public Store()
+    /// <summary>Records this size or larger get an array of their own, so a slab wastes little at its end.</summary>
+    public const int LargeRecordMin = SlabSize / 8;
+
+    private const int SlabShift = 20;
+    private const int SlabSize = 1 << SlabShift;
+    private const int OffsetBits = SlabShift - 2;
+    private const int OffsetMask = (1 << OffsetBits) - 1;
+    private const int SlabsMax = 1 << (31 - OffsetBits);
+    private const byte ExpiryFlag = 1;
+    private const byte CapacityFlag = 2;
+    private const byte DeadFlag = 0x80;
+
+    private readonly SortedSet<int> expiring;
+
+    private byte[]?[] slabs = [];
+    private int[] slabUsed = [];
+    private int[] slabDead = [];
+    private int slabCount;
+    private int slabsHeld;
+    private readonly Stack<int> slabIdsFree = new();
+    private byte[]? slabSpare;
+    private int active = None;
+    private long deadBytes;
+
+    private readonly List<byte[]?> large = [];
+    private readonly Stack<int> largeIdsFree = new();
+
+    private int[] handles;
+    private int[] hashes;
+    private int count;
+
+    public Store(int capacity = 0)
     {
-        byKey = records.GetAlternateLookup<ReadOnlySpan<byte>>();
+        expiring = new SortedSet<int>(new ExpiryOrder(this));
+        var size = 16;
+        while (size * 3L / 4 < capacity)
+        {
+            size *= 2;
+        }
+
+        handles = NewHandles(size);
+        hashes = new int[size];
     }
 
     /// <summary>The store's time in milliseconds; it only moves forward.</summary>
     public long Now { get; set; }
 
     /// <summary>Records held, expired ones not yet removed included.</summary>
-    public int Count => records.Count;
+    public int Count => count;
 
     /// <summary>Records with an expiry held.</summary>
     public int ExpiringCount => expiring.Count;
 
-    public bool IsExpired(byte[] record) => Record.HasExpiry(record) && Now > Record.ExpireAt(record);
-
-    /// <summary>The live record of <paramref name="key"/>, or null; an expired one is removed on the way (lazy expiry).</summary>
-    public byte[]? Find(ReadOnlySpan<byte> key)
+    /// <summary>Bytes of slabs held (live, dead and not yet used) and of records in arrays of their own.</summary>
+    public long BytesHeld
     {
-        if (!byKey.TryGetValue(key, out var record))
+        get
         {
-            return null;
-        }
-
-        if (IsExpired(record))
-        {
-            Remove(record);
-            return null;
-        }
-
-        return record;
-    }
-
-    /// <summary>Sets <paramref name="key"/>, replacing <paramref name="existing"/> (its live record, or null).</summary>
-    public void Put(byte[]? existing, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long? expireAt)
-    {
-        if (existing is not null && Record.CanOverwrite(existing, value.Length, expireAt.HasValue))
-        {
-            // Same size and layout: reuse the array (the common SET of a fixed-size value).
-            var indexed = Record.HasExpiry(existing);
-            if (indexed)
+            long bytes = (long)slabsHeld * SlabSize;
+            foreach (var record in large)
             {
-                expiring.Remove(existing);
+                bytes += record?.Length ?? 0;
             }
 
-            Record.Overwrite(existing, value, expireAt);
-            if (indexed)
-            {
-                expiring.Add(existing);
-            }
-
-            return;
+            return bytes;
         }
-
-        Replace(existing, Record.Create(key, value, expireAt));
     }
 
-    /// <summary>Puts <paramref name="record"/> in place of <paramref name="existing"/> (same key, or null).</summary>
-    public void Replace(byte[]? existing, byte[] record)
+    /// <summary>Bytes of slabs held by dead records (and unused slab ends) until a compaction.</summary>
+    public long DeadBytes => deadBytes;
+
+    public ReadOnlySpan<byte> Key(int handle)
     {
-        if (existing is not null)
+        var record = Span(handle);
+        var layout = Layout.Of(record);
+        return record.Slice(layout.KeyStart, layout.KeyLength);
+    }
+
+    public ReadOnlySpan<byte> Value(int handle)
+    {
+        var record = Span(handle);
+        var layout = Layout.Of(record);
+        return record.Slice(layout.KeyStart + layout.KeyLength, layout.ValueLength);
+    }
+
+    public bool HasExpiry(int handle) => (Span(handle)[0] & ExpiryFlag) != 0;
+
+    public long? ExpiryOf(int handle) => HasExpiry(handle) ? ExpireAt(handle) : null;
+
+    public bool IsExpired(int handle) => HasExpiry(handle) && Now > ExpireAt(handle);
+
+    /// <summary>True when the record has room beyond its value (grown by APPEND).</summary>
+    public bool HasSpareRoom(int handle) => (Span(handle)[0] & CapacityFlag) != 0;
+
+    /// <summary>The room for the value: its length, or more for a record grown by APPEND.</summary>
+    public int Capacity(int handle) => Layout.Of(Span(handle)).Capacity;
+
+    /// <summary>The live record of <paramref name="key"/>, or <see cref="None"/>; an expired one is removed on the way (lazy expiry).</summary>
+    public int Find(ReadOnlySpan<byte> key)
+    {
+        var slot = SlotOf(key, Hash(key));
+        if (slot < 0)
         {
-            Remove(existing);
+            return None;
         }
 
-        records.Add(record);
-        if (Record.HasExpiry(record))
+        var handle = handles[slot];
+        if (IsExpired(handle))
         {
-            expiring.Add(record);
+            Remove(handle);
+            return None;
         }
+
+        return handle;
+    }
+
+    /// <summary>Sets <paramref name="key"/>, replacing <paramref name="existing"/> (its live record, or <see cref="None"/>).</summary>
+    public void Put(int existing, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long? expireAt)
+    {
+        if (existing != None)
+        {
+            var record = Span(existing);
+            var layout = Layout.Of(record);
+            if ((record[0] & CapacityFlag) == 0 && ((record[0] & ExpiryFlag) != 0) == expireAt.HasValue && layout.ValueLength == value.Length)
+            {
+                // Same size and layout: in place (the common SET of a fixed-size value).
+                if (expireAt is { } expiry)
+                {
+                    expiring.Remove(existing);
+                    BinaryPrimitives.WriteInt64LittleEndian(record[1..], expiry);
+                    expiring.Add(existing);
+                }
+
+                value.CopyTo(record[(layout.KeyStart + layout.KeyLength)..]);
+                return;
+            }
+        }
+
+        Insert(existing, key, value, expireAt, capacity: -1);
+    }
+
+    /// <summary>
+    /// Writes a new record for <paramref name="key"/> with room for <paramref name="capacity"/> value
+    /// bytes (-1: exactly the value) in place of <paramref name="existing"/>; returns its handle.
+    /// <paramref name="key"/> and <paramref name="value"/> may point into <paramref name="existing"/>.
+    /// </summary>
+    public int Insert(int existing, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long? expireAt, int capacity)
+    {
+        var created = Write(key, value, expireAt, capacity);
+        if (existing == None)
+        {
+            AddToIndex(created, key);
+        }
+        else
+        {
+            handles[SlotOf(existing)] = created;
+            Kill(existing);
+        }
+
+        if (expireAt.HasValue)
+        {
+            expiring.Add(created);
+        }
+
+        return created;
     }
 
     /// <summary>Changes the expiry of a live record (null: none).</summary>
-    public void SetExpiry(byte[] record, long? expireAt)
+    public void SetExpiry(int handle, long? expireAt)
     {
-        if (Record.HasExpiry(record) && expireAt is { } expiry)
+        if (HasExpiry(handle) && expireAt is { } expiry)
         {
-            expiring.Remove(record);
-            Record.SetExpireAt(record, expiry);
-            expiring.Add(record);
+            expiring.Remove(handle);
+            BinaryPrimitives.WriteInt64LittleEndian(Span(handle)[1..], expiry);
+            expiring.Add(handle);
             return;
         }
 
-        if (!Record.HasExpiry(record) && expireAt is null)
+        if (!HasExpiry(handle) && expireAt is null)
         {
             return;
         }
 
-        Replace(record, Record.Create(Record.Key(record), Record.Value(record), expireAt));
+        Insert(handle, Key(handle), Value(handle), expireAt, capacity: -1);
     }
 
-    public void Remove(byte[] record)
+    /// <summary>Appends to a record with spare room: the caller checked <see cref="Capacity"/>.</summary>
+    public int AppendInPlace(int handle, ReadOnlySpan<byte> tail)
     {
-        records.Remove(record);
-        if (Record.HasExpiry(record))
-        {
-            expiring.Remove(record);
-        }
+        var record = Span(handle);
+        var layout = Layout.Of(record);
+        tail.CopyTo(record[(layout.KeyStart + layout.KeyLength + layout.ValueLength)..]);
+        var length = layout.ValueLength + tail.Length;
+
+        // Records with spare room keep their value length in a fixed 5 bytes, so it can grow in place.
+        WriteFixedVarInt(record.Slice(layout.ValueLengthAt, VarInt.MaxSize), (uint)length);
+        return length;
+    }
+
+    public void Remove(int handle)
+    {
+        var slot = SlotOf(handle);
+        Kill(handle);
+        RemoveSlot(slot);
     }
 
     /// <summary>Removes up to <paramref name="budget"/> expired records, earliest first; returns how many.</summary>
@@ -122,8 +241,8 @@ internal sealed class Store
         var removed = 0;
         while (removed < budget && expiring.Count > 0)
         {
-            var earliest = expiring.Min!;
-            if (Now <= Record.ExpireAt(earliest))
+            var earliest = expiring.Min;
+            if (Now <= ExpireAt(earliest))
             {
                 break;
             }
@@ -135,45 +254,451 @@ internal sealed class Store
         return removed;
     }
 
-    /// <summary>Adds a record read from a checkpoint; false when its key is already held.</summary>
-    public bool TryAdd(byte[] record)
+    /// <summary>
+    /// When dead bytes pass a quarter of the slabs (and two slabs), moves the live records of the
+    /// slab with the most dead bytes to the active slab and frees it: at most one slab per call, so
+    /// an operation's extra work stays bounded. Invalidates handles and spans.
+    /// </summary>
+    public void Compact()
     {
-        if (!records.Add(record))
+        if (deadBytes <= 2L * SlabSize || deadBytes * 4 <= (long)slabsHeld * SlabSize)
         {
-            return false;
+            return;
         }
 
-        if (Record.HasExpiry(record))
+        var victim = None;
+        for (var id = 0; id < slabCount; id++)
         {
-            expiring.Add(record);
-        }
-
-        return true;
-    }
-
-    /// <summary>The live records in key order (checkpoints).</summary>
-    public byte[][] LiveInKeyOrder()
-    {
-        var live = new byte[records.Count][];
-        var count = 0;
-        foreach (var record in records)
-        {
-            if (!IsExpired(record))
+            if (id != active && slabs[id] is not null && (victim == None || slabDead[id] > slabDead[victim]))
             {
-                live[count++] = record;
+                victim = id;
             }
         }
 
-        Array.Resize(ref live, count);
-        Array.Sort(live, RecordKeyOrder.Instance);
+        // Copying a slab with little dead space would free almost nothing.
+        if (victim == None || slabDead[victim] < SlabSize / 8)
+        {
+            return;
+        }
+
+        var slab = slabs[victim]!;
+        var end = slabUsed[victim];
+        for (var at = 0; at < end;)
+        {
+            var size = Layout.Of(slab.AsSpan(at)).Size;
+            if ((slab[at] & DeadFlag) == 0)
+            {
+                var moving = (victim << OffsetBits) | (at >> 2);
+                var hasExpiry = (slab[at] & ExpiryFlag) != 0;
+                if (hasExpiry)
+                {
+                    expiring.Remove(moving);
+                }
+
+                var slot = SlotOf(moving);
+                var moved = Allocate(size, out var destination);
+                slab.AsSpan(at, size).CopyTo(destination);
+                handles[slot] = moved;
+                if (hasExpiry)
+                {
+                    expiring.Add(moved);
+                }
+            }
+
+            at += size;
+        }
+
+        deadBytes -= slabDead[victim];
+        slabs[victim] = null;
+        slabsHeld--;
+        slabIdsFree.Push(victim);
+        slabSpare ??= slab;
+    }
+
+    /// <summary>The handles of the live records in key order (checkpoints).</summary>
+    /// <remarks>
+    /// Comparing keys in the slabs costs a cache miss per key, so the sort first orders the eight
+    /// bytes that follow the prefix all keys share (zero-padded, big-endian: different ones order
+    /// as the keys do), then compares whole keys only within runs of equal ones.
+    /// </remarks>
+    public int[] LiveInKeyOrder()
+    {
+        var live = new int[count];
+        var at = 0;
+        var common = None;
+        ReadOnlySpan<byte> first = default;
+        foreach (var handle in handles)
+        {
+            if (handle != None && !IsExpired(handle))
+            {
+                live[at++] = handle;
+                var key = Key(handle);
+                if (common == None)
+                {
+                    first = key;
+                    common = key.Length;
+                }
+                else
+                {
+                    common = Math.Min(common, key.CommonPrefixLength(first));
+                }
+            }
+        }
+
+        Array.Resize(ref live, at);
+        var prefixes = new ulong[live.Length];
+        Span<byte> padded = stackalloc byte[8];
+        for (var i = 0; i < live.Length; i++)
+        {
+            var key = Key(live[i]);
+            var rest = key[Math.Min(common, key.Length)..];
+            padded.Clear();
+            rest[..Math.Min(8, rest.Length)].CopyTo(padded);
+            prefixes[i] = BinaryPrimitives.ReadUInt64BigEndian(padded);
+        }
+
+        Array.Sort(prefixes, live);
+        var order = new KeyOrder(this);
+        for (var start = 0; start < live.Length;)
+        {
+            var end = start + 1;
+            while (end < live.Length && prefixes[end] == prefixes[start])
+            {
+                end++;
+            }
+
+            if (end - start > 1)
+            {
+                Array.Sort(live, start, end - start, order);
+            }
+
+            start = end;
+        }
+
         return live;
     }
 
-    public void Clear()
+    /// <summary>
+    /// System.HashCode is seeded per process, so colliding keys cannot be precomputed (hash
+    /// flooding). The hash never reaches anything a client or another replica sees.
+    /// </summary>
+    private static int Hash(ReadOnlySpan<byte> key)
     {
-        records.Clear();
-        records.TrimExcess();
-        expiring.Clear();
-        Now = 0;
+        var hash = default(HashCode);
+        hash.AddBytes(key);
+        return hash.ToHashCode();
+    }
+
+    private static int[] NewHandles(int size)
+    {
+        var created = new int[size];
+        Array.Fill(created, None);
+        return created;
+    }
+
+    private static void WriteFixedVarInt(Span<byte> destination, uint value)
+    {
+        for (var i = 0; i < VarInt.MaxSize - 1; i++)
+        {
+            destination[i] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        destination[VarInt.MaxSize - 1] = (byte)value;
+    }
+
+    private long ExpireAt(int handle) => BinaryPrimitives.ReadInt64LittleEndian(Span(handle)[1..]);
+
+    private Span<byte> Span(int handle) =>
+        handle >= 0
+            ? slabs[handle >> OffsetBits]!.AsSpan((handle & OffsetMask) << 2)
+            : large[-2 - handle]!.AsSpan();
+
+    /// <summary>The index slot holding <paramref name="key"/>, or a negative number.</summary>
+    private int SlotOf(ReadOnlySpan<byte> key, int hash)
+    {
+        var mask = handles.Length - 1;
+        for (var slot = hash & mask; ; slot = (slot + 1) & mask)
+        {
+            var handle = handles[slot];
+            if (handle == None)
+            {
+                return -1;
+            }
+
+            if (hashes[slot] == hash && Key(handle).SequenceEqual(key))
+            {
+                return slot;
+            }
+        }
+    }
+
+    /// <summary>The index slot holding <paramref name="handle"/>, which must be indexed.</summary>
+    private int SlotOf(int handle)
+    {
+        var mask = handles.Length - 1;
+        for (var slot = Hash(Key(handle)) & mask; ; slot = (slot + 1) & mask)
+        {
+            if (handles[slot] == handle)
+            {
+                return slot;
+            }
+
+            if (handles[slot] == None)
+            {
+                throw new InvalidOperationException("store index lost a record");
+            }
+        }
+    }
+
+    private void AddToIndex(int handle, ReadOnlySpan<byte> key)
+    {
+        if (count + 1 > handles.Length * 3L / 4)
+        {
+            Grow();
+        }
+
+        var hash = Hash(key);
+        var mask = handles.Length - 1;
+        var slot = hash & mask;
+        while (handles[slot] != None)
+        {
+            slot = (slot + 1) & mask;
+        }
+
+        handles[slot] = handle;
+        hashes[slot] = hash;
+        count++;
+    }
+
+    private void Grow()
+    {
+        var oldHandles = handles;
+        var oldHashes = hashes;
+        handles = NewHandles(oldHandles.Length * 2);
+        hashes = new int[handles.Length];
+        var mask = handles.Length - 1;
+        for (var i = 0; i < oldHandles.Length; i++)
+        {
+            if (oldHandles[i] != None)
+            {
+                var slot = oldHashes[i] & mask;
+                while (handles[slot] != None)
+                {
+                    slot = (slot + 1) & mask;
+                }
+
+                handles[slot] = oldHandles[i];
+                hashes[slot] = oldHashes[i];
+            }
+        }
+    }
+
+    /// <summary>Empties a slot of the linear-probing index and shifts later entries of its run back (no tombstones).</summary>
+    private void RemoveSlot(int hole)
+    {
+        var mask = handles.Length - 1;
+        handles[hole] = None;
+        count--;
+        for (var next = (hole + 1) & mask; handles[next] != None; next = (next + 1) & mask)
+        {
+            var home = hashes[next] & mask;
+
+            // The entry at next may move into the hole unless its home lies cyclically in (hole, next].
+            var stays = hole <= next ? home > hole && home <= next : home > hole || home <= next;
+            if (!stays)
+            {
+                handles[hole] = handles[next];
+                hashes[hole] = hashes[next];
+                handles[next] = None;
+                hole = next;
+            }
+        }
+    }
+
+    /// <summary>Marks a record dead (its slab bytes wait for a compaction) and drops it from the expiry index.</summary>
+    private void Kill(int handle)
+    {
+        var record = Span(handle);
+        if ((record[0] & ExpiryFlag) != 0)
+        {
+            expiring.Remove(handle);
+        }
+
+        if (handle < 0)
+        {
+            large[-2 - handle] = null;
+            largeIdsFree.Push(-2 - handle);
+            return;
+        }
+
+        record[0] |= DeadFlag;
+        var size = Layout.Of(record).Size;
+        slabDead[handle >> OffsetBits] += size;
+        deadBytes += size;
+    }
+
+    /// <summary>Writes a record (not yet indexed) and returns its handle.</summary>
+    private int Write(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long? expireAt, int capacity)
+    {
+        var spare = capacity >= 0;
+        var room = Math.Max(capacity, value.Length);
+        var flags = (byte)((expireAt.HasValue ? ExpiryFlag : 0) | (spare ? CapacityFlag : 0));
+        var header = 1 + (expireAt.HasValue ? 8 : 0) + VarInt.SizeOf((uint)key.Length)
+            + (spare ? 2 * VarInt.MaxSize : VarInt.SizeOf((uint)value.Length));
+        var handle = Allocate(header + key.Length + room, out var record);
+        record[0] = flags;
+        var at = 1;
+        if (expireAt is { } expiry)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(record[at..], expiry);
+            at += 8;
+        }
+
+        at += VarInt.Write(record[at..], (uint)key.Length);
+        if (spare)
+        {
+            WriteFixedVarInt(record[at..], (uint)value.Length);
+            WriteFixedVarInt(record[(at + VarInt.MaxSize)..], (uint)room);
+            at += 2 * VarInt.MaxSize;
+        }
+        else
+        {
+            at += VarInt.Write(record[at..], (uint)value.Length);
+        }
+
+        // Copy the value first: it may point into a record being replaced, never into this one.
+        value.CopyTo(record[(at + key.Length)..]);
+        key.CopyTo(record[at..]);
+        return handle;
+    }
+
+    /// <summary>Room for a record of <paramref name="size"/> bytes: at the end of the active slab, or an array of its own.</summary>
+    private int Allocate(int size, out Span<byte> record)
+    {
+        if (size >= LargeRecordMin)
+        {
+            var array = new byte[size];
+            int id;
+            if (largeIdsFree.Count > 0)
+            {
+                id = largeIdsFree.Pop();
+                large[id] = array;
+            }
+            else
+            {
+                id = large.Count;
+                large.Add(array);
+            }
+
+            record = array;
+            return -2 - id;
+        }
+
+        var aligned = (size + 3) & ~3;
+        if (active == None || slabUsed[active] + aligned > SlabSize)
+        {
+            NewActiveSlab();
+        }
+
+        var at = slabUsed[active];
+        slabUsed[active] = at + aligned;
+        record = slabs[active]!.AsSpan(at, size);
+        return (active << OffsetBits) | (at >> 2);
+    }
+
+    private void NewActiveSlab()
+    {
+        if (active != None)
+        {
+            // The unused end of the old active slab counts as dead, so compaction can reclaim it.
+            var tail = SlabSize - slabUsed[active];
+            slabDead[active] += tail;
+            deadBytes += tail;
+        }
+
+        int id;
+        if (slabIdsFree.Count > 0)
+        {
+            id = slabIdsFree.Pop();
+        }
+        else
+        {
+            if (slabCount == SlabsMax)
+            {
+                throw new InvalidOperationException($"the key-value store is full ({SlabsMax} slabs of {SlabSize} bytes)");
+            }
+
+            if (slabCount == slabs.Length)
+            {
+                var size = Math.Max(4, slabs.Length * 2);
+                Array.Resize(ref slabs, size);
+                Array.Resize(ref slabUsed, size);
+                Array.Resize(ref slabDead, size);
+            }
+
+            id = slabCount++;
+        }
+
+        slabs[id] = slabSpare ?? new byte[SlabSize];
+        slabSpare = null;
+        slabUsed[id] = 0;
+        slabDead[id] = 0;
+        slabsHeld++;
+        active = id;
+    }
+
+    /// <summary>Where a record's parts are, read from its header.</summary>
+    private readonly record struct Layout(int KeyStart, int KeyLength, int ValueLengthAt, int ValueLength, int Capacity, int Size)
+    {
+        public static Layout Of(ReadOnlySpan<byte> record)
+        {
+            var flags = record[0];
+            var at = (flags & ExpiryFlag) != 0 ? 9 : 1;
+            var keyLength = ReadVarInt(record, ref at);
+            var valueLengthAt = at;
+            var valueLength = ReadVarInt(record, ref at);
+            var capacity = (flags & CapacityFlag) != 0 ? ReadVarInt(record, ref at) : valueLength;
+            var size = at + keyLength + capacity; // rounded up: slab records start on 4-byte boundaries
+            return new Layout(at, keyLength, valueLengthAt, valueLength, capacity, (size + 3) & ~3);
+        }
+
+        private static int ReadVarInt(ReadOnlySpan<byte> record, ref int at)
+        {
+            uint value = record[at];
+            if (value < 0x80)
+            {
+                at++;
+                return (int)value;
+            }
+
+            // Records written with spare room hold fixed 5-byte varints, so no canonical check here.
+            value = 0;
+            for (var shift = 0; ; shift += 7)
+            {
+                var b = record[at++];
+                value |= (uint)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return (int)value;
+                }
+            }
+        }
+    }
+
+    /// <summary>Orders handles by key bytes (ordinal): the order of checkpoints.</summary>
+    private sealed class KeyOrder(Store store) : IComparer<int>
+    {
+        public int Compare(int x, int y) => store.Key(x).SequenceCompareTo(store.Key(y));
+    }
+
+    /// <summary>Orders handles of records with an expiry by expiry time, then key: the order of the expiry sweep.</summary>
+    private sealed class ExpiryOrder(Store store) : IComparer<int>
+    {
+        public int Compare(int x, int y)
+        {
+            var byTime = store.ExpireAt(x).CompareTo(store.ExpireAt(y));
+            return byTime != 0 ? byTime : store.Key(x).SequenceCompareTo(store.Key(y));
+        }
     }
 }
