@@ -20,9 +20,10 @@ namespace Viewstamped.KeyValue.Server;
 /// </summary>
 /// <remarks>
 /// Replies keep request order. A connection's replicated commands are submitted one run at a time:
-/// the commands queued behind each other go out as one batch (one log entry, executed in order,
-/// so a pipelined GET after a SET sees the SET); different connections run in parallel, as far as
-/// the client's sessions allow. A malformed
+/// the commands queued behind each other go out together, executed in order, so a pipelined GET
+/// after a SET sees the SET. Runs of different connections share log entries: a
+/// <see cref="ReplicationBatcher"/> keeps a few batches in flight and puts every run that waits
+/// meanwhile into the next one. A malformed
 /// stream gets <c>-ERR Protocol error...</c> and closes that connection only.
 /// </remarks>
 public sealed class RespServer : IAsyncDisposable
@@ -32,6 +33,7 @@ public sealed class RespServer : IAsyncDisposable
     private readonly Func<ReplicaHostStatus?> status;
     private readonly ILogger logger;
     private readonly ConnectionOptions connectionOptions;
+    private readonly ReplicationBatcher batcher;
     private readonly ConcurrentDictionary<long, Socket> sockets = new();
     private readonly ConcurrentDictionary<long, Task> connections = new();
     private readonly CancellationTokenSource stopping = new();
@@ -64,6 +66,7 @@ public sealed class RespServer : IAsyncDisposable
         this.status = status;
         this.logger = logger ?? NullLogger.Instance;
         connectionOptions = new ConnectionOptions { RequirePass = options.RequirePass, Info = BuildInfo };
+        batcher = new ReplicationBatcher(client.InvokeAsync, options, stopping.Token);
     }
 
     /// <summary>The bound address, once started.</summary>
@@ -304,10 +307,11 @@ public sealed class RespServer : IAsyncDisposable
                 {
                     if (pending.Operation is { } operation)
                     {
-                        // The replicated commands read so far go out as one log entry: one round
-                        // through the protocol answers the whole run, in order.
+                        // The replicated commands read so far go out together, in one log entry with
+                        // the runs of other connections waiting meanwhile: one round through the
+                        // protocol answers the whole run, in order.
                         TakeRun(queue, operation, batch);
-                        output.Write(await ReplicateAsync(batch, closing.Token).ConfigureAwait(false));
+                        output.Write(await batcher.ReplicateAsync(batch).WaitAsync(closing.Token).ConfigureAwait(false));
                     }
                     else
                     {
@@ -357,34 +361,6 @@ public sealed class RespServer : IAsyncDisposable
             run.Add(operation);
             bytes += operation.Length;
         }
-    }
-
-    /// <summary>Replicates a run of commands (one, or a batch) and returns one reply per command, concatenated.</summary>
-    private async Task<byte[]> ReplicateAsync(List<byte[]> run, CancellationToken token)
-    {
-        var request = run.Count == 1 ? run[0] : KeyValueOperation.EncodeBatch(run);
-        byte[] failure;
-        try
-        {
-            return await client.InvokeAsync(request, token).ConfigureAwait(false);
-        }
-        catch (OutcomeUnknownException e)
-        {
-            failure = Resp.Error($"ERR outcome unknown ({e.Reason}): the command may or may not have been applied");
-        }
-        catch (ServiceFailedException)
-        {
-            failure = Resp.Error("ERR the replicated service failed to execute the command");
-        }
-
-        // Every command of the run gets the same error, so replies stay paired with commands.
-        var replies = new byte[failure.Length * run.Count];
-        for (var i = 0; i < run.Count; i++)
-        {
-            failure.CopyTo(replies, i * failure.Length);
-        }
-
-        return replies;
     }
 
     private ServerInfo BuildInfo()

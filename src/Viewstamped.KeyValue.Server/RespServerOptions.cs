@@ -18,16 +18,24 @@ public sealed class RespServerOptions
     public int MaxPipelinedCommands { get; set; } = 1024;
 
     /// <summary>
-    /// The most pipelined commands of one connection replicated together as one log entry (a batch);
-    /// 1 replicates each command on its own. Default 64.
+    /// The most commands replicated together as one log entry (a batch): the pipelined commands of
+    /// one connection, and the runs of other connections waiting at the same time; 1 replicates each
+    /// command on its own. Default 1024, the pipelines of 64 connections 16 deep.
     /// </summary>
-    public int BatchMax { get; set; } = 64;
+    public int BatchMax { get; set; } = 1024;
 
     /// <summary>
-    /// The most operation bytes in one batch; a command larger than this goes alone. Keep it well
-    /// under the replicas' request size limit (1 MiB by default). Default 256 KiB.
+    /// The most operation bytes in one batch; a command larger than this goes alone. Keep it under
+    /// the replicas' request size limit (<c>ReplicaHostOptions.RequestSizeMax</c>, 64 KiB by default)
+    /// with room for the batch's framing, up to 3 bytes per command. Default 56 KiB.
     /// </summary>
-    public int BatchBytesMax { get; set; } = 256 << 10;
+    public int BatchBytesMax { get; set; } = 56 << 10;
+
+    /// <summary>
+    /// The most batches replicating at once through the client; what arrives meanwhile waits for the
+    /// next batch. More overlaps more protocol rounds, fewer makes larger batches. Default 4.
+    /// </summary>
+    public int BatchesInFlight { get; set; } = 4;
 
     /// <summary>The request limits once a client has authenticated.</summary>
     public RespReaderOptions ReaderOptions { get; set; } = new();
@@ -64,6 +72,11 @@ public sealed class RespServerOptions
         if (BatchBytesMax < 1)
         {
             errors.Add($"BatchBytesMax must be at least 1, not {BatchBytesMax}");
+        }
+
+        if (BatchesInFlight < 1)
+        {
+            errors.Add($"BatchesInFlight must be at least 1, not {BatchesInFlight}");
         }
 
         if (ReplicaCount < 1)

@@ -68,6 +68,64 @@ public sealed class RespServerTests(ClusterFixture cluster) : IClassFixture<Clus
     }
 
     [Fact]
+    public async Task PipelinesOfManyConnectionsAtOnce_EachGetTheirOwnRepliesInOrder()
+    {
+        // Their runs share log entries (ReplicationBatcher); each must still get exactly its replies.
+        // Every pipeline is sent before any reply is read, and replies are read one connection at a
+        // time, so the test's blocking reads never starve the servers' thread pool.
+        const int connections = 12;
+        var clients = new List<RawRespClient>();
+        var keys = Enumerable.Range(0, connections).Select(i => Key($"many{i}")).ToArray();
+        for (var i = 0; i < connections; i++)
+        {
+            clients.Add(await RawRespClient.ConnectAsync(cluster.Primary.LocalEndPoint!));
+        }
+
+        try
+        {
+            for (var round = 0; round < 3; round++)
+            {
+                var start = round * 100;
+                for (var i = 0; i < connections; i++)
+                {
+                    var pipeline = new List<byte>();
+                    pipeline.AddRange(RawRespClient.Encode("SET", keys[i], $"{start + i}"));
+                    for (var n = 0; n < 10; n++)
+                    {
+                        pipeline.AddRange(RawRespClient.Encode("INCR", keys[i]));
+                    }
+
+                    pipeline.AddRange(RawRespClient.Encode("MGET", keys[i], Key("absent")));
+                    pipeline.AddRange(RawRespClient.Encode("APPEND", keys[i], "x"));
+                    pipeline.AddRange(RawRespClient.Encode("INCR", keys[i]));
+                    await clients[i].SendRawAsync(pipeline.ToArray());
+                }
+
+                for (var i = 0; i < connections; i++)
+                {
+                    var redis = clients[i];
+                    Assert.Equal("+OK", await redis.ReadAsync());
+                    for (var n = 1; n <= 10; n++)
+                    {
+                        Assert.Equal($":{start + i + n}", await redis.ReadAsync());
+                    }
+
+                    Assert.Equal($"[${start + i + 10}, $nil]", await redis.ReadAsync());
+                    Assert.Equal($":{$"{start + i + 10}x".Length}", await redis.ReadAsync());
+                    Assert.Equal("-ERR value is not an integer or out of range", await redis.ReadAsync());
+                }
+            }
+        }
+        finally
+        {
+            foreach (var redis in clients)
+            {
+                await redis.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task PingEchoAndInfoReplication_ShowTheRole()
     {
         await using var backup = await RawRespClient.ConnectAsync(cluster.Backup.LocalEndPoint!);

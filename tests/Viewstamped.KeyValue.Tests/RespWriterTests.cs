@@ -101,4 +101,42 @@ public sealed class RespWriterTests
     {
         Assert.False(RespInteger.TryParse(Text.Bytes(text), out _));
     }
+
+    [Theory]
+    [InlineData("+OK\r\n")]
+    [InlineData("+\r\n")]
+    [InlineData("-ERR syntax error\r\n")]
+    [InlineData(":-42\r\n")]
+    [InlineData("$5\r\nhello\r\n")]
+    [InlineData("$4\r\na\r\nb\r\n")]
+    [InlineData("$0\r\n\r\n")]
+    [InlineData("$-1\r\n")]
+    [InlineData("*-1\r\n")]
+    [InlineData("*0\r\n")]
+    [InlineData("*3\r\n$1\r\na\r\n$-1\r\n*2\r\n:1\r\n+x\r\n")]
+    public void Measures_the_first_value_so_concatenated_replies_split_again(string value)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(value + ":7\r\n");
+        Assert.True(Resp.TryMeasure(bytes, out var length));
+        Assert.Equal(value, Text.Of(bytes.AsSpan(0, length)));
+        Assert.True(Resp.TryMeasure(bytes.AsSpan(0, length), out var alone)); // and at the very end of the bytes
+        Assert.Equal(length, alone);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("+OK")]
+    [InlineData("$5\r\nhel")]
+    [InlineData("$5\r\nhelloXY")]
+    [InlineData("$-2\r\n")]
+    [InlineData(":abc\r\n")]
+    [InlineData("*2\r\n:1\r\n")]
+    [InlineData("*9999999\r\n:1\r\n")]
+    [InlineData("?\r\n")]
+    [InlineData("\r\n")]
+    public void Refuses_to_measure_incomplete_or_malformed_values(string value)
+    {
+        Assert.False(Resp.TryMeasure(System.Text.Encoding.UTF8.GetBytes(value), out var length));
+        Assert.Equal(0, length);
+    }
 }

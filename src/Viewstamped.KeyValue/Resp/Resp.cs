@@ -80,6 +80,82 @@ public static class Resp
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// Measures the RESP2 value that <paramref name="resp"/> starts with (nested arrays included), so
+    /// that concatenated replies can be split again. False when the value is incomplete or malformed.
+    /// </summary>
+    /// <param name="resp">Bytes that start with a RESP2 value.</param>
+    /// <param name="length">The value's length in bytes; 0 when false.</param>
+    public static bool TryMeasure(ReadOnlySpan<byte> resp, out int length)
+    {
+        length = 0;
+        var at = 0;
+        var pending = 1L; // values still to skip: 1, plus the elements of every array met
+        while (pending > 0)
+        {
+            if (at >= resp.Length)
+            {
+                return false;
+            }
+
+            var prefix = resp[at];
+            var end = resp[at..].IndexOf("\r\n"u8);
+            if (end < 1)
+            {
+                return false;
+            }
+
+            var line = resp.Slice(at + 1, end - 1);
+            at += end + 2;
+            pending--;
+            long size;
+            switch (prefix)
+            {
+                case (byte)'+' or (byte)'-':
+                    break;
+                case (byte)':':
+                    if (!RespInteger.TryParse(line, out _))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case (byte)'$':
+                    if (!RespInteger.TryParse(line, out size) || size < -1 || (size >= 0 && size > resp.Length - at - 2))
+                    {
+                        return false;
+                    }
+
+                    if (size >= 0)
+                    {
+                        at += (int)size;
+                        if (resp[at] != (byte)'\r' || resp[at + 1] != (byte)'\n')
+                        {
+                            return false;
+                        }
+
+                        at += 2;
+                    }
+
+                    break;
+                case (byte)'*':
+                    // Every element takes at least 3 bytes, which bounds the count.
+                    if (!RespInteger.TryParse(line, out size) || size < -1 || size > (resp.Length - at) / 3)
+                    {
+                        return false;
+                    }
+
+                    pending += Math.Max(size, 0);
+                    break;
+                default:
+                    return false;
+            }
+        }
+
+        length = at;
+        return true;
+    }
+
     private static byte[] Build(Action<RespWriter> write, int sizeHint)
     {
         var buffer = new ArrayBufferWriter<byte>(Math.Max(sizeHint, 1));

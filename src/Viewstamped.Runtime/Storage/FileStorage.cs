@@ -52,7 +52,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     private SuperblockState superblock;
     private List<PendingWrite> queue = [];
     private List<PendingWrite> spare = [];
-    private int queued;
+    /// <summary>Appends (<see cref="AppendAsync"/>) queued for the next batch; only they are gathered for.</summary>
+    private int queuedAppends;
     private bool flushing;
     private bool stopping;
     private bool disposed;
@@ -318,7 +319,23 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     /// once (and queues nothing) when the Ready does not fit the log, e.g. an append that does not
     /// follow the head.
     /// </summary>
-    public ValueTask PersistAsync(Ready ready)
+    public ValueTask PersistAsync(Ready ready) => Queue(ready, append: false);
+
+    /// <summary>
+    /// Appends one entry with group commit and completes once it is durable. Entries must arrive in op
+    /// order: concurrent writers take their op and call this under one lock, then await outside it.
+    /// </summary>
+    public ValueTask AppendAsync(LogEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return Queue(new Ready { LogChanges = { new LogChange(LogChangeKind.Append, entry.Op, entry) } }, append: true);
+    }
+
+    /// <summary>
+    /// Queues a write for the log writer. <paramref name="append"/> marks a closed-loop appender's
+    /// write, which the writer gathers for (see <see cref="FileStorageOptions.GroupCommitGather"/>).
+    /// </summary>
+    private ValueTask Queue(Ready ready, bool append)
     {
         ArgumentNullException.ThrowIfNull(ready);
         var write = PendingWrite.Encode(ready, salt);
@@ -328,21 +345,15 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             ThrowIfFaulted();
             logicalHead = write.Validate(logicalHead);
             queue.Add(write);
-            queued = queue.Count;
+            if (append)
+            {
+                queuedAppends++;
+            }
+
             Monitor.PulseAll(gate);
         }
 
         return new ValueTask(write.Done.Task);
-    }
-
-    /// <summary>
-    /// Appends one entry with group commit and completes once it is durable. Entries must arrive in op
-    /// order: concurrent writers take their op and call this under one lock, then await outside it.
-    /// </summary>
-    public ValueTask AppendAsync(LogEntry entry)
-    {
-        ArgumentNullException.ThrowIfNull(entry);
-        return PersistAsync(new Ready { LogChanges = { new LogChange(LogChangeKind.Append, entry.Op, entry) } });
     }
 
     /// <summary>Writes what is queued, stops the log writer and closes every file.</summary>
@@ -509,13 +520,15 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         var previousBatch = 0;
         while (true)
         {
-            // Concurrent writers whose appends just completed re-enqueue a moment later; waiting for them
-            // briefly (never with a single writer, such as a replica loop) lets one fsync cover all of them
-            // instead of splitting them into two alternating halves.
+            // Concurrent appenders whose appends just completed re-enqueue a moment later; waiting for them
+            // briefly lets one fsync cover all of them instead of splitting them into two alternating
+            // halves. Readies (PersistAsync) never wait: a replica loop hands over one per turn without
+            // waiting for the previous one, so its next Ready comes when the network brings work, not
+            // when this fsync completes, and waiting for it would only delay the fsync (and spin a core).
             if (previousBatch > 1 && options.GroupCommitGather > TimeSpan.Zero)
             {
                 var waited = Stopwatch.StartNew();
-                while (Volatile.Read(ref queued) < previousBatch && waited.Elapsed < options.GroupCommitGather && !stopping)
+                while (Volatile.Read(ref queuedAppends) < previousBatch && waited.Elapsed < options.GroupCommitGather && !stopping)
                 {
                     Thread.Yield();
                 }
@@ -538,8 +551,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
                 queue = spare;
                 spare = batch;
                 flushing = true;
-                queued = 0;
-                previousBatch = batch.Count;
+                previousBatch = queuedAppends;
+                queuedAppends = 0;
             }
 
             Exception? error = null;

@@ -93,9 +93,10 @@ public sealed record FileStorageOptions
     public long SegmentSizeBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>
-    /// After a batch of several writes, how long the log writer waits for that many writers to queue
-    /// again before the next fsync (it starts at once when they have). Zero disables the wait; a single
-    /// writer never waits. Default 200 µs.
+    /// After a batch of several appends (<see cref="FileStorage.AppendAsync"/>), how long the log writer
+    /// waits for that many appenders to queue again before the next fsync (it starts at once when they
+    /// have). Zero disables the wait. Readies (<see cref="FileStorage.PersistAsync"/>, a replica loop's
+    /// writes) are never waited for. Default 200 µs.
     /// </summary>
     public TimeSpan GroupCommitGather { get; init; } = TimeSpan.FromMicroseconds(200);
 

@@ -285,6 +285,26 @@ public sealed class FileStorageTests
     }
 
     [Fact]
+    public async Task Readies_are_written_at_once_without_gathering_for_more()
+    {
+        using var directory = new StorageDirectory();
+        // A gather far longer than the waits below: holding a Ready back to gather would time out.
+        var storage = directory.Open(new FileStorageOptions { GroupCommitGather = TimeSpan.FromSeconds(60) });
+        var pending = new List<Task>();
+        for (var op = 1UL; op <= 50; op++)
+        {
+            pending.Add(storage.PersistAsync(Ready([Append(Entry(op))], Hard(1, 1, op - 1))).AsTask());
+        }
+
+        await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(storage.Statistics.Batches < 50, "readies queued during an fsync share the next one");
+
+        // The batch before held several readies; the next lone Ready still goes at once.
+        await storage.PersistAsync(Ready([Append(Entry(51))], Hard(1, 1, 50))).AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(new OpNumber(51), directory.Reopen(storage).Load().LogHead);
+    }
+
+    [Fact]
     public void Compaction_deletes_segments_and_only_two_checkpoints_are_kept()
     {
         using var directory = new StorageDirectory();

@@ -26,9 +26,11 @@ internal sealed class StorageDirectory : IDisposable
 
     public string Path { get; }
 
-    public FileStorage Open(long segmentSize = 64 * 1024 * 1024)
+    public FileStorage Open(long segmentSize = 64 * 1024 * 1024) => Open(new FileStorageOptions { SegmentSizeBytes = segmentSize });
+
+    public FileStorage Open(FileStorageOptions options)
     {
-        var storage = FileStorage.Open(Path, Cluster, Replica, new FileStorageOptions { SegmentSizeBytes = segmentSize });
+        var storage = FileStorage.Open(Path, Cluster, Replica, options);
         open.Add(storage);
         return storage;
     }
