@@ -7,7 +7,8 @@ public readonly record struct HardState(View View, View LogView, OpNumber Commit
 {
     /// <summary>
     /// True while the replica's log is known to lack entries it may have acknowledged (storage found
-    /// them corrupt or missing) and it has not yet installed a log from a peer. It is durable so that a
+    /// them corrupt or missing) and it has neither fetched those entries back from its peers nor installed
+    /// a log from a peer. It is durable so that a
     /// replica that crashes again before its repair finished still knows, even though storage cut the
     /// damage off and will not find it again: such a replica must not vote in a view change.
     /// </summary>
@@ -146,4 +147,15 @@ public sealed record DurableState(HardState HardState, Checkpoint? Checkpoint, I
     /// decide what was committed.
     /// </summary>
     public bool LogDamaged { get; init; }
+
+    /// <summary>
+    /// With <see cref="LogDamaged"/>: the rest of the log as storage read it past the damage, for the ops
+    /// right after <see cref="LogHead"/>, each the intact entry or null where the entry was lost (its record
+    /// was found, its contents failed their checksum). Storage reports it only when it could place every
+    /// record after the damage, so that this is exactly the log it had made durable; it no longer holds
+    /// these entries itself (the replica writes them again once repaired). Empty otherwise. The replica
+    /// fetches each lost entry from a peer by the checksum its successor names, and takes the safe path
+    /// (its whole log after its checkpoint from peers) when that is not possible.
+    /// </summary>
+    public IReadOnlyList<LogEntry?> DamagedSuffix { get; init; } = [];
 }

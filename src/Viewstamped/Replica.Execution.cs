@@ -208,7 +208,13 @@ public sealed partial class Replica
             log.Reset(ExecutedOp);
         }
 
-        if (logDamaged)
+        if (logDamaged && durable.DamagedSuffix.Count > 0 && TryBeginEntryRepair(durable.DamagedSuffix, durable.LogHead, durable.HardState.CommitNumber))
+        {
+            // Storage placed every record after the damage, so the log up to the suffix is exact and the
+            // lost entries are named by their successors: fetch just those (Replica.Repair.cs).
+            Status = ReplicaStatus.Recovering;
+        }
+        else if (logDamaged)
         {
             // A damaged log is not trusted beyond the checkpoint: the cut may have removed a truncation
             // record along with the damage, bringing back entries that were replaced, and the persisted
@@ -223,6 +229,9 @@ public sealed partial class Replica
         }
 
         ExecuteCommitted();
-        StartRecovery();
+        if (!IsRepairingEntries && !recoveryStarted)
+        {
+            StartRecovery();
+        }
     }
 }

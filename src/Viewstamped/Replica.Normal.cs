@@ -113,7 +113,10 @@ public sealed partial class Replica
         var prediction = kind == EntryKind.Operation && service is IPredictingService predicting
             ? predicting.Predict(request.Operation)
             : [];
-        var entry = new LogEntry(log.Head.Next, View, kind, request.Client, request.RequestNumber, request.Operation, prediction);
+        var entry = new LogEntry(log.Head.Next, View, kind, request.Client, request.RequestNumber, request.Operation, prediction)
+        {
+            Parent = ChecksumAt(log.Head),
+        };
         AppendToLog(entry);
         uncommittedBytes += ReplicaLog.SizeOf(entry);
         pendingRequests[request.Client] = (request.RequestNumber, entry.Op);

@@ -13,6 +13,7 @@ public sealed partial class Replica
     private UInt128 recoveryNonce;
     private ulong recoveryRetryDue;
     private ulong recoveryDeadline;
+    private bool recoveryStarted;
 
     private void StartRecovery()
     {
@@ -26,6 +27,7 @@ public sealed partial class Replica
         }
 
         Status = ReplicaStatus.Recovering;
+        recoveryStarted = true;
         recoveryNonce = prng.NextUInt128();
         recoveryResponses.Clear();
         recoveryDeadline = now + (ulong)options.ViewChangeTimeoutTicks + Jitter(options.ViewChangeTimeoutTicks);
@@ -40,6 +42,12 @@ public sealed partial class Replica
 
     private void TickRecovery()
     {
+        if (!recoveryStarted)
+        {
+            // Still repairing lost entries after a restart: the Recovery protocol runs once they are back.
+            return;
+        }
+
         if (now >= recoveryRetryDue)
         {
             BroadcastRecovery();

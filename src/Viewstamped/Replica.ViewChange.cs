@@ -300,6 +300,7 @@ public sealed partial class Replica
     /// </summary>
     private void InstallLog(LogEntry[] entries, OpNumber head)
     {
+        CancelEntryRepair();
         var start = new OpNumber(head.Value + 1 - (ulong)entries.Length);
         Invariant.That(head >= ExecutedOp, $"installed log ends at {head}, before executed op {ExecutedOp}");
         var keptHead = OpNumber.Min(OpNumber.Min(log.Head, CommitNumber), start.Previous);

@@ -37,6 +37,8 @@ public sealed partial class Replica
     private Ready? spareReady;
     private ulong now;
     private bool hardStateDirty;
+    private LogEntry? checksummedEntry;
+    private ulong checksummedValue;
 
     /// <summary>
     /// Creates a replica. Without <paramref name="durable"/> it is a new member of a new cluster,
@@ -134,6 +136,11 @@ public sealed partial class Replica
     public void Tick()
     {
         now++;
+        if (IsRepairingEntries)
+        {
+            TickEntryRepair();
+        }
+
         switch (Status)
         {
             case ReplicaStatus.Normal when IsPrimary:
@@ -213,6 +220,8 @@ public sealed partial class Replica
             case NewState newState: OnNewState(newState); break;
             case GetCheckpoint getCheckpoint: OnGetCheckpoint(getCheckpoint); break;
             case CheckpointChunk chunk: OnCheckpointChunk(chunk); break;
+            case RequestEntry requestEntry: OnRequestEntry(requestEntry); break;
+            case RepairEntry repairEntry: OnRepairEntry(repairEntry); break;
             default: Ignore(); break;
         }
     }
@@ -245,6 +254,27 @@ public sealed partial class Replica
 
     /// <summary>Marks the hard state for persisting; every view or log-view change goes through here.</summary>
     private void PersistHardState() => hardStateDirty = true;
+
+    /// <summary>
+    /// The checksum of the retained entry at <paramref name="op"/>, 0 when it is not held. The last
+    /// one computed is kept, since a primary asks for its head's once per new entry.
+    /// </summary>
+    private ulong ChecksumAt(OpNumber op)
+    {
+        if (!log.Contains(op))
+        {
+            return 0;
+        }
+
+        var entry = log.Get(op);
+        if (!ReferenceEquals(entry, checksummedEntry))
+        {
+            checksummedEntry = entry;
+            checksummedValue = entry.Checksum();
+        }
+
+        return checksummedValue;
+    }
 
     private void AppendToLog(LogEntry entry)
     {

@@ -183,7 +183,7 @@ internal static class SimulateRunner
         if (result.Passed)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"seed {result.Seed}: passed: {result.OpsCommitted} ops committed, {result.RequestsCompleted} of {result.RequestsInvoked} requests completed ({result.RequestsUnknown} unknown), {Verdict(result.Linearizability)}, {result.ViewChanges} view changes, {result.Crashes} crashes, {result.ClientCrashes} client crashes, {result.Partitions} partitions{(result.PowerLosses > 0 ? $", {result.PowerLosses} power losses" : string.Empty)}{(result.LatentCorruptions > 0 ? $", {result.LatentCorruptions} latent corruptions" : string.Empty)}"));
+                $"seed {result.Seed}: passed: {result.OpsCommitted} ops committed, {result.RequestsCompleted} of {result.RequestsInvoked} requests completed ({result.RequestsUnknown} unknown), {Verdict(result.Linearizability)}, {result.ViewChanges} view changes, {result.Crashes} crashes, {result.ClientCrashes} client crashes, {result.Partitions} partitions{(result.PowerLosses > 0 ? $", {result.PowerLosses} power losses" : string.Empty)}{(result.LatentCorruptions > 0 ? $", {result.LatentCorruptions} latent corruptions" : string.Empty)}{(result.EntriesRepaired > 0 ? $", {result.EntriesRepaired} entries repaired" : string.Empty)}"));
             return;
         }
 

@@ -32,6 +32,10 @@ internal sealed record Summary
 
     public long Ticks { get; init; }
 
+    public long LatentCorruptions { get; init; }
+
+    public long EntriesRepaired { get; init; }
+
     public double ElapsedSeconds { get; init; }
 
     /// <summary>Gets the CPU seconds the process used meanwhile, on all its threads (a sweep runs seeds in parallel).</summary>
@@ -62,6 +66,8 @@ internal sealed record Summary
         ViewChanges = results.Sum(r => (long)r.ViewChanges),
         Crashes = results.Sum(r => (long)r.Crashes),
         ClientCrashes = results.Sum(r => (long)r.ClientCrashes),
+        LatentCorruptions = results.Sum(r => r.LatentCorruptions),
+        EntriesRepaired = results.Sum(r => r.EntriesRepaired),
         Ticks = results.Sum(r => (long)r.Ticks),
         ElapsedSeconds = elapsedSeconds,
         CpuSeconds = cpuSeconds,
@@ -78,6 +84,11 @@ internal sealed record Summary
 
         text.Append(CultureInfo.InvariantCulture,
             $"; {OpsCommitted} ops committed, {RequestsCompleted} requests completed, {ViewChanges} view changes, {Crashes} crashes, {ClientCrashes} client crashes");
+        if (LatentCorruptions > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $", {LatentCorruptions} latent corruptions, {EntriesRepaired} entries repaired one by one");
+        }
+
         if (LinearizabilityUnknown > 0)
         {
             text.Append(CultureInfo.InvariantCulture, $", linearizability unknown for {LinearizabilityUnknown}");
@@ -121,6 +132,8 @@ internal sealed record Summary
             json.WriteNumber("view_changes", ViewChanges);
             json.WriteNumber("crashes", Crashes);
             json.WriteNumber("client_crashes", ClientCrashes);
+            json.WriteNumber("latent_corruptions", LatentCorruptions);
+            json.WriteNumber("entries_repaired", EntriesRepaired);
             json.WriteNumber("ticks", Ticks);
             json.WriteNumber("elapsed_s", Math.Round(ElapsedSeconds, 3));
             json.WriteNumber("ops_per_s", Math.Round(OpsPerSecond, 1));

@@ -234,6 +234,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     {
         WaitIdle();
         EntryLocation[] locations;
+        EntryLocation?[]? suffix = null;
         CheckpointReference? reference;
         HardState hardState;
         OpNumber head;
@@ -261,6 +262,15 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
                     source = model.Archive.Concat(model.Entries).Where(e => e.Op > model.Previous!.Value.Op);
                 }
             }
+            else if (scan.DamagedSuffix is { } placed && voidNeeded is not null && resetNeeded is null)
+            {
+                // Until the first write after opening voids the damaged range, what the scan found past the
+                // damage is offered for per-entry repair: the log up to where it starts, and the suffix.
+                head = placed.Head;
+                var cut = head;
+                source = source.Where(e => e.Op <= cut);
+                suffix = [.. placed.Entries];
+            }
 
             locations = source.ToArray();
         }
@@ -274,7 +284,25 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
         // A log cut short by corruption may lack entries this replica acknowledged: the core then
         // withholds its vote until a peer gives it a log (protocol-aware repair).
-        return new DurableState(hardState, checkpoint, ReadEntries(locations), head) { LogDamaged = lost || Health.LogCorrupt || hardState.LogDamaged };
+        return new DurableState(hardState, checkpoint, ReadEntries(locations), head)
+        {
+            LogDamaged = lost || Health.LogCorrupt || hardState.LogDamaged,
+            DamagedSuffix = suffix is null ? [] : ReadSuffix(suffix),
+        };
+    }
+
+    /// <summary>The entries at <paramref name="locations"/>, null where an entry's body was lost.</summary>
+    private LogEntry?[] ReadSuffix(EntryLocation?[] locations)
+    {
+        var intact = ReadEntries([.. locations.OfType<EntryLocation>()]);
+        var entries = new LogEntry?[locations.Length];
+        var next = 0;
+        for (var i = 0; i < locations.Length; i++)
+        {
+            entries[i] = locations[i] is null ? null : intact[next++];
+        }
+
+        return entries;
     }
 
     /// <summary>

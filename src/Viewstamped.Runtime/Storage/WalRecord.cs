@@ -110,7 +110,10 @@ internal static class RecordBody
 {
     private const int EntryFixedSize = 8 + 8 + 1 + 16 + 8 + 4 + 4;
 
-    public static int EntrySize(LogEntry entry) => EntryFixedSize + entry.Operation.Length + entry.Prediction.Length;
+    /// <summary>The entry's parent checksum, last in the body; bodies written before it existed end without it and read as parent 0.</summary>
+    private const int ParentSize = 8;
+
+    public static int EntrySize(LogEntry entry) => EntryFixedSize + entry.Operation.Length + entry.Prediction.Length + ParentSize;
 
     public static void WriteEntry(LogEntry entry, Span<byte> body)
     {
@@ -124,6 +127,7 @@ internal static class RecordBody
         var at = 45 + entry.Operation.Length;
         BinaryPrimitives.WriteInt32LittleEndian(body[at..], entry.Prediction.Length);
         entry.Prediction.CopyTo(body[(at + 4)..]);
+        BinaryPrimitives.WriteUInt64LittleEndian(body[(at + 4 + entry.Prediction.Length)..], entry.Parent);
     }
 
     /// <summary>Decodes an entry whose checksum passed; null when its fields do not add up (a bug or a forged record).</summary>
@@ -142,7 +146,8 @@ internal static class RecordBody
 
         var at = 45 + operationLength;
         var predictionLength = BinaryPrimitives.ReadInt32LittleEndian(body[at..]);
-        if (predictionLength < 0 || at + 4 + predictionLength != body.Length)
+        var end = at + 4 + predictionLength;
+        if (predictionLength < 0 || (end != body.Length && end + ParentSize != body.Length))
         {
             return null;
         }
@@ -160,7 +165,10 @@ internal static class RecordBody
             new ClientId(BinaryPrimitives.ReadUInt128LittleEndian(body[17..])),
             BinaryPrimitives.ReadUInt64LittleEndian(body[33..]),
             body.Slice(45, operationLength).ToArray(),
-            body.Slice(at + 4, predictionLength).ToArray());
+            body.Slice(at + 4, predictionLength).ToArray())
+        {
+            Parent = end == body.Length ? 0 : BinaryPrimitives.ReadUInt64LittleEndian(body[end..]),
+        };
     }
 
     /// <summary>The body of a hard-state record: view, log view, commit number, then flags (bit 0: the log is damaged and awaits repair).</summary>

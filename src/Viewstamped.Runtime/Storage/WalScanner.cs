@@ -34,6 +34,13 @@ internal sealed class ScanResult
 
     public List<OpNumber> EntriesAfterCorruption { get; } = [];
 
+    /// <summary>
+    /// When every record after the damage was found and only entry bodies are lost: the op the log the
+    /// records leave starts to differ from the model after (the model is exact up to it), and the entries
+    /// after it, null where an entry's body was lost. The replica repairs those from its peers.
+    /// </summary>
+    public (OpNumber Head, List<EntryLocation?> Entries)? DamagedSuffix { get; set; }
+
     public List<string> Problems { get; } = [];
 
     public long TornBytes { get; set; }
@@ -401,6 +408,53 @@ internal sealed class WalScanner
         SetTail(lastFound);
         result.NextSeq = Math.Max(result.NextSeq, highest + 1);
         result.TornBytes = BytesAfter(lastFound);
+        result.DamagedSuffix = PlaceSuffix(damage);
+    }
+
+    /// <summary>
+    /// Replays the records found after the damage into a suffix of the log, when each is in sequence and
+    /// chained to the one before it (so none is missing) and only entry bodies are lost: entries append
+    /// (null for a lost body), truncations cut. Hard states are left out: views are in the superblock, and
+    /// commit progress is safe to lose. Null for anything else (the safe path).
+    /// </summary>
+    private (OpNumber Head, List<EntryLocation?> Entries)? PlaceSuffix(Damage found)
+    {
+        var model = result.Model;
+        var head = model.Head;
+        var suffix = new List<EntryLocation?>();
+        var previous = found.After;
+        foreach (var (info, bodyOk) in found.Found)
+        {
+            var header = info.Header;
+            if (header.Seq != previous.Seq + 1 || header.Prev != previous.Checksum)
+            {
+                return null;
+            }
+
+            previous = Position.Of(info);
+            switch (header.Type)
+            {
+                case RecordType.Entry when header.Op.Value == head.Value + (ulong)suffix.Count + 1:
+                    suffix.Add(bodyOk ? new EntryLocation(header.Op, info.Segment, info.Offset, header.BodyLength) : null);
+                    break;
+                case RecordType.TruncateAfter when bodyOk && header.Op < head:
+                    head = header.Op;
+                    suffix.Clear();
+                    break;
+                case RecordType.TruncateAfter when bodyOk:
+                    var keep = (int)Math.Min(header.Op - head, (ulong)suffix.Count);
+                    suffix.RemoveRange(keep, suffix.Count - keep);
+                    break;
+                case RecordType.HardState:
+                    break;
+                default:
+                    return null;
+            }
+        }
+
+        // Nothing may be missing at the end either, and the log up to the suffix must still be held.
+        var reaches = model.Entries.Count > 0 ? head.Next >= model.Entries[0].Op : head == model.Head;
+        return previous.Seq >= superblock.WalSeq && reaches && suffix.Count > 0 ? (head, suffix) : null;
     }
 
     private void CheckCoverage()

@@ -78,6 +78,7 @@ public sealed class Cluster
     private readonly Prng prng;
     private readonly Prng? latentCorruption;
     private ulong incarnations;
+    private long entriesRepairedBefore;
 
     /// <summary>Builds and starts the cluster: every replica normal in view 0.</summary>
     public Cluster(ClusterOptions options)
@@ -301,6 +302,7 @@ public sealed class Cluster
     public void Crash(int index)
     {
         Invariant.That(replicas[index] is not null, "crash a running replica");
+        entriesRepairedBefore += replicas[index]!.EntriesRepaired;
         replicas[index] = null;
         unpersisted[index] = null;
         if (disks[index] is { } disk)
@@ -313,6 +315,9 @@ public sealed class Cluster
 
         Network.DropAllTo(NodeAddress.Of(new ReplicaIndex((byte)index)));
     }
+
+    /// <summary>Log entries replicas fetched from peers after their disks lost them (per-entry repair), over every incarnation.</summary>
+    public long EntriesRepaired => entriesRepairedBefore + replicas.Sum(replica => replica?.EntriesRepaired ?? 0);
 
     /// <summary>Restarts a crashed replica from what its storage holds.</summary>
     public void Restart(int index)

@@ -16,17 +16,22 @@ internal enum BlockType : byte
 }
 
 /// <summary>A decoded log block.</summary>
-internal sealed record DiskRecord(BlockType Type, bool BatchEnd, ulong Seq, ulong Batch, OpNumber Op, LogEntry? Entry, HardState HardState, ulong Checksum);
+internal sealed record DiskRecord(BlockType Type, bool BatchEnd, ulong Seq, ulong Batch, OpNumber Op, LogEntry? Entry, HardState HardState, ulong Checksum)
+{
+    /// <summary>The header is intact but the payload failed its checksum: what the block was is known, its contents are lost.</summary>
+    public bool BodyLost { get; init; }
+}
 
 /// <summary>
 /// The byte layout of the simulated disk's blocks, so faults act on bytes and checksums catch them:
-/// a log block is <c>u64 XxHash64 of the rest, u8 type, u8 flags (1 = batch end), 6 zero, u64 seq,
-/// u64 batch, u64 op, payload</c>; a superblock copy and a checkpoint file have their own checksums.
+/// a log block is <c>u64 XxHash64 of header bytes 8 to 47, u8 type, u8 flags (1 = batch end), 6 zero, u64 seq,
+/// u64 batch, u64 op, u64 XxHash64 of the payload, payload</c>, so a block whose payload alone is damaged
+/// still says what it was; a superblock copy and a checkpoint file have their own checksums.
 /// </summary>
 internal static class DiskBlock
 {
     public const int SuperblockSize = 96;
-    private const int HeaderSize = 40;
+    private const int HeaderSize = 48;
 
     /// <summary>In a hard-state block's flags byte (9) and the superblock's byte 65: <see cref="HardState.LogDamaged"/>.</summary>
     private const byte LogDamagedFlag = 2;
@@ -35,7 +40,7 @@ internal static class DiskBlock
     {
         var payload = type switch
         {
-            BlockType.Entry => 8 + 8 + 1 + 16 + 8 + 4 + entry!.Operation.Length + 4 + entry.Prediction.Length,
+            BlockType.Entry => 8 + 8 + 1 + 16 + 8 + 4 + entry!.Operation.Length + 4 + entry.Prediction.Length + 8,
             BlockType.HardState => 24,
             BlockType.Checkpoint => 8,
             _ => 0,
@@ -60,6 +65,7 @@ internal static class DiskBlock
                 entry.Operation.CopyTo(body[45..]);
                 BinaryPrimitives.WriteInt32LittleEndian(body[(45 + entry.Operation.Length)..], entry.Prediction.Length);
                 entry.Prediction.CopyTo(body[(49 + entry.Operation.Length)..]);
+                BinaryPrimitives.WriteUInt64LittleEndian(body[(49 + entry.Operation.Length + entry.Prediction.Length)..], entry.Parent);
                 break;
             case BlockType.HardState:
                 BinaryPrimitives.WriteUInt64LittleEndian(body, hardState.View.Value);
@@ -71,7 +77,8 @@ internal static class DiskBlock
                 break;
         }
 
-        Seal(span);
+        BinaryPrimitives.WriteUInt64LittleEndian(span[40..], XxHash64.HashToUInt64(body));
+        BinaryPrimitives.WriteUInt64LittleEndian(span, XxHash64.HashToUInt64(span[8..HeaderSize]));
         return block;
     }
 
@@ -80,25 +87,34 @@ internal static class DiskBlock
 
     /// <summary>
     /// Decodes a block; null when it is missing, too short for what its header says, or (unless
-    /// <paramref name="verify"/> is false, which only the planted bug <c>skip-log-checksum</c> does) fails its checksum.
+    /// <paramref name="verify"/> is false, which only the planted bug <c>skip-log-checksum</c> does) fails its
+    /// header checksum. A block whose header is intact and payload is not decodes with <see cref="DiskRecord.BodyLost"/>.
     /// </summary>
     public static DiskRecord? Decode(byte[]? block, bool verify)
     {
-        if (block is null || block.Length < HeaderSize || (verify && !Verify(block)))
+        var span = block.AsSpan();
+        if (block is null || block.Length < HeaderSize
+            || (verify && BinaryPrimitives.ReadUInt64LittleEndian(span) != XxHash64.HashToUInt64(span[8..HeaderSize])))
         {
             return null;
         }
 
-        var span = block.AsSpan();
         var type = (BlockType)span[8];
         var op = new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(span[32..]));
         var body = span[HeaderSize..];
+        if (verify && BinaryPrimitives.ReadUInt64LittleEndian(span[40..]) != XxHash64.HashToUInt64(body))
+        {
+            return new DiskRecord(type, (span[9] & 1) != 0, BinaryPrimitives.ReadUInt64LittleEndian(span[16..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(span[24..]), op, null, default, 0)
+            { BodyLost = true };
+        }
+
         LogEntry? entry = null;
         HardState hardState = default;
         ulong checksum = 0;
         var payload = type switch
         {
-            BlockType.Entry => 49,
+            BlockType.Entry => 57,
             BlockType.HardState => 24,
             BlockType.Checkpoint => 8,
             _ => 0,
@@ -112,13 +128,13 @@ internal static class DiskBlock
         {
             case BlockType.Entry:
                 var operationLength = BinaryPrimitives.ReadInt32LittleEndian(body[41..]);
-                if (operationLength < 0 || operationLength > body.Length - 49)
+                if (operationLength < 0 || operationLength > body.Length - 57)
                 {
                     return null;
                 }
 
                 var predictionLength = BinaryPrimitives.ReadInt32LittleEndian(body[(45 + operationLength)..]);
-                if (predictionLength < 0 || predictionLength > body.Length - 49 - operationLength)
+                if (predictionLength < 0 || predictionLength > body.Length - 57 - operationLength)
                 {
                     return null;
                 }
@@ -130,7 +146,10 @@ internal static class DiskBlock
                     new ClientId(BinaryPrimitives.ReadUInt128LittleEndian(body[17..])),
                     BinaryPrimitives.ReadUInt64LittleEndian(body[33..]),
                     body.Slice(45, operationLength).ToArray(),
-                    body.Slice(49 + operationLength, predictionLength).ToArray());
+                    body.Slice(49 + operationLength, predictionLength).ToArray())
+                {
+                    Parent = BinaryPrimitives.ReadUInt64LittleEndian(body[(49 + operationLength + predictionLength)..]),
+                };
                 break;
             case BlockType.HardState:
                 hardState = new HardState(

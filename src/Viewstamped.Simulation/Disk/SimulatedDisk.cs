@@ -377,9 +377,12 @@ public sealed class SimulatedDisk : IReplicaStorage
         var problems = new List<string>();
         var (sb, validCopies) = ReadSuperblock(problems);
         var records = new DiskRecord?[blocks.Count];
+        var verify = Bug != DiskBug.SkipLogChecksum;
         for (var i = 0; i < blocks.Count; i++)
         {
-            records[i] = Read(blocks[i], block => DiskBlock.Decode(block, verify: Bug != DiskBug.SkipLogChecksum));
+            // A payload that fails its checksum may be a transient flip: re-read it like a bad header.
+            records[i] = Read(blocks[i], block => DiskBlock.Decode(block, verify) is { BodyLost: false } record ? record : null)
+                ?? DiskBlock.Decode(blocks[i], verify);
         }
 
         // Find the first damaged block: unreadable, out of sequence, or out of batch order.
@@ -390,7 +393,7 @@ public sealed class SimulatedDisk : IReplicaStorage
             var record = records[i];
             var previousBatch = i == 0 ? sb.FirstBatch - 1 : records[i - 1]!.Batch;
             var previousEnded = i == 0 || records[i - 1]!.BatchEnd;
-            if (record is null || record.Seq != sb.FirstSeq + (ulong)i || record.Batch != (previousEnded ? previousBatch + 1 : previousBatch))
+            if (record is null || record.BodyLost || record.Seq != sb.FirstSeq + (ulong)i || record.Batch != (previousEnded ? previousBatch + 1 : previousBatch))
             {
                 damaged = i;
                 break;
@@ -442,6 +445,7 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
 
         var lastSeq = sb.FirstSeq + (ulong)keep - 1;
+        var placed = corrupt && Placed(records, damaged, sb.FirstSeq);
         if (!corrupt && lastSeq < sb.WalSeq)
         {
             corrupt = true;
@@ -457,6 +461,10 @@ public sealed class SimulatedDisk : IReplicaStorage
         {
             memory.Persist(ToReady(records[i]!, sb.WalSeq));
         }
+
+        // With every record after the damage placed, replay them too, keeping a gap for each lost entry:
+        // the log they leave is exactly the one the disk had made durable, and the replica repairs the gaps.
+        var suffix = placed ? PlaceSuffix(records, keep, memory, sb.WalSeq) : null;
 
         current = sb;
         nextSeq = lastSeq + 1;
@@ -479,9 +487,20 @@ public sealed class SimulatedDisk : IReplicaStorage
                 CheckpointOp = memory.Checkpoint?.Op,
                 CheckpointChecksum = memory.Checkpoint?.Checksum ?? 0,
             });
-            if (memory.Checkpoint is { } kept && logicalHead < kept.Op)
+            if (suffix is { Reset: true } restarted)
+            {
+                // Records after the damage restarted the log (a reset, or a checkpoint past its head).
+                Persist(new Ready { LogChanges = { new LogChange(LogChangeKind.Reset, restarted.Head, null) } });
+            }
+            else if (memory.Checkpoint is { } kept && logicalHead < kept.Op)
             {
                 Persist(new Ready { LogChanges = { new LogChange(LogChangeKind.Reset, kept.Op, null) } });
+                suffix = null;
+            }
+            else if (suffix is { } cut && cut.Head < logicalHead)
+            {
+                // Records after the damage cut the log shorter: so is the log the replica gets back.
+                Persist(new Ready { LogChanges = { new LogChange(LogChangeKind.TruncateAfter, cut.Head, null) } });
             }
         }
 
@@ -494,7 +513,97 @@ public sealed class SimulatedDisk : IReplicaStorage
             TornRecords = tornRecords,
             Problems = problems,
         };
-        return shadow.Load() with { LogDamaged = corrupt || shadow.HardState.LogDamaged };
+        return shadow.Load() with { LogDamaged = corrupt || shadow.HardState.LogDamaged, DamagedSuffix = suffix?.Entries ?? [] };
+    }
+
+    /// <summary>True when every record from <paramref name="damaged"/> on has an intact header, in sequence, and only entry payloads are lost.</summary>
+    private static bool Placed(DiskRecord?[] records, int damaged, ulong firstSeq)
+    {
+        for (var i = damaged; i < records.Length; i++)
+        {
+            if (records[i] is not { } record || record.Seq != firstSeq + (ulong)i || (record.BodyLost && record.Type != BlockType.Entry))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Replays the records from <paramref name="from"/> on over <paramref name="memory"/> (which holds the
+    /// records before them): hard states and checkpoints into it, log changes into a suffix after the head
+    /// they leave untouched, with null for each lost entry. <c>Reset</c> says the log must restart empty at
+    /// that head (a reset record, or a checkpoint past the head that covers the start of the suffix). Null
+    /// when the records do what a suffix cannot express (an entry out of place, a compaction into it).
+    /// </summary>
+    private (OpNumber Head, LogEntry?[] Entries, bool Reset)? PlaceSuffix(DiskRecord?[] records, int from, MemoryStorage memory, ulong walSeq)
+    {
+        var head = memory.Load().LogHead;
+        var reset = false;
+        var suffix = new List<LogEntry?>();
+        var metadata = new List<Ready>();
+        var checkpointOp = memory.Checkpoint?.Op ?? OpNumber.Zero;
+        for (var i = from; i < records.Length; i++)
+        {
+            var record = records[i]!;
+            switch (record.Type)
+            {
+                case BlockType.Entry when record.Op.Value == head.Value + (ulong)suffix.Count + 1:
+                    suffix.Add(record.BodyLost ? null : record.Entry);
+                    break;
+                case BlockType.TruncateAfter when record.Op < head:
+                    head = record.Op;
+                    suffix.Clear();
+                    break;
+                case BlockType.TruncateAfter:
+                    var keep = (int)Math.Min(record.Op - head, (ulong)suffix.Count);
+                    suffix.RemoveRange(keep, suffix.Count - keep);
+                    break;
+                case BlockType.Reset:
+                    head = record.Op;
+                    suffix.Clear();
+                    reset = true;
+                    break;
+                case BlockType.HardState when record.Seq > walSeq:
+                    metadata.Add(new Ready { HardState = record.HardState });
+                    break;
+                case BlockType.Checkpoint when record.Seq > walSeq:
+                    metadata.Add(new Ready { Checkpoint = ReadCheckpoint(record.Op, record.Checksum) });
+                    checkpointOp = record.Op;
+                    break;
+                case BlockType.Compact when record.Op <= head.Next:
+                    metadata.Add(new Ready { CompactBefore = record.Op });
+                    break;
+                case BlockType.Compact when record.Op <= checkpointOp.Next:
+                    // Into the suffix, but only below a checkpoint the log is restarted at (below).
+                    break;
+                case BlockType.HardState or BlockType.Checkpoint:
+                    break;
+                default:
+                    return null;
+            }
+        }
+
+        if (checkpointOp > head)
+        {
+            // The checkpoint covers the start of the suffix: the log restarts at it.
+            if (checkpointOp.Value > head.Value + (ulong)suffix.Count)
+            {
+                return null;
+            }
+
+            suffix.RemoveRange(0, (int)(checkpointOp - head));
+            head = checkpointOp;
+            reset = true;
+        }
+
+        foreach (var ready in metadata)
+        {
+            memory.Persist(ready);
+        }
+
+        return (head, suffix.ToArray(), reset);
     }
 
     private Ready ToReady(DiskRecord record, ulong walSeq)

@@ -69,6 +69,9 @@ public sealed record SimulationResult
     /// <summary>Acknowledged log blocks the simulated disks corrupted at rest (latent corruption), over all replicas.</summary>
     public long LatentCorruptions { get; init; }
 
+    /// <summary>Log entries replicas repaired one by one from their peers after latent corruption.</summary>
+    public long EntriesRepaired { get; init; }
+
     /// <summary>Simulated ticks run.</summary>
     public ulong Ticks { get; init; }
 

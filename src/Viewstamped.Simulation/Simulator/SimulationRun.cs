@@ -660,6 +660,7 @@ public sealed class SimulationRun
         Partitions = partitions,
         PowerLosses = powerLosses,
         LatentCorruptions = Enumerable.Range(0, options.Replicas).Sum(i => Cluster.Disk(i)?.Statistics.LatentCorruptions ?? 0),
+        EntriesRepaired = Cluster.EntriesRepaired,
         Ticks = Now,
         HealedAt = HealedAt,
         LongestWaitAfterHeal = longestWait,

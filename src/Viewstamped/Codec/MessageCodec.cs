@@ -197,7 +197,7 @@ public sealed class MessageCodec
 
         if (BinaryPrimitives.ReadUInt16LittleEndian(frame[WireLayout.VersionOffset..]) != WireLayout.Version)
         {
-            failure = DecodeResult.Fail(DecodeError.UnsupportedVersion, WireLayout.VersionOffset, "the wire-format version is not 1");
+            failure = DecodeResult.Fail(DecodeError.UnsupportedVersion, WireLayout.VersionOffset, "the wire-format version is not 2");
             return false;
         }
 
@@ -213,7 +213,7 @@ public sealed class MessageCodec
             return false;
         }
 
-        if (frame[WireLayout.CommandOffset] is < (byte)Command.Request or > (byte)Command.CheckpointChunk)
+        if (frame[WireLayout.CommandOffset] is < (byte)Command.Request or > (byte)Command.RepairEntry)
         {
             failure = DecodeResult.Fail(DecodeError.UnknownCommand, WireLayout.CommandOffset, "the command byte names no known message");
             return false;
@@ -248,6 +248,8 @@ public sealed class MessageCodec
             Command.NewState => ReadNewState(ref r, header),
             Command.GetCheckpoint => ReadGetCheckpoint(ref r, header),
             Command.CheckpointChunk => ReadCheckpointChunk(ref r, header),
+            Command.RequestEntry => ReadRequestEntry(ref r, header),
+            Command.RepairEntry => ReadRepairEntry(ref r, header),
             _ => null,
         };
         if (r.Failed || message is null)
@@ -370,6 +372,16 @@ public sealed class MessageCodec
         return r.Failed ? null : new CheckpointChunk(checkpointOp, totalSize, checksum, offset, data) { Header = header };
     }
 
+    private static RequestEntry? ReadRequestEntry(ref WireReader r, MessageHeader header)
+    {
+        var op = r.ReadOp();
+        var checksum = r.U64();
+        return r.Failed ? null : new RequestEntry(op, checksum) { Header = header };
+    }
+
+    private static RepairEntry? ReadRepairEntry(ref WireReader r, MessageHeader header) =>
+        r.Entry() is { } entry ? new RepairEntry(entry) { Header = header } : null;
+
     private static void Write(Message message, Span<byte> frame)
     {
         var w = new WireWriter(frame);
@@ -454,6 +466,13 @@ public sealed class MessageCodec
                 w.U64(m.Offset);
                 w.Bytes(m.Data);
                 break;
+            case RequestEntry m:
+                w.U64(m.Op.Value);
+                w.U64(m.Checksum);
+                break;
+            case RepairEntry m:
+                w.Entry(m.Entry);
+                break;
             default:
                 throw Unencodable($"Unknown message type {message.GetType().Name}");
         }
@@ -480,6 +499,8 @@ public sealed class MessageCodec
         NewState m => 16 + EntriesSize(m.Entries) + 24,
         GetCheckpoint => 16,
         CheckpointChunk m => 32 + BytesSize(m.Data, nameof(CheckpointChunk.Data)),
+        RequestEntry => 16,
+        RepairEntry m => m.Entry is null ? throw Unencodable("Entry is null") : EntrySize(m.Entry),
         _ => throw Unencodable($"Unknown message type {message.GetType().Name}"),
     };
 
@@ -501,14 +522,18 @@ public sealed class MessageCodec
                 throw Unencodable("Entries holds a null entry");
             }
 
-            size += 8 + 8 + 1 + 16 + 8
-                + BytesSize(entry.Operation, nameof(LogEntry.Operation))
-                + BytesSize(entry.Prediction, nameof(LogEntry.Prediction))
-                + Check(entry.Kind is EntryKind.Register or EntryKind.Operation, "LogEntry.Kind is undefined");
+            size += EntrySize(entry);
         }
 
         return size;
     }
+
+    private static long EntrySize(LogEntry entry) =>
+        8 + 8 + 1 + 16 + 8
+        + BytesSize(entry.Operation, nameof(LogEntry.Operation))
+        + BytesSize(entry.Prediction, nameof(LogEntry.Prediction))
+        + 8
+        + Check(entry.Kind is EntryKind.Register or EntryKind.Operation, "LogEntry.Kind is undefined");
 
     // Zero when the condition holds, so checks can sit inside size expressions.
     private static long Check(bool condition, string reason) => condition ? 0 : throw Unencodable(reason);

@@ -44,6 +44,8 @@ public static class MessageEquality
             (GetCheckpoint x, GetCheckpoint y) => x.CheckpointOp == y.CheckpointOp && x.Offset == y.Offset,
             (CheckpointChunk x, CheckpointChunk y) => x.CheckpointOp == y.CheckpointOp && x.TotalSize == y.TotalSize && x.Checksum == y.Checksum
                 && x.Offset == y.Offset && Same(x.Data, y.Data),
+            (RequestEntry x, RequestEntry y) => x.Op == y.Op && x.Checksum == y.Checksum,
+            (RepairEntry x, RepairEntry y) => Same(x.Entry, y.Entry),
             _ => false,
         };
     }
@@ -56,6 +58,7 @@ public static class MessageEquality
             && a.Kind == b.Kind
             && a.Client == b.Client
             && a.RequestNumber == b.RequestNumber
+            && a.Parent == b.Parent
             && Same(a.Operation, b.Operation)
             && Same(a.Prediction, b.Prediction));
 
@@ -124,6 +127,12 @@ public static class MessageEquality
                 break;
             case CheckpointChunk m:
                 s.Append(CultureInfo.InvariantCulture, $" checkpoint={m.CheckpointOp.Value} offset={m.Offset} data={Size(m.Data)} total={m.TotalSize} checksum={m.Checksum:x16}");
+                break;
+            case RequestEntry m:
+                s.Append(CultureInfo.InvariantCulture, $" op={m.Op.Value} checksum={m.Checksum:x16}");
+                break;
+            case RepairEntry m:
+                s.Append(CultureInfo.InvariantCulture, $" op={m.Entry?.Op.Value} checksum={m.Entry?.Checksum():x16}");
                 break;
             default:
                 break;

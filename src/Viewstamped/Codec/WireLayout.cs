@@ -10,8 +10,11 @@ public static class WireLayout
     /// <summary>The first four bytes of every frame: ASCII "VSR1" read as a little-endian u32.</summary>
     public const uint Magic = 0x3152_5356;
 
-    /// <summary>The only wire-format version this codec reads and writes.</summary>
-    public const ushort Version = 1;
+    /// <summary>
+    /// The only wire-format version this codec reads and writes. Version 2 added each log entry's
+    /// parent checksum and the RequestEntry and RepairEntry messages.
+    /// </summary>
+    public const ushort Version = 2;
 
     /// <summary>Offset of the magic (u32).</summary>
     public const int MagicOffset = 0;
@@ -52,6 +55,6 @@ public static class WireLayout
     /// <summary>The largest frame size a codec may be configured with: 1 GiB.</summary>
     public const int MessageSizeMaxLimit = 1024 * 1024 * 1024;
 
-    /// <summary>The smallest encoded log entry: five fixed fields plus two empty byte strings.</summary>
-    public const int LogEntryMinSize = 8 + 8 + 1 + 16 + 8 + 4 + 4;
+    /// <summary>The smallest encoded log entry: five fixed fields, two empty byte strings and the parent checksum.</summary>
+    public const int LogEntryMinSize = 8 + 8 + 1 + 16 + 8 + 4 + 4 + 8;
 }

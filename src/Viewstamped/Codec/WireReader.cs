@@ -149,22 +149,29 @@ internal ref struct WireReader(ReadOnlySpan<byte> body, int frameOffset)
         var entries = new LogEntry[count];
         for (var i = 0; i < entries.Length; i++)
         {
-            var op = ReadOp();
-            var view = ReadView();
-            var kind = ReadEntryKind();
-            var client = new ClientId(U128());
-            var requestNumber = U64();
-            var operation = Bytes();
-            var prediction = Bytes();
-            if (Failed)
+            if (Entry() is not { } entry)
             {
                 return [];
             }
 
-            entries[i] = new LogEntry(op, view, kind, client, requestNumber, operation, prediction);
+            entries[i] = entry;
         }
 
         return entries;
+    }
+
+    /// <summary>One log entry; null (and <see cref="Failed"/>) when it is cut short or malformed.</summary>
+    public LogEntry? Entry()
+    {
+        var op = ReadOp();
+        var view = ReadView();
+        var kind = ReadEntryKind();
+        var client = new ClientId(U128());
+        var requestNumber = U64();
+        var operation = Bytes();
+        var prediction = Bytes();
+        var parent = U64();
+        return Failed ? null : new LogEntry(op, view, kind, client, requestNumber, operation, prediction) { Parent = parent };
     }
 
     private bool Take(int size, string reason)

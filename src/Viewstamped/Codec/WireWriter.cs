@@ -52,13 +52,19 @@ internal ref struct WireWriter(Span<byte> destination)
         U32((uint)entries.Length);
         foreach (var entry in entries)
         {
-            U64(entry.Op.Value);
-            U64(entry.View.Value);
-            U8((byte)entry.Kind);
-            U128(entry.Client.Value);
-            U64(entry.RequestNumber);
-            Bytes(entry.Operation);
-            Bytes(entry.Prediction);
+            Entry(entry);
         }
+    }
+
+    public void Entry(LogEntry entry)
+    {
+        U64(entry.Op.Value);
+        U64(entry.View.Value);
+        U8((byte)entry.Kind);
+        U128(entry.Client.Value);
+        U64(entry.RequestNumber);
+        Bytes(entry.Operation);
+        Bytes(entry.Prediction);
+        U64(entry.Parent);
     }
 }

@@ -44,4 +44,10 @@ public enum Command : byte
 
     /// <summary>One checksummed chunk of a checkpoint.</summary>
     CheckpointChunk = 14,
+
+    /// <summary>Repairing replica to a peer: send me the log entry at this op with this checksum (protocol-aware repair).</summary>
+    RequestEntry = 15,
+
+    /// <summary>Answer to RequestEntry: the entry itself, which the receiver verifies against the checksum it asked for.</summary>
+    RepairEntry = 16,
 }

@@ -16,6 +16,10 @@ public enum EntryKind : byte
 /// One slot of the replicated log: the op-number, the view in which the primary assigned it, the
 /// client request it carries and the primary's prediction for non-deterministic services (§4.4).
 /// Equality compares contents, not array references.
+/// <para>Entries form a hash chain: <see cref="Parent"/> is the <see cref="Checksum"/> of the entry
+/// before it in the log of the primary that prepared it, and the checksum covers the parent. So an
+/// intact entry names its predecessor exactly, and a replica whose disk lost entry n but kept n+1
+/// knows which entry to ask its peers for and can verify what comes back (protocol-aware repair).</para>
 /// </summary>
 public sealed record LogEntry(
     OpNumber Op,
@@ -26,11 +30,21 @@ public sealed record LogEntry(
     byte[] Operation,
     byte[] Prediction)
 {
-    /// <summary>A 64-bit checksum of every field, used by checkers to compare logs cheaply.</summary>
+    /// <summary>
+    /// The <see cref="Checksum"/> of the entry at <c>Op - 1</c> when the primary prepared this one, or
+    /// 0 when the primary did not hold it (its log started at this op after a checkpoint).
+    /// </summary>
+    public ulong Parent { get; init; }
+
+    /// <summary>
+    /// A 64-bit checksum (XxHash64) of every field, <see cref="Parent"/> included: the entry's identity.
+    /// Checkers compare logs with it, and a replica repairing a lost entry accepts only the entry
+    /// whose checksum its successor names.
+    /// </summary>
     public ulong Checksum()
     {
         var hash = new XxHash64();
-        Span<byte> fixedFields = stackalloc byte[8 + 8 + 1 + 16 + 8 + 4];
+        Span<byte> fixedFields = stackalloc byte[8 + 8 + 1 + 16 + 8 + 4 + 8];
         BitConverter.TryWriteBytes(fixedFields, Op.Value);
         BitConverter.TryWriteBytes(fixedFields[8..], View.Value);
         fixedFields[16] = (byte)Kind;
@@ -38,6 +52,7 @@ public sealed record LogEntry(
         BitConverter.TryWriteBytes(fixedFields[25..], (ulong)(Client.Value >> 64));
         BitConverter.TryWriteBytes(fixedFields[33..], RequestNumber);
         BitConverter.TryWriteBytes(fixedFields[41..], Operation.Length);
+        BitConverter.TryWriteBytes(fixedFields[45..], Parent);
         hash.Append(fixedFields);
         hash.Append(Operation);
         hash.Append(Prediction);
@@ -52,6 +67,7 @@ public sealed record LogEntry(
         && Kind == other.Kind
         && Client == other.Client
         && RequestNumber == other.RequestNumber
+        && Parent == other.Parent
         && Operation.AsSpan().SequenceEqual(other.Operation)
         && Prediction.AsSpan().SequenceEqual(other.Prediction);
 

@@ -151,6 +151,24 @@ public sealed record GetCheckpoint(OpNumber CheckpointOp, ulong Offset) : Messag
     public override Command Command => Command.GetCheckpoint;
 }
 
+/// <summary>
+/// Ask a peer for the log entry at <see cref="Op"/> whose <see cref="LogEntry.Checksum"/> is
+/// <see cref="Checksum"/>: a replica whose disk lost that entry learned its identity from the
+/// <see cref="LogEntry.Parent"/> of the entry after it (protocol-aware repair, like TigerBeetle's request_prepare).
+/// </summary>
+public sealed record RequestEntry(OpNumber Op, ulong Checksum) : Message
+{
+    /// <inheritdoc />
+    public override Command Command => Command.RequestEntry;
+}
+
+/// <summary>Answer to <see cref="RequestEntry"/>: the entry, sent only when the sender holds one with the asked-for checksum.</summary>
+public sealed record RepairEntry(LogEntry Entry) : Message
+{
+    /// <inheritdoc />
+    public override Command Command => Command.RepairEntry;
+}
+
 /// <summary>One chunk of a checkpoint; the whole checkpoint's size and checksum travel with every chunk.</summary>
 public sealed record CheckpointChunk(OpNumber CheckpointOp, ulong TotalSize, ulong Checksum, ulong Offset, byte[] Data) : Message
 {

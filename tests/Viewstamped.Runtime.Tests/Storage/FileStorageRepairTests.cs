@@ -7,7 +7,8 @@ namespace Viewstamped.Runtime.Tests.Storage;
 /// <summary>
 /// Protocol-aware repair over real files: three replicas of the simulator's cluster, each on a
 /// <see cref="FileStorage"/>, with the cluster checker after every step. A committed entry corrupted
-/// on one replica's disk must never help decide what was committed, and is repaired from the peers.
+/// on one replica's disk must never help decide what was committed, and is repaired from the peers:
+/// that entry alone when a peer holds it, else the whole log after the checkpoint.
 /// </summary>
 public sealed class FileStorageRepairTests : IDisposable
 {
@@ -30,6 +31,56 @@ public sealed class FileStorageRepairTests : IDisposable
             FileStorage.Format(path, new StorageIdentity(StorageDirectory.Cluster, new ReplicaIndex((byte)i), StorageDirectory.Configuration));
             storages[i] = FileStorage.Open(path, StorageDirectory.Cluster, new ReplicaIndex((byte)i));
         }
+    }
+
+    [Fact]
+    public void A_corrupt_committed_entry_in_the_middle_of_the_log_is_fetched_from_a_peer_alone()
+    {
+        const int damaged = 1;
+        var cluster = new Cluster(new ClusterOptions { ClusterId = StorageDirectory.Cluster, Storage = i => storages[i] });
+        var client = cluster.AddClient();
+        Assert.True(cluster.RunUntil(() => client.IsIdle, 500));
+        Add(cluster, client, 1, 11);
+        var head = cluster.Replica(0).Op;
+        Assert.Equal(new OpNumber(12), head);
+        Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.ExecutedOp == head), 500));
+
+        // One byte of op 6's record body rots on replica 1's disk while it is down.
+        cluster.Crash(damaged);
+        storages[damaged].Dispose();
+        var (file, offset, _) = damagedDirectory.EntryRecord(6);
+        StorageDirectory.FlipByte(file, offset + StorageLayout.RecordHeaderSize + 20);
+        storages[damaged] = damagedDirectory.Open();
+        Assert.Equal([new OpNumber(6)], storages[damaged].Health.CorruptEntries);
+        var found = storages[damaged].Load();
+        Assert.True(found.LogDamaged);
+        Assert.Equal(new OpNumber(5), found.LogHead);
+        Assert.Equal(7, found.DamagedSuffix.Count);
+        Assert.Null(found.DamagedSuffix[0]);
+        Assert.Equal(Enumerable.Range(7, 6).Select(op => new OpNumber((ulong)op)), found.DamagedSuffix.Skip(1).Select(e => e!.Op));
+
+        // Restarted, it keeps ops 1 to 5, asks a peer for op 6 by its checksum and puts back 6 to 12.
+        cluster.Restart(damaged, storages[damaged]);
+        Assert.True(cluster.Replica(damaged).IsRepairingEntries);
+        Assert.Equal(new OpNumber(5), cluster.Replica(damaged).Op);
+        Assert.True(cluster.RunUntil(() => cluster.Replica(damaged).Status == ReplicaStatus.Normal && cluster.Replica(damaged).ExecutedOp == head, 1000));
+        Assert.Equal(1, cluster.Replica(damaged).EntriesRepaired);
+        Assert.Equal(cluster.Replica(0).EntryAt(new OpNumber(6)), cluster.Replica(damaged).EntryAt(new OpNumber(6)));
+
+        // It serves on, and every client answer is still the running total (a linearizable history).
+        Add(cluster, client, 12, 14);
+        Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.ExecutedOp == cluster.Replica(0).Op), 500));
+        Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(Enumerable.Range(1, 14).Sum(), ((Adder)cluster.Service(i)).Total));
+
+        // The repaired entries are on disk and the damage flag is gone.
+        cluster.Crash(damaged);
+        storages[damaged].Dispose();
+        storages[damaged] = damagedDirectory.Open();
+        var state = storages[damaged].Load();
+        Assert.False(state.LogDamaged);
+        Assert.Empty(state.DamagedSuffix);
+        Assert.Equal(cluster.Replica(0).EntryAt(new OpNumber(6)), state.Entries.Single(e => e.Op == new OpNumber(6)));
+        Assert.Equal(Enumerable.Range(1, 15).Select(op => new OpNumber((ulong)op)), state.Entries.Select(e => e.Op));
     }
 
     [Fact]
@@ -57,9 +108,11 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.True(storages[damaged].Health.LogCorrupt);
         Assert.Equal([new OpNumber(9)], storages[damaged].Health.CorruptEntries);
         cluster.Restart(damaged, storages[damaged]);
-        Assert.Equal(cluster.Replica(damaged).CheckpointOp, cluster.Replica(damaged).Op);
+        Assert.True(cluster.Replica(damaged).IsRepairingEntries);
+        Assert.Equal(new OpNumber(8), cluster.Replica(damaged).Op);
 
-        // It crashes again before anyone repaired it: the cut is final on disk, the damage is remembered.
+        // It crashes again before anyone could send op 9: the cut is final on disk, the damage is
+        // remembered, and it takes the safe path: nothing of its log after the checkpoint is trusted.
         cluster.RunTicks(3);
         cluster.Crash(damaged);
         storages[damaged].Dispose();
@@ -67,6 +120,8 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.False(storages[damaged].Health.LogCorrupt, storages[damaged].Health.ToString());
         Assert.True(storages[damaged].Load().LogDamaged);
         cluster.Restart(damaged, storages[damaged]);
+        Assert.False(cluster.Replica(damaged).IsRepairingEntries);
+        Assert.Equal(cluster.Replica(damaged).CheckpointOp, cluster.Replica(damaged).Op);
         cluster.Restart(2);
 
         // Replicas 1 and 2 are a quorum, but neither holds op 9: with replica 1's vote they would start a

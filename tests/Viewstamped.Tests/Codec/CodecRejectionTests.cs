@@ -27,7 +27,7 @@ public class CodecRejectionTests
 
     [Theory]
     [InlineData((ushort)0)]
-    [InlineData((ushort)2)]
+    [InlineData((ushort)1)]
     [InlineData((ushort)0x0100)]
     [InlineData(ushort.MaxValue)]
     public void Another_version_is_refused_even_with_valid_checksums(ushort version)
@@ -156,8 +156,8 @@ public class CodecRejectionTests
 
     [Theory]
     [InlineData(0)]
-    [InlineData(15)]
-    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(18)]
     [InlineData(128)]
     [InlineData(255)]
     public void An_unknown_command_is_refused(byte command)

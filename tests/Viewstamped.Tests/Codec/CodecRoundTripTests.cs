@@ -24,7 +24,7 @@ public class CodecRoundTripTests
     public void Every_command_has_a_sample_and_a_round_trip()
     {
         // Guards against a new message type being added without codec support.
-        Assert.Equal(14, Samples.Commands.Length);
+        Assert.Equal(16, Samples.Commands.Length);
         Assert.Equal(Samples.Commands, Samples.Extremes().Select(m => m.Command));
         Assert.Equal(Samples.Commands, Samples.Minimal().Select(m => m.Command));
     }
@@ -104,7 +104,7 @@ public class CodecRoundTripTests
         Assert.Equal(WireLayout.HeaderSize + 8, frame.Length);
         Assert.Equal("VSR1"u8.ToArray(), frame[..4]);
         Assert.Equal(WireLayout.Magic, BinaryPrimitives.ReadUInt32LittleEndian(frame));
-        Assert.Equal((ushort)1, BinaryPrimitives.ReadUInt16LittleEndian(frame.AsSpan(WireLayout.VersionOffset)));
+        Assert.Equal((ushort)2, BinaryPrimitives.ReadUInt16LittleEndian(frame.AsSpan(WireLayout.VersionOffset)));
         Assert.Equal((byte)Command.PrepareOk, frame[WireLayout.CommandOffset]);
         Assert.Equal(9, frame[WireLayout.ReplicaOffset]);
         Assert.Equal(Samples.Cluster, BinaryPrimitives.ReadUInt128LittleEndian(frame.AsSpan(WireLayout.ClusterOffset)));
@@ -140,8 +140,8 @@ public class CodecRoundTripTests
         Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(body[25..]));
         Assert.Equal([0xAB, 0xCD], body[29..].ToArray());
 
-        // Prepare body: commit u64, count u32, then entries of op, view, kind, client, request number, operation, prediction.
-        var entry = new LogEntry(new OpNumber(6), new View(3), EntryKind.Register, new ClientId(9), 1, [1], [2, 3]);
+        // Prepare body: commit u64, count u32, then entries of op, view, kind, client, request number, operation, prediction, parent.
+        var entry = new LogEntry(new OpNumber(6), new View(3), EntryKind.Register, new ClientId(9), 1, [1], [2, 3]) { Parent = 0x0102_0304_0506_0708 };
         var prepare = codec.Encode(new Prepare(new OpNumber(5), [entry]) { Header = Samples.Header(new Prng(4)) }).AsSpan(WireLayout.HeaderSize);
         Assert.Equal(8 + 4 + WireLayout.LogEntryMinSize + 3, prepare.Length);
         Assert.Equal(5UL, BinaryPrimitives.ReadUInt64LittleEndian(prepare));
@@ -154,7 +154,8 @@ public class CodecRoundTripTests
         Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(prepare[53..]));
         Assert.Equal(1, prepare[57]);
         Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(prepare[58..]));
-        Assert.Equal([2, 3], prepare[62..].ToArray());
+        Assert.Equal([2, 3], prepare[62..64].ToArray());
+        Assert.Equal(0x0102_0304_0506_0708UL, BinaryPrimitives.ReadUInt64LittleEndian(prepare[64..]));
     }
 
     [Fact]
@@ -312,6 +313,6 @@ public class CodecRoundTripTests
 
     // PrepareOk op=5 from replica 4 in view 3, epoch 2, cluster 1; see docs/wire-format.md.
     private const string GoldenPrepareOk =
-        "56535231" + "0100" + "04" + "04" + "01000000000000000000000000000000" + "02000000" + "0300000000000000"
-        + "08000000" + "8CA7AA39AAE9038E" + "29E311F1DB685C05" + "0500000000000000";
+        "56535231" + "0200" + "04" + "04" + "01000000000000000000000000000000" + "02000000" + "0300000000000000"
+        + "08000000" + "8CA7AA39AAE9038E" + "517DB5E80EA28FA8" + "0500000000000000";
 }

@@ -36,6 +36,8 @@ internal static class Samples
             Command.NewState => new NewState(Op(prng), Op(prng), Entries(prng, entriesMax, bytesMax), Op(prng), U64(prng), U64(prng)) { Header = header },
             Command.GetCheckpoint => new GetCheckpoint(Op(prng), U64(prng)) { Header = header },
             Command.CheckpointChunk => new CheckpointChunk(Op(prng), U64(prng), U64(prng), U64(prng), Bytes(prng, bytesMax)) { Header = header },
+            Command.RequestEntry => new RequestEntry(Op(prng), U64(prng)) { Header = header },
+            Command.RepairEntry => new RepairEntry(Entry(prng, Op(prng), bytesMax)) { Header = header },
             _ => throw new ArgumentOutOfRangeException(nameof(command)),
         };
     }
@@ -49,8 +51,8 @@ internal static class Samples
         byte[] bytes = [0x00, 0xff, 0x80, 0x7f];
         LogEntry[] entries =
         [
-            new(new OpNumber(ulong.MaxValue - 1), new View(ulong.MaxValue), EntryKind.Register, client, ulong.MaxValue, bytes, []),
-            new(max, new View(ulong.MaxValue), EntryKind.Operation, client, ulong.MaxValue, [], bytes),
+            new(new OpNumber(ulong.MaxValue - 1), new View(ulong.MaxValue), EntryKind.Register, client, ulong.MaxValue, bytes, []) { Parent = ulong.MaxValue },
+            new(max, new View(ulong.MaxValue), EntryKind.Operation, client, ulong.MaxValue, [], bytes) { Parent = ulong.MaxValue },
         ];
         yield return new Request(client, ulong.MaxValue, RequestKind.Operation, bytes) { Header = header };
         yield return new Reply(client, ulong.MaxValue, ReplyStatus.TooLarge, max, bytes) { Header = header };
@@ -66,6 +68,8 @@ internal static class Samples
         yield return new NewState(max, max, entries, max, ulong.MaxValue, ulong.MaxValue) { Header = header };
         yield return new GetCheckpoint(max, ulong.MaxValue) { Header = header };
         yield return new CheckpointChunk(max, ulong.MaxValue, ulong.MaxValue, ulong.MaxValue, bytes) { Header = header };
+        yield return new RequestEntry(max, ulong.MaxValue) { Header = header };
+        yield return new RepairEntry(entries[1]) { Header = header };
     }
 
     /// <summary>Every message type with every number zero and every array empty.</summary>
@@ -88,6 +92,8 @@ internal static class Samples
         yield return new NewState(zero, zero, [], zero, 0, 0) { Header = header };
         yield return new GetCheckpoint(zero, 0) { Header = header };
         yield return new CheckpointChunk(zero, 0, 0, 0, []) { Header = header };
+        yield return new RequestEntry(zero, 0) { Header = header };
+        yield return new RepairEntry(new LogEntry(zero, new View(0), EntryKind.Register, client, 0, [], [])) { Header = header };
     }
 
     public static LogEntry[] Entries(Prng prng, int countMax, int bytesMax)
@@ -102,18 +108,23 @@ internal static class Samples
         var entries = new LogEntry[count];
         for (var i = 0; i < count; i++)
         {
-            entries[i] = new LogEntry(
-                new OpNumber(first + (ulong)i),
-                new View(U64(prng)),
-                prng.Chance(0.5) ? EntryKind.Register : EntryKind.Operation,
-                new ClientId(U128(prng)),
-                U64(prng),
-                Bytes(prng, bytesMax),
-                Bytes(prng, bytesMax));
+            entries[i] = Entry(prng, new OpNumber(first + (ulong)i), bytesMax);
         }
 
         return entries;
     }
+
+    public static LogEntry Entry(Prng prng, OpNumber op, int bytesMax) => new(
+        op,
+        new View(U64(prng)),
+        prng.Chance(0.5) ? EntryKind.Register : EntryKind.Operation,
+        new ClientId(U128(prng)),
+        U64(prng),
+        Bytes(prng, bytesMax),
+        Bytes(prng, bytesMax))
+    {
+        Parent = U64(prng),
+    };
 
     public static byte[] Bytes(Prng prng, int lengthMax)
     {
