@@ -568,7 +568,11 @@ public sealed class Cluster
 
         if (latentCorruption.Chance(faults.LatentCorruptionProbability))
         {
-            disk.InjectLatentCorruption(latentCorruption);
+            // One in four hits the checkpoint file the superblock names, when there is one; the rest a log block.
+            if (!(latentCorruption.Chance(0.25) && disk.InjectCheckpointCorruption(latentCorruption)))
+            {
+                disk.InjectLatentCorruption(latentCorruption);
+            }
         }
     }
 

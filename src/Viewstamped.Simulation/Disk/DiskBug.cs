@@ -11,4 +11,7 @@ internal enum DiskBug
 
     /// <summary>Log blocks are decoded without verifying their checksums.</summary>
     SkipLogChecksum,
+
+    /// <summary>Checkpoint files are decoded without verifying their checksums, so a rotten checkpoint is restored from.</summary>
+    SkipCheckpointChecksum,
 }

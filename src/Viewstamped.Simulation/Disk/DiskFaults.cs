@@ -78,11 +78,14 @@ public sealed record DiskHealth
     /// <summary>Superblock copies that were valid and current.</summary>
     public int SuperblockCopiesValid { get; init; } = 4;
 
-    /// <summary>True when acknowledged log records were found damaged and the log was cut before them.</summary>
+    /// <summary>True when acknowledged data was found damaged: log records (the log was cut before them) or a checkpoint (<see cref="CorruptCheckpoints"/>).</summary>
     public bool LogCorrupt { get; init; }
 
-    /// <summary>The sequence number of the first damaged record, when <see cref="LogCorrupt"/>.</summary>
+    /// <summary>The sequence number of the first damaged record, when log records were damaged.</summary>
     public ulong? CorruptAtSeq { get; init; }
+
+    /// <summary>Ops of checkpoints that failed their checksum: the replica restarted without a checkpoint or a log, as damaged.</summary>
+    public IReadOnlyList<OpNumber> CorruptCheckpoints { get; init; } = [];
 
     /// <summary>Ops of intact entries found after the damage, set aside for a repair and not returned.</summary>
     public IReadOnlyList<OpNumber> EntriesAfterCorruption { get; init; } = [];

@@ -31,8 +31,10 @@ namespace Viewstamped.Simulation;
 /// <see cref="DiskFaults.LatentCorruptionsMax"/> times. This destroys acknowledged data: <see cref="Load"/>
 /// detects and reports it (<see cref="Health"/>), ends the log before it and records durably that the log is
 /// damaged (<see cref="HardState.LogDamaged"/>), which the replica repairs from its peers. Only blocks followed by
-/// a later batch are hit (damage to the newest batch looks exactly like a torn write). The simulator's cluster
-/// injects it (<see cref="InjectLatentCorruption"/>) within its budget of at most f damaged disks.</item>
+/// a later batch are hit (damage to the newest batch looks exactly like a torn write). The checkpoint file the
+/// superblock names can rot too (<see cref="InjectCheckpointCorruption"/>): <see cref="Load"/> then returns no
+/// checkpoint and no log, as damaged, and the replica fetches a checkpoint from a peer. The simulator's cluster
+/// injects both within its budget of at most f damaged disks.</item>
 /// <item><b>Latency</b> (optional). Each sync draws a duration up to <see cref="DiskFaults.SyncLatencyTicksMax"/>
 /// ticks (returned by <see cref="BeginSync"/>; <see cref="LastSyncTicks"/> after <see cref="Sync"/>); the
 /// simulator's cluster completes the sync that many ticks later and only then sends the Readies' messages.</item>
@@ -61,6 +63,9 @@ public sealed class SimulatedDisk : IReplicaStorage
     private ulong nextBatch = 1;
     private bool compacted;
     private bool latentDamage;
+
+    /// <summary>Checkpoint files with a latent bit flip, until they are rewritten or deleted.</summary>
+    private readonly HashSet<ulong> corruptCheckpoints = [];
     private int tearSuperblockCopy = -1;
     private long syncs;
     private long crashes;
@@ -157,6 +162,7 @@ public sealed class SimulatedDisk : IReplicaStorage
         {
             Invariant.That(checkpoint.State.ComputeChecksum() == checkpoint.Checksum, $"checkpoint at op {checkpoint.Op} does not match its checksum");
             checkpointFiles[checkpoint.Op.Value] = DiskBlock.EncodeCheckpoint(checkpoint);
+            corruptCheckpoints.Remove(checkpoint.Op.Value);
         }
 
         logicalHead = head;
@@ -328,7 +334,7 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// has not repaired from a peer yet (its durable hard state still says <see cref="HardState.LogDamaged"/>).
     /// The simulator keeps at most f disks damaged at a time, so an intact copy of every committed op exists.
     /// </summary>
-    public bool IsDamaged => latentDamage || shadow.HardState.LogDamaged;
+    public bool IsDamaged => latentDamage || corruptCheckpoints.Count > 0 || shadow.HardState.LogDamaged;
 
     /// <summary>
     /// Flips one bit of a random durable log block for good (a latent sector error); returns the block's
@@ -357,6 +363,28 @@ public sealed class SimulatedDisk : IReplicaStorage
         latentCorruptions++;
         latentDamage = true;
         return index;
+    }
+
+    /// <summary>
+    /// Flips one bit of the checkpoint file the superblock names, for good (a latent sector error in a
+    /// checkpoint); returns false when there is none. The choice comes from <paramref name="random"/>
+    /// when given, else from the disk's own stream.
+    /// </summary>
+    public bool InjectCheckpointCorruption(Prng? random = null)
+    {
+        random ??= prng;
+        if (current.CheckpointOp is not { } op || !checkpointFiles.TryGetValue(op.Value, out var file))
+        {
+            return false;
+        }
+
+        var damaged = (byte[])file.Clone();
+        var bit = random.Below((ulong)damaged.Length * 8);
+        damaged[bit / 8] ^= (byte)(1 << (int)(bit % 8));
+        checkpointFiles[op.Value] = damaged;
+        corruptCheckpoints.Add(op.Value);
+        latentCorruptions++;
+        return true;
     }
 
     /// <summary>
@@ -452,19 +480,32 @@ public sealed class SimulatedDisk : IReplicaStorage
             problems.Add($"corruption: the log ends at record {lastSeq}, before record {sb.WalSeq} the superblock covers");
         }
 
-        // Replay what is kept, exactly as the memory storage would have applied it.
-        var checkpoint = sb.CheckpointOp is { } checkpointOp ? ReadCheckpoint(checkpointOp, sb.CheckpointChecksum) : null;
+        // Replay what is kept, exactly as the memory storage would have applied it. A checkpoint that
+        // fails its checksum is never handed out: the replica restarts without it, as damaged.
+        var checkpointsLost = new List<OpNumber>();
+        var checkpoint = sb.CheckpointOp is { } checkpointOp ? ReadCheckpoint(checkpointOp, sb.CheckpointChecksum, checkpointsLost) : null;
         var memory = new MemoryStorage();
         var start = new Ready { HardState = sb.HardState, Checkpoint = checkpoint };
         memory.Persist(start);
         for (var i = 0; i < keep; i++)
         {
-            memory.Persist(ToReady(records[i]!, sb.WalSeq));
+            memory.Persist(ToReady(records[i]!, sb.WalSeq, checkpointsLost));
+        }
+
+        if (checkpointsLost.Count > 0)
+        {
+            // Nothing here rebuilds the state: no checkpoint and no log (the core resets to nothing when
+            // damaged anyway), the damage recorded durably below like a cut log's.
+            corrupt = true;
+            var views = memory.HardState;
+            memory = new MemoryStorage();
+            memory.Persist(new Ready { HardState = views });
+            problems.Add($"corruption: checkpoint {string.Join(", ", checkpointsLost)} failed its checksum; restarting without a checkpoint or a log");
         }
 
         // With every record after the damage placed, replay them too, keeping a gap for each lost entry:
         // the log they leave is exactly the one the disk had made durable, and the replica repairs the gaps.
-        var suffix = placed ? PlaceSuffix(records, keep, memory, sb.WalSeq) : null;
+        var suffix = placed && checkpointsLost.Count == 0 ? PlaceSuffix(records, keep, memory, sb.WalSeq) : null;
 
         current = sb;
         nextSeq = lastSeq + 1;
@@ -487,7 +528,12 @@ public sealed class SimulatedDisk : IReplicaStorage
                 CheckpointOp = memory.Checkpoint?.Op,
                 CheckpointChecksum = memory.Checkpoint?.Checksum ?? 0,
             });
-            if (suffix is { Reset: true } restarted)
+            if (checkpointsLost.Count > 0)
+            {
+                // The log restarts empty, before anything the lost checkpoint covered.
+                Persist(new Ready { LogChanges = { new LogChange(LogChangeKind.Reset, OpNumber.Zero, null) } });
+            }
+            else if (suffix is { Reset: true } restarted)
             {
                 // Records after the damage restarted the log (a reset, or a checkpoint past its head).
                 Persist(new Ready { LogChanges = { new LogChange(LogChangeKind.Reset, restarted.Head, null) } });
@@ -508,7 +554,8 @@ public sealed class SimulatedDisk : IReplicaStorage
         {
             SuperblockCopiesValid = validCopies,
             LogCorrupt = corrupt,
-            CorruptAtSeq = corrupt ? lastSeq + 1 : null,
+            CorruptAtSeq = corrupt && checkpointsLost.Count == 0 ? lastSeq + 1 : null,
+            CorruptCheckpoints = checkpointsLost,
             EntriesAfterCorruption = afterCorruption,
             TornRecords = tornRecords,
             Problems = problems,
@@ -569,7 +616,12 @@ public sealed class SimulatedDisk : IReplicaStorage
                     metadata.Add(new Ready { HardState = record.HardState });
                     break;
                 case BlockType.Checkpoint when record.Seq > walSeq:
-                    metadata.Add(new Ready { Checkpoint = ReadCheckpoint(record.Op, record.Checksum) });
+                    if (ReadCheckpoint(record.Op, record.Checksum, []) is not { } placedCheckpoint)
+                    {
+                        return null;
+                    }
+
+                    metadata.Add(new Ready { Checkpoint = placedCheckpoint });
                     checkpointOp = record.Op;
                     break;
                 case BlockType.Compact when record.Op <= head.Next:
@@ -606,7 +658,7 @@ public sealed class SimulatedDisk : IReplicaStorage
         return (head, suffix.ToArray(), reset);
     }
 
-    private Ready ToReady(DiskRecord record, ulong walSeq)
+    private Ready ToReady(DiskRecord record, ulong walSeq, List<OpNumber> checkpointsLost)
     {
         var ready = new Ready();
         switch (record.Type)
@@ -624,7 +676,7 @@ public sealed class SimulatedDisk : IReplicaStorage
                 ready.HardState = record.HardState;
                 break;
             case BlockType.Checkpoint when record.Seq > walSeq:
-                ready.Checkpoint = ReadCheckpoint(record.Op, record.Checksum);
+                ready.Checkpoint = ReadCheckpoint(record.Op, record.Checksum, checkpointsLost);
                 break;
             case BlockType.Compact:
                 ready.CompactBefore = record.Op;
@@ -667,9 +719,19 @@ public sealed class SimulatedDisk : IReplicaStorage
         return (best, upToDate);
     }
 
-    private Checkpoint ReadCheckpoint(OpNumber op, ulong checksum) =>
-        Read(checkpointFiles.GetValueOrDefault(op.Value), file => DiskBlock.DecodeCheckpoint(file, op, checksum))
-        ?? throw new InvalidDataException($"the checkpoint at op {op} on the simulated disk is missing or corrupt");
+    /// <summary>The checkpoint at <paramref name="op"/>, verified; null, and the op added to <paramref name="lost"/>, when it fails its checksum.</summary>
+    private Checkpoint? ReadCheckpoint(OpNumber op, ulong checksum, List<OpNumber> lost)
+    {
+        var file = checkpointFiles.GetValueOrDefault(op.Value)
+            ?? throw new InvalidDataException($"the checkpoint at op {op} on the simulated disk is missing");
+        var checkpoint = Read(file, bytes => DiskBlock.DecodeCheckpoint(bytes, op, checksum, verify: Bug != DiskBug.SkipCheckpointChecksum));
+        if (checkpoint is null)
+        {
+            lost.Add(op);
+        }
+
+        return checkpoint;
+    }
 
     /// <summary>Reads and decodes <paramref name="stored"/>, possibly with a transient bit flip, re-reading while the checksum fails.</summary>
     private T? Read<T>(byte[]? stored, Func<byte[]?, T?> decode)
@@ -724,6 +786,7 @@ public sealed class SimulatedDisk : IReplicaStorage
             if (op != checkpoint?.Op.Value && op != previousCheckpoint?.Value && op < (checkpoint?.Op.Value ?? 0) && !named.Contains(op))
             {
                 checkpointFiles.Remove(op);
+                corruptCheckpoints.Remove(op);
             }
         }
     }

@@ -3,7 +3,7 @@ namespace Viewstamped.Simulation;
 /// <summary>
 /// A planted bug, for proving that the simulator's checkers catch real bugs. Most are switches in the
 /// protocol core; <see cref="AckBeforePersist"/> is a bug of the environment, planted by the cluster, and
-/// <see cref="TrustTornSuperblock"/> and <see cref="SkipLogChecksum"/> are bugs of the simulated disk.
+/// <see cref="TrustTornSuperblock"/>, <see cref="SkipLogChecksum"/> and <see cref="SkipCheckpointChecksum"/> are bugs of the simulated disk.
 /// </summary>
 public enum PlantedMutation
 {
@@ -45,6 +45,9 @@ public enum PlantedMutation
 
     /// <summary>The simulated disk reads log blocks without verifying their checksums (torn and bit-flipped blocks are believed).</summary>
     SkipLogChecksum,
+
+    /// <summary>The simulated disk reads checkpoint files without verifying their checksums (a rotten checkpoint is restored from).</summary>
+    SkipCheckpointChecksum,
 }
 
 /// <summary>A planted mutation's command-line name and what it breaks.</summary>
@@ -71,6 +74,7 @@ public static class Mutations
         new(PlantedMutation.AckBeforePersist, "ack-before-persist", "environment: the cluster sends a Ready's messages before the Ready is durable"),
         new(PlantedMutation.TrustTornSuperblock, "trust-torn-superblock", "storage: the superblock reader trusts the last copy with the highest sequence without checking its checksum"),
         new(PlantedMutation.SkipLogChecksum, "skip-log-checksum", "storage: log blocks are read without verifying their checksums"),
+        new(PlantedMutation.SkipCheckpointChecksum, "skip-checkpoint-checksum", "storage: checkpoint files are read without verifying their checksums"),
     ];
 
     /// <summary>The name of <paramref name="mutation"/> ("none" for no mutation).</summary>
@@ -103,6 +107,7 @@ public static class Mutations
     {
         PlantedMutation.TrustTornSuperblock => DiskBug.TrustTornSuperblock,
         PlantedMutation.SkipLogChecksum => DiskBug.SkipLogChecksum,
+        PlantedMutation.SkipCheckpointChecksum => DiskBug.SkipCheckpointChecksum,
         _ => DiskBug.None,
     };
 

@@ -149,6 +149,40 @@ public sealed class SimulatedDiskTests
     }
 
     [Fact]
+    public void A_latent_flip_in_the_checkpoint_is_detected_and_the_replica_restarts_empty_and_damaged_with_its_views()
+    {
+        var disk = new SimulatedDisk(new Prng(7), DiskFaults.None);
+        Assert.False(disk.InjectCheckpointCorruption());
+        disk.Persist(Appends(1, 30));
+        disk.Persist(Ready(hardState: Hard(3, 3, 30), checkpoint: Checkpoint(20), compactBefore: new OpNumber(18)));
+        disk.Persist(Ready(hardState: Hard(4, 3, 30)));
+        Assert.False(disk.IsDamaged);
+
+        Assert.True(disk.InjectCheckpointCorruption());
+        Assert.True(disk.IsDamaged);
+        var state = disk.Load();
+        Assert.Equal([new OpNumber(20)], disk.Health.CorruptCheckpoints);
+        Assert.True(state.LogDamaged);
+        Assert.Null(state.Checkpoint);
+        Assert.Empty(state.Entries);
+        Assert.Equal(OpNumber.Zero, state.LogHead);
+        Assert.Equal((new View(4), new View(3)), (state.HardState.View, state.HardState.LogView));
+
+        // Durable: a second load finds no checkpoint named, and still the damage.
+        var reloaded = disk.Load();
+        Assert.True(reloaded.LogDamaged);
+        Assert.Null(reloaded.Checkpoint);
+        Assert.Empty(reloaded.Entries);
+
+        // A checkpoint fetched from a peer replaces the file; the repaired hard state ends the damage.
+        disk.Persist(Ready([new LogChange(LogChangeKind.Reset, new OpNumber(20), null)], Hard(4, 4, 20), Checkpoint(20)));
+        Assert.False(disk.IsDamaged);
+        var repaired = disk.Load();
+        Assert.False(repaired.LogDamaged);
+        Assert.Equal(Checkpoint(20).State.ToArray(), repaired.Checkpoint!.State.ToArray());
+    }
+
+    [Fact]
     public void Compaction_rewrites_keep_the_log_small_and_the_state_intact()
     {
         var disk = new SimulatedDisk(new Prng(6), DiskFaults.None);

@@ -67,6 +67,9 @@ public class MutationTests(ITestOutputHelper output)
     public void Skip_log_checksum_is_caught() => AssertCaught(PlantedMutation.SkipLogChecksum, Options("disk"));
 
     [Fact]
+    public void Skip_checkpoint_checksum_is_caught() => AssertCaught(PlantedMutation.SkipCheckpointChecksum, Options("disk"));
+
+    [Fact]
     public void Every_mutation_has_a_test_and_a_name()
     {
         var tested = typeof(MutationTests).GetMethods().Count(m => m.Name.EndsWith("_is_caught", StringComparison.Ordinal));
