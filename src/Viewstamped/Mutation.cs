@@ -36,6 +36,6 @@ internal enum Mutation
     /// <summary>A replica whose storage lost acknowledged entries trusts what is left: it votes with it and keeps its commit number.</summary>
     TrustDamagedLog = 1 << 8,
 
-    /// <summary>Lost log entries are repaired by op alone: the request names no checksum, a peer sends whatever it holds at that op, and it is taken unverified.</summary>
-    RepairWithoutChecksum = 1 << 9,
+    /// <summary>Repaired log entries go back into the log in memory but are never written to disk; the damage flag is cleared all the same.</summary>
+    RepairNotWrittenBack = 1 << 9,
 }

@@ -108,8 +108,7 @@ public sealed partial class Replica
         {
             if (suffix[i] is null && suffix[i + 1] is { } next)
             {
-                var checksum = Mutated(Mutation.RepairWithoutChecksum) ? 0 : next.Parent;
-                Send(target, new RequestEntry(new OpNumber(repairFrom.Value + (ulong)i), checksum) { Header = Header() });
+                Send(target, new RequestEntry(new OpNumber(repairFrom.Value + (ulong)i), next.Parent) { Header = Header() });
             }
         }
     }
@@ -118,7 +117,7 @@ public sealed partial class Replica
     private void OnRequestEntry(RequestEntry message)
     {
         if (message.Sender.Value >= options.ReplicaCount || message.Sender == Index || !log.Contains(message.Op)
-            || (ChecksumAt(message.Op) != message.Checksum && !Mutated(Mutation.RepairWithoutChecksum)))
+            || ChecksumAt(message.Op) != message.Checksum)
         {
             Ignore();
             return;
@@ -134,7 +133,7 @@ public sealed partial class Replica
         var i = suffix is null || entry.Op < repairFrom ? -1L : (long)(entry.Op - repairFrom);
         if (suffix is null || message.Sender.Value >= options.ReplicaCount || i < 0 || i >= suffix.Length - 1
             || suffix[i] is not null || suffix[i + 1] is not { } next
-            || (entry.Checksum() != next.Parent && !Mutated(Mutation.RepairWithoutChecksum)))
+            || entry.Checksum() != next.Parent)
         {
             Ignore();
             return;
@@ -163,7 +162,7 @@ public sealed partial class Replica
         var suffix = repairSuffix!;
         repairSuffix = null;
         var link = suffix[0]!.Parent;
-        if (link != 0 && log.Contains(log.Head) && link != ChecksumAt(log.Head) && !Mutated(Mutation.RepairWithoutChecksum))
+        if (link != 0 && log.Contains(log.Head) && link != ChecksumAt(log.Head))
         {
             // The repaired suffix does not continue the log it was cut from: trust neither.
             FallBackFromEntryRepair();
@@ -172,7 +171,14 @@ public sealed partial class Replica
 
         foreach (var entry in suffix)
         {
-            AppendToLog(entry!);
+            if (Mutated(Mutation.RepairNotWrittenBack))
+            {
+                log.Append(entry!);
+            }
+            else
+            {
+                AppendToLog(entry!);
+            }
         }
 
         logDamaged = false;

@@ -40,6 +40,9 @@ public enum PlantedMutation
     /// <summary>The cluster sends a Ready's messages before persisting it; the Ready reaches the disk at the replica's next flush.</summary>
     AckBeforePersist,
 
+    /// <summary>A replica puts the log entries it repaired from its peers back in its log but never writes them to disk, and clears its damage flag.</summary>
+    RepairNotWrittenBack,
+
     /// <summary>The simulated disk's superblock reader trusts the last copy with the highest sequence without checking it (a torn copy wins).</summary>
     TrustTornSuperblock,
 
@@ -71,6 +74,7 @@ public static class Mutations
         new(PlantedMutation.AckWithoutEntries, "ack-without-entries", "a backup acknowledges a Prepare whose entries it could not append"),
         new(PlantedMutation.ViewStartWithoutQuorum, "view-start-without-quorum", "the new primary starts its view with one DoViewChange fewer than a quorum"),
         new(PlantedMutation.TrustDamagedLog, "trust-damaged-log", "a replica whose disk lost acknowledged entries votes with what is left of its log and keeps its commit number"),
+        new(PlantedMutation.RepairNotWrittenBack, "repair-not-written-back", "a replica puts the log entries it repaired from its peers back in its log without writing them to disk, and clears its damage flag"),
         new(PlantedMutation.AckBeforePersist, "ack-before-persist", "environment: the cluster sends a Ready's messages before the Ready is durable"),
         new(PlantedMutation.TrustTornSuperblock, "trust-torn-superblock", "storage: the superblock reader trusts the last copy with the highest sequence without checking its checksum"),
         new(PlantedMutation.SkipLogChecksum, "skip-log-checksum", "storage: log blocks are read without verifying their checksums"),
@@ -123,6 +127,7 @@ public static class Mutations
         PlantedMutation.AckWithoutEntries => Mutation.AckWithoutEntries,
         PlantedMutation.ViewStartWithoutQuorum => Mutation.ViewStartWithoutQuorum,
         PlantedMutation.TrustDamagedLog => Mutation.TrustDamagedLog,
+        PlantedMutation.RepairNotWrittenBack => Mutation.RepairNotWrittenBack,
         _ => Mutation.None,
     };
 }

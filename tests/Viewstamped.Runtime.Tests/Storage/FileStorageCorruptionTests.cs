@@ -342,6 +342,28 @@ public sealed class FileStorageCorruptionTests
     }
 
     [Fact]
+    public void A_deleted_checkpoint_file_is_reported_missing_and_the_replica_restarts_damaged_from_the_previous_one()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open();
+        storage.Persist(Appends(1, 30));
+        storage.Persist(Ready(checkpoint: Checkpoint(10), compactBefore: new OpNumber(8)));
+        storage.Persist(Ready(checkpoint: Checkpoint(20), compactBefore: new OpNumber(18)));
+        storage.Dispose();
+        File.Delete(directory.File("checkpoint-00000000000000000020.ckpt"));
+        var (segment, offset, _) = directory.EntryRecord(12);
+        StorageDirectory.FlipByte(segment, offset + StorageLayout.RecordHeaderSize + 3);
+
+        storage = directory.Open();
+        Assert.Equal([new OpNumber(20)], storage.Health.CorruptCheckpoints);
+        Assert.Contains(storage.Health.Problems, p => p.Contains("checkpoint-00000000000000000020.ckpt is missing", StringComparison.Ordinal));
+        var state = storage.Load();
+        Assert.True(state.LogDamaged);
+        Assert.Equal(new OpNumber(10), state.Checkpoint!.Op);
+        Assert.All(state.Entries, e => Assert.True(e.Op.Value is > 10 and < 12));
+    }
+
+    [Fact]
     public void When_both_kept_checkpoints_are_corrupt_the_replica_restarts_empty_and_damaged()
     {
         using var directory = new StorageDirectory();

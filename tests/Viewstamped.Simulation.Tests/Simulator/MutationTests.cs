@@ -56,6 +56,9 @@ public class MutationTests(ITestOutputHelper output)
     public void Trust_damaged_log_is_caught() => AssertCaught(PlantedMutation.TrustDamagedLog, Options("all"));
 
     [Fact]
+    public void Repair_not_written_back_is_caught() => AssertCaught(PlantedMutation.RepairNotWrittenBack, Options("disk"));
+
+    [Fact]
     public void Ack_before_persist_is_caught() => AssertCaught(PlantedMutation.AckBeforePersist, Options("all"), "view went back");
 
     [Fact]
