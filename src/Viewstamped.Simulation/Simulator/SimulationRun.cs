@@ -571,9 +571,10 @@ public sealed class SimulationRun
     private void Finish()
     {
         var (verdict, failure) = CheckHistory();
-        foreach (var e in Workload.History)
+        for (var i = 0; i < Workload.EventCount; i++)
         {
-            fingerprint = Mix(fingerprint, (ulong)e.Process, (ulong)e.Type, (ulong)(e.Value?.Length ?? 0), 0);
+            var (process, type, valueLength) = Workload.EventShape(i);
+            fingerprint = Mix(fingerprint, (ulong)process, (ulong)type, (ulong)valueLength, 0);
         }
 
         result = BuildResult(failure is null ? FailureKind.None : FailureKind.Correctness, failure, verdict);

@@ -69,7 +69,7 @@ public sealed class KvWorkload
     private readonly Prng prng;
     private readonly WorkloadOptions options;
     private readonly Slot[] slots;
-    private readonly List<HistoryEvent> events = [];
+    private readonly List<Recorded> events = [];
     private readonly List<AddRecord> adds = [];
     private readonly List<ClientOperation> operations = [];
     private readonly string[] lastKnown;
@@ -87,7 +87,9 @@ public sealed class KvWorkload
         this.prng = prng;
         this.options = options;
         // One record per operation, and about one history event per invocation and per completion:
-        // sized up front (within reason), so the lists do not regrow through a long run.
+        // sized up front (within reason), so the lists do not regrow through a long run. An event is
+        // kept as a value naming its operation, whose record holds the rest: a long run's history
+        // is then two lists of values, not two objects per operation for the collector to trace.
         var expected = (int)Math.Min((long)options.Clients * options.RequestsPerClient, 1 << 20);
         operations.Capacity = expected;
         events.Capacity = 2 * expected;
@@ -101,8 +103,8 @@ public sealed class KvWorkload
         }
     }
 
-    /// <summary>The key-value history: invocations and completions in the order they happened.</summary>
-    public IReadOnlyList<HistoryEvent> History => events;
+    /// <summary>The key-value history: invocations and completions in the order they happened (each event made when it is read).</summary>
+    public IReadOnlyList<HistoryEvent> History => new HistoryView(this);
 
     /// <summary>The Adder operations.</summary>
     public IReadOnlyList<AddRecord> Adds => adds;
@@ -253,13 +255,7 @@ public sealed class KvWorkload
     /// </summary>
     public IReadOnlyList<Operation> KeyValueOperations(bool dropUnobserved = true)
     {
-        var parsed = Linearizability.History.ToOperations(events);
-        if (!parsed.Success)
-        {
-            throw new InvalidOperationException($"the workload recorded a malformed history: {parsed.Describe("history")}");
-        }
-
-        var operations = parsed.Value!;
+        var operations = HistoryOperations();
         if (!dropUnobserved || operations.All(operation => operation.HasReturned))
         {
             return operations;
@@ -292,6 +288,17 @@ public sealed class KvWorkload
 
         return operations.Where(operation => operation.HasReturned || Observed(operation)).ToList();
     }
+
+    /// <summary>The process, type and value length of history event <paramref name="index"/>, without making the event.</summary>
+    internal (int Process, HistoryEventType Type, int ValueLength) EventShape(int index)
+    {
+        var (type, operation) = events[index];
+        var command = operations[operation].Command;
+        return (command.Process, type, EventValue(type, operations[operation])?.Length ?? 0);
+    }
+
+    /// <summary>The number of history events so far.</summary>
+    internal int EventCount => events.Count;
 
     /// <summary>The Adder operations for the linearizability checker (with <see cref="AdderModel"/>).</summary>
     public IReadOnlyList<Operation> AdderOperations()
@@ -331,7 +338,7 @@ public sealed class KvWorkload
         else
         {
             clock++;
-            events.Add(Event(slot.Process, HistoryEventType.Invoke, command, command.Function == KvFunction.Get ? null : command.Value));
+            events.Add(new Recorded(HistoryEventType.Invoke, slot.OperationIndex));
         }
 
         cluster.Submit(client, command.Encode());
@@ -420,17 +427,17 @@ public sealed class KvWorkload
             case KvFunction.Get:
                 var value = completed.Result.Length == 0 ? string.Empty : Encoding.UTF8.GetString(completed.Result);
                 lastKnown[key] = value;
-                events.Add(Event(slot.Process, HistoryEventType.Ok, command, value));
                 Record(slot, completed.CompletedAt, OperationOutcome.Ok, value);
+                events.Add(new Recorded(HistoryEventType.Ok, slot.OperationIndex));
                 break;
             case KvFunction.Cas when completed.Result is not [1]:
-                events.Add(Event(slot.Process, HistoryEventType.Fail, command, command.Value));
                 Record(slot, completed.CompletedAt, OperationOutcome.Failed, null);
+                events.Add(new Recorded(HistoryEventType.Fail, slot.OperationIndex));
                 break;
             default:
                 lastKnown[key] = command.Function == KvFunction.Append ? lastKnown[key] + command.Value : command.Value!;
-                events.Add(Event(slot.Process, HistoryEventType.Ok, command, command.Value));
                 Record(slot, completed.CompletedAt, OperationOutcome.Ok, null);
+                events.Add(new Recorded(HistoryEventType.Ok, slot.OperationIndex));
                 break;
         }
     }
@@ -455,12 +462,73 @@ public sealed class KvWorkload
         Record(slot, null, OperationOutcome.Unknown, null);
         if (command.Function != KvFunction.Add)
         {
-            events.Add(Event(slot.Process, HistoryEventType.Info, command, command.Function == KvFunction.Get ? null : command.Value));
+            events.Add(new Recorded(HistoryEventType.Info, slot.OperationIndex));
         }
     }
 
-    private static HistoryEvent Event(int process, HistoryEventType type, KvCommand command, string? value) =>
-        new(process, type, Kind(command.Function), KvCommand.KeyName(command.Key), value, command.Function == KvFunction.Cas ? command.Expected : null);
+    /// <summary>
+    /// The operations <see cref="Linearizability.History.ToOperations"/> makes of <see cref="History"/>
+    /// (an event's position is its time), made from the records without making the events: an
+    /// invocation and its completion are paired by the operation they name.
+    /// </summary>
+    private List<Operation> HistoryOperations()
+    {
+        const long NotPending = -1;
+        var calls = new long[operations.Count];
+        Array.Fill(calls, NotPending);
+        var result = new List<Operation>((events.Count / 2) + 1);
+        for (var time = 0; time < events.Count; time++)
+        {
+            var (type, index) = events[time];
+            var record = operations[index];
+            if (type == HistoryEventType.Invoke)
+            {
+                calls[index] = time;
+                continue;
+            }
+
+            var call = calls[index];
+            calls[index] = NotPending;
+            switch (type)
+            {
+                case HistoryEventType.Ok:
+                    var kind = Kind(record.Command.Function);
+                    result.Add(new Operation(record.Command.Process, call, time, Input(record.Command), kind == OperationKind.Read ? record.Result : null));
+                    break;
+                case HistoryEventType.Info when record.Command.Function != KvFunction.Get:
+                    result.Add(new Operation(record.Command.Process, call, Operation.NeverReturned, Input(record.Command), null));
+                    break;
+                default:
+                    // A :fail did not happen; a read with an unknown outcome constrains nothing.
+                    break;
+            }
+        }
+
+        for (var index = 0; index < calls.Length; index++)
+        {
+            // Still in flight at the end: it may or may not have taken effect.
+            if (calls[index] != NotPending && operations[index].Command.Function != KvFunction.Get)
+            {
+                result.Add(new Operation(operations[index].Command.Process, calls[index], Operation.NeverReturned, Input(operations[index].Command), null));
+            }
+        }
+
+        result.Sort(static (a, b) => a.Call.CompareTo(b.Call));
+        return result;
+    }
+
+    private static OperationInput Input(KvCommand command) =>
+        new(Kind(command.Function), KvCommand.KeyName(command.Key), command.Function == KvFunction.Get ? null : command.Value, command.Function == KvFunction.Cas ? command.Expected : null);
+
+    /// <summary>What event <paramref name="type"/> of <paramref name="record"/> carries as its value: the argument, or what a completed get read.</summary>
+    private static string? EventValue(HistoryEventType type, ClientOperation record) => record.Command.Function switch
+    {
+        KvFunction.Get => type == HistoryEventType.Ok ? record.Result : null,
+        _ => record.Command.Value,
+    };
+
+    private static HistoryEvent Event(HistoryEventType type, ClientOperation record) =>
+        new(record.Command.Process, type, Kind(record.Command.Function), KvCommand.KeyName(record.Command.Key), EventValue(type, record), record.Command.Function == KvFunction.Cas ? record.Command.Expected : null);
 
     private static OperationKind Kind(KvFunction function) => function switch
     {
@@ -469,6 +537,30 @@ public sealed class KvWorkload
         KvFunction.Append => OperationKind.Append,
         _ => OperationKind.Cas,
     };
+
+    /// <summary>One history event: what happened to which operation (the index of its record).</summary>
+    private readonly record struct Recorded(HistoryEventType Type, int Operation);
+
+    /// <summary>The history as events, each made from its record when it is read.</summary>
+    private sealed class HistoryView(KvWorkload workload) : IReadOnlyList<HistoryEvent>
+    {
+        private readonly List<Recorded> events = workload.events;
+        private readonly List<ClientOperation> operations = workload.operations;
+
+        public int Count => events.Count;
+
+        public HistoryEvent this[int index] => Event(events[index].Type, operations[events[index].Operation]);
+
+        public IEnumerator<HistoryEvent> GetEnumerator()
+        {
+            for (var i = 0; i < events.Count; i++)
+            {
+                yield return this[i];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 
     private sealed class Slot(int index)
     {

@@ -148,5 +148,23 @@ public class WorkloadTests
         Assert.NotEqual(Verdict.NotLinearizable, LinearizabilityChecker.Check(KeyValueModel.Instance, all, new CheckBudget(2_000_000)).Verdict);
     }
 
+    [Theory]
+    [InlineData(15ul)]
+    [InlineData(16ul)]
+    public void The_operations_for_the_checker_are_those_of_the_recorded_history(ulong seed)
+    {
+        // Client crashes leave operations open, drops make compare-and-sets fail: every kind of completion occurs.
+        var mix = new FaultMix { ClientCrashRate = 0.02, ClientDownTicksMax = 5, Drop = 0.05, DelayMax = 4 };
+        var run = new SimulationRun(new SimulationOptions { Seed = seed, FaultMix = mix, RequestsPerClient = 120, CheckLinearizability = false });
+        Assert.True(run.Run().Passed);
+        var history = run.Workload.History;
+        Assert.Contains(history, e => e.Type == HistoryEventType.Info);
+        Assert.Contains(history, e => e.Type == HistoryEventType.Fail);
+
+        var fromHistory = History.ToOperations(history);
+        Assert.True(fromHistory.Success, fromHistory.Error);
+        Assert.Equal(fromHistory.Value, run.Workload.KeyValueOperations(dropUnobserved: false));
+    }
+
     private static byte[] Execute(KeyValueService service, KvCommand command) => service.Execute(command.Encode(), []);
 }
