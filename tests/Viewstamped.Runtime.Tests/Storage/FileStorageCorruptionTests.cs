@@ -279,14 +279,10 @@ public sealed class FileStorageCorruptionTests
     public void A_corrupt_current_checkpoint_falls_back_to_the_previous_one_and_the_log_after_it()
     {
         using var directory = new StorageDirectory();
-        var storage = directory.Open();
-        storage.Persist(Appends(1, 30));
-        storage.Persist(Ready(checkpoint: Checkpoint(10), compactBefore: new OpNumber(8)));
-        storage.Persist(Ready(checkpoint: Checkpoint(20), compactBefore: new OpNumber(18)));
-        storage.Dispose();
+        WriteThirtyOpsWithCheckpointsAt10And20(directory);
         StorageDirectory.FlipByte(directory.File("checkpoint-00000000000000000020.ckpt"), StorageLayout.CheckpointHeaderSize + 10);
 
-        storage = directory.Open();
+        var storage = directory.Open();
         Assert.Equal([new OpNumber(20)], storage.Health.CorruptCheckpoints);
         Assert.True(storage.Health.UsesPreviousCheckpoint);
         var state = storage.Load();
@@ -345,16 +341,12 @@ public sealed class FileStorageCorruptionTests
     public void A_deleted_checkpoint_file_is_reported_missing_and_the_replica_restarts_damaged_from_the_previous_one()
     {
         using var directory = new StorageDirectory();
-        var storage = directory.Open();
-        storage.Persist(Appends(1, 30));
-        storage.Persist(Ready(checkpoint: Checkpoint(10), compactBefore: new OpNumber(8)));
-        storage.Persist(Ready(checkpoint: Checkpoint(20), compactBefore: new OpNumber(18)));
-        storage.Dispose();
+        WriteThirtyOpsWithCheckpointsAt10And20(directory);
         File.Delete(directory.File("checkpoint-00000000000000000020.ckpt"));
         var (segment, offset, _) = directory.EntryRecord(12);
         StorageDirectory.FlipByte(segment, offset + StorageLayout.RecordHeaderSize + 3);
 
-        storage = directory.Open();
+        var storage = directory.Open();
         Assert.Equal([new OpNumber(20)], storage.Health.CorruptCheckpoints);
         Assert.Contains(storage.Health.Problems, p => p.Contains("checkpoint-00000000000000000020.ckpt is missing", StringComparison.Ordinal));
         var state = storage.Load();
@@ -367,15 +359,11 @@ public sealed class FileStorageCorruptionTests
     public void When_both_kept_checkpoints_are_corrupt_the_replica_restarts_empty_and_damaged()
     {
         using var directory = new StorageDirectory();
-        var storage = directory.Open();
-        storage.Persist(Appends(1, 30));
-        storage.Persist(Ready(checkpoint: Checkpoint(10), compactBefore: new OpNumber(8)));
-        storage.Persist(Ready(checkpoint: Checkpoint(20), compactBefore: new OpNumber(18)));
-        storage.Dispose();
+        WriteThirtyOpsWithCheckpointsAt10And20(directory);
         StorageDirectory.FlipByte(directory.File("checkpoint-00000000000000000020.ckpt"), StorageLayout.CheckpointHeaderSize + 3);
         StorageDirectory.FlipByte(directory.File("checkpoint-00000000000000000010.ckpt"), StorageLayout.CheckpointHeaderSize + 3);
 
-        storage = directory.Open();
+        var storage = directory.Open();
         Assert.Equal([new OpNumber(20), new OpNumber(10)], storage.Health.CorruptCheckpoints);
         Assert.True(storage.Health.CheckpointLost);
         Assert.False(storage.Health.UsesPreviousCheckpoint);
@@ -389,16 +377,12 @@ public sealed class FileStorageCorruptionTests
     public void A_corrupt_checkpoint_and_a_corrupt_entry_after_the_previous_one_restart_from_the_previous_one_damaged()
     {
         using var directory = new StorageDirectory();
-        var storage = directory.Open(segmentSize: 1024);
-        storage.Persist(Appends(1, 30));
-        storage.Persist(Ready(checkpoint: Checkpoint(10), compactBefore: new OpNumber(8)));
-        storage.Persist(Ready(checkpoint: Checkpoint(20), compactBefore: new OpNumber(18)));
-        storage.Dispose();
+        WriteThirtyOpsWithCheckpointsAt10And20(directory, segmentSize: 1024);
         var (segment, offset, _) = directory.EntryRecord(15);
         StorageDirectory.FlipByte(segment, offset + StorageLayout.RecordHeaderSize + 3);
         StorageDirectory.FlipByte(directory.File("checkpoint-00000000000000000020.ckpt"), StorageLayout.CheckpointHeaderSize + 3);
 
-        storage = directory.Open(segmentSize: 1024);
+        var storage = directory.Open(segmentSize: 1024);
         Assert.True(storage.Health.LogCorrupt);
         Assert.True(storage.Health.UsesPreviousCheckpoint, storage.Health.ToString());
         var state = storage.Load();
@@ -521,5 +505,15 @@ public sealed class FileStorageCorruptionTests
                 Assert.Equal(Entry((ulong)i + 1, size: (int)((((ulong)i / 3 * 3) + 1) % 50)), entries[i]);
             }
         }
+    }
+
+    /// <summary>Ops 1 to 30 with checkpoints at 10 and 20 (the log before 18 reclaimed), then closed.</summary>
+    private static void WriteThirtyOpsWithCheckpointsAt10And20(StorageDirectory directory, long segmentSize = 64 * 1024 * 1024)
+    {
+        var storage = directory.Open(segmentSize);
+        storage.Persist(Appends(1, 30));
+        storage.Persist(Ready(checkpoint: Checkpoint(10), compactBefore: new OpNumber(8)));
+        storage.Persist(Ready(checkpoint: Checkpoint(20), compactBefore: new OpNumber(18)));
+        storage.Dispose();
     }
 }

@@ -33,6 +33,20 @@ public sealed class FileStorageRepairTests : IDisposable
         }
     }
 
+    /// <summary>Crashes the replica and closes its storage, as a power cut would leave its directory.</summary>
+    private void CrashAndClose(Cluster cluster, int replica)
+    {
+        cluster.Crash(replica);
+        storages[replica].Dispose();
+    }
+
+    /// <summary>Crashes the damaged replica and reopens its directory, as its next start would.</summary>
+    private void CrashAndReopen(Cluster cluster, int replica)
+    {
+        CrashAndClose(cluster, replica);
+        storages[replica] = damagedDirectory.Open();
+    }
+
     [Fact]
     public void A_corrupt_committed_entry_in_the_middle_of_the_log_is_fetched_from_a_peer_alone()
     {
@@ -46,8 +60,7 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.ExecutedOp == head), 500));
 
         // One byte of op 6's record body rots on replica 1's disk while it is down.
-        cluster.Crash(damaged);
-        storages[damaged].Dispose();
+        CrashAndClose(cluster, damaged);
         var (file, offset, _) = damagedDirectory.EntryRecord(6);
         StorageDirectory.FlipByte(file, offset + StorageLayout.RecordHeaderSize + 20);
         storages[damaged] = damagedDirectory.Open();
@@ -73,9 +86,7 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(Enumerable.Range(1, 14).Sum(), ((Adder)cluster.Service(i)).Total));
 
         // The repaired entries are on disk and the damage flag is gone.
-        cluster.Crash(damaged);
-        storages[damaged].Dispose();
-        storages[damaged] = damagedDirectory.Open();
+        CrashAndReopen(cluster, damaged);
         var state = storages[damaged].Load();
         Assert.False(state.LogDamaged);
         Assert.Empty(state.DamagedSuffix);
@@ -99,8 +110,7 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.Equal(new OpNumber(12), head);
 
         // A committed entry only replicas 0 and 1 hold rots on replica 1's disk; then replica 0 goes down.
-        cluster.Crash(damaged);
-        storages[damaged].Dispose();
+        CrashAndClose(cluster, damaged);
         var (file, offset, _) = damagedDirectory.EntryRecord(9);
         StorageDirectory.FlipByte(file, offset + StorageLayout.RecordHeaderSize + 20);
         cluster.Crash(0);
@@ -114,9 +124,7 @@ public sealed class FileStorageRepairTests : IDisposable
         // It crashes again before anyone could send op 9: the cut is final on disk, the damage is
         // remembered, and it takes the safe path: nothing of its log after the checkpoint is trusted.
         cluster.RunTicks(3);
-        cluster.Crash(damaged);
-        storages[damaged].Dispose();
-        storages[damaged] = damagedDirectory.Open();
+        CrashAndReopen(cluster, damaged);
         Assert.False(storages[damaged].Health.LogCorrupt, storages[damaged].Health.ToString());
         Assert.True(storages[damaged].Load().LogDamaged);
         cluster.Restart(damaged, storages[damaged]);
@@ -138,9 +146,7 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(Enumerable.Range(1, 14).Sum(), ((Adder)cluster.Service(i)).Total));
 
         // The repair is durable: reopened, the directory no longer says the log is damaged.
-        cluster.Crash(damaged);
-        storages[damaged].Dispose();
-        storages[damaged] = damagedDirectory.Open();
+        CrashAndReopen(cluster, damaged);
         var state = storages[damaged].Load();
         Assert.False(state.LogDamaged);
         Assert.Contains(state.Entries, e => e.Op == new OpNumber(9));
@@ -164,8 +170,7 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(new OpNumber(24), cluster.Replica(i).CheckpointOp));
 
         // Replica 1's current checkpoint rots (and, in the second case, its previous one too).
-        cluster.Crash(damaged);
-        storages[damaged].Dispose();
+        CrashAndClose(cluster, damaged);
         var current = damagedDirectory.File("checkpoint-00000000000000000024.ckpt");
         StorageDirectory.FlipByte(current, StorageLayout.CheckpointHeaderSize + 7);
         if (everyCheckpointCorrupt)
@@ -191,9 +196,7 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(Enumerable.Range(1, 40).Sum(), ((Adder)cluster.Service(i)).Total));
         Assert.Equal(cluster.Replica(0).CheckpointOp, cluster.Replica(damaged).CheckpointOp);
 
-        cluster.Crash(damaged);
-        storages[damaged].Dispose();
-        storages[damaged] = damagedDirectory.Open();
+        CrashAndReopen(cluster, damaged);
         Assert.Empty(storages[damaged].Health.CorruptCheckpoints);
         var state = storages[damaged].Load();
         Assert.False(state.LogDamaged);
