@@ -33,6 +33,17 @@ public sealed class FileStorageRepairTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Adds 12 to 14 and waits until every replica runs them: each service's total is then the sum
+    /// of 1 to 14, so every client answer was the running total (a linearizable history).
+    /// </summary>
+    private static void AddThroughFourteenOnEveryReplica(Cluster cluster, SimulatedClient client)
+    {
+        Add(cluster, client, 12, 14);
+        Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.ExecutedOp == cluster.Replica(0).Op), 500));
+        Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(Enumerable.Range(1, 14).Sum(), ((Adder)cluster.Service(i)).Total));
+    }
+
     /// <summary>Crashes the replica and closes its storage, as a power cut would leave its directory.</summary>
     private void CrashAndClose(Cluster cluster, int replica)
     {
@@ -81,9 +92,7 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.Equal(cluster.Replica(0).EntryAt(new OpNumber(6)), cluster.Replica(damaged).EntryAt(new OpNumber(6)));
 
         // It serves on, and every client answer is still the running total (a linearizable history).
-        Add(cluster, client, 12, 14);
-        Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.ExecutedOp == cluster.Replica(0).Op), 500));
-        Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(Enumerable.Range(1, 14).Sum(), ((Adder)cluster.Service(i)).Total));
+        AddThroughFourteenOnEveryReplica(cluster, client);
 
         // The repaired entries are on disk and the damage flag is gone.
         CrashAndReopen(cluster, damaged);
@@ -141,9 +150,7 @@ public sealed class FileStorageRepairTests : IDisposable
         cluster.Restart(0);
         Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.Status == ReplicaStatus.Normal && r.ExecutedOp == head), 3000));
         Assert.Equal(cluster.Replica(0).EntryAt(new OpNumber(9)), cluster.Replica(damaged).EntryAt(new OpNumber(9)));
-        Add(cluster, client, 12, 14);
-        Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.ExecutedOp == cluster.Replica(0).Op), 500));
-        Assert.All(Enumerable.Range(0, 3), i => Assert.Equal(Enumerable.Range(1, 14).Sum(), ((Adder)cluster.Service(i)).Total));
+        AddThroughFourteenOnEveryReplica(cluster, client);
 
         // The repair is durable: reopened, the directory no longer says the log is damaged.
         CrashAndReopen(cluster, damaged);
