@@ -21,6 +21,8 @@ namespace Viewstamped.KeyValue.Server;
 /// </remarks>
 internal sealed class ReplicationBatcher
 {
+    private static readonly byte[] Unsplittable = Resp.Error("ERR the replicated batch's reply could not be split; the commands may have been applied");
+
     private readonly Func<byte[], CancellationToken, Task<byte[]>> invoke;
     private readonly int commandsMax;
     private readonly int bytesMax;
@@ -167,7 +169,7 @@ internal sealed class ReplicationBatcher
             {
                 if (!Resp.TryMeasure(replies.AsSpan(at), out var length))
                 {
-                    Fail(batch, Resp.Error("ERR the replicated batch's reply could not be split; the commands may have been applied"));
+                    Fail(batch, Unsplittable);
                     return;
                 }
 
@@ -179,7 +181,7 @@ internal sealed class ReplicationBatcher
 
         if (at != replies.Length)
         {
-            Fail(batch, Resp.Error("ERR the replicated batch's reply could not be split; the commands may have been applied"));
+            Fail(batch, Unsplittable);
             return;
         }
 

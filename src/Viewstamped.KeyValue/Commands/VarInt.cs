@@ -53,4 +53,44 @@ internal static class VarInt
 
         return false;
     }
+
+    /// <summary>
+    /// Writes <paramref name="value"/> in exactly <see cref="MaxSize"/> bytes (continuation bits on the
+    /// first four), so that it can be rewritten in place with any other value.
+    /// </summary>
+    public static void WriteFixed(Span<byte> destination, uint value)
+    {
+        for (var i = 0; i < MaxSize - 1; i++)
+        {
+            destination[i] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        destination[MaxSize - 1] = (byte)value;
+    }
+
+    /// <summary>
+    /// Reads a varint this process wrote itself (no bounds, length or canonical-form checks: fixed-size
+    /// forms from <see cref="WriteFixed"/> are not minimal) and moves <paramref name="at"/> past it.
+    /// </summary>
+    public static int ReadTrusted(ReadOnlySpan<byte> source, ref int at)
+    {
+        uint value = source[at];
+        if (value < 0x80)
+        {
+            at++;
+            return (int)value;
+        }
+
+        value = 0;
+        for (var shift = 0; ; shift += 7)
+        {
+            var b = source[at++];
+            value |= (uint)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return (int)value;
+            }
+        }
+    }
 }

@@ -240,7 +240,7 @@ internal sealed class Store
         var length = layout.ValueLength + tail.Length;
 
         // Records with spare room keep their value length in a fixed 5 bytes, so it can grow in place.
-        WriteFixedVarInt(record.Slice(layout.ValueLengthAt, VarInt.MaxSize), (uint)length);
+        VarInt.WriteFixed(record.Slice(layout.ValueLengthAt, VarInt.MaxSize), (uint)length);
         return length;
     }
 
@@ -412,17 +412,6 @@ internal sealed class Store
         return created;
     }
 
-    private static void WriteFixedVarInt(Span<byte> destination, uint value)
-    {
-        for (var i = 0; i < VarInt.MaxSize - 1; i++)
-        {
-            destination[i] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        destination[VarInt.MaxSize - 1] = (byte)value;
-    }
-
     private long ExpireAt(int handle) => BinaryPrimitives.ReadInt64LittleEndian(Span(handle)[1..]);
 
     private Span<byte> Span(int handle) =>
@@ -574,8 +563,8 @@ internal sealed class Store
         at += VarInt.Write(record[at..], (uint)key.Length);
         if (spare)
         {
-            WriteFixedVarInt(record[at..], (uint)value.Length);
-            WriteFixedVarInt(record[(at + VarInt.MaxSize)..], (uint)room);
+            VarInt.WriteFixed(record[at..], (uint)value.Length);
+            VarInt.WriteFixed(record[(at + VarInt.MaxSize)..], (uint)room);
             at += 2 * VarInt.MaxSize;
         }
         else
@@ -671,34 +660,12 @@ internal sealed class Store
         {
             var flags = record[0];
             var at = (flags & ExpiryFlag) != 0 ? 9 : 1;
-            var keyLength = ReadVarInt(record, ref at);
+            var keyLength = VarInt.ReadTrusted(record, ref at);
             var valueLengthAt = at;
-            var valueLength = ReadVarInt(record, ref at);
-            var capacity = (flags & CapacityFlag) != 0 ? ReadVarInt(record, ref at) : valueLength;
+            var valueLength = VarInt.ReadTrusted(record, ref at);
+            var capacity = (flags & CapacityFlag) != 0 ? VarInt.ReadTrusted(record, ref at) : valueLength;
             var size = at + keyLength + capacity; // rounded up: slab records start on 4-byte boundaries
             return new Layout(at, keyLength, valueLengthAt, valueLength, capacity, (size + 3) & ~3);
-        }
-
-        private static int ReadVarInt(ReadOnlySpan<byte> record, ref int at)
-        {
-            uint value = record[at];
-            if (value < 0x80)
-            {
-                at++;
-                return (int)value;
-            }
-
-            // Records written with spare room hold fixed 5-byte varints, so no canonical check here.
-            value = 0;
-            for (var shift = 0; ; shift += 7)
-            {
-                var b = record[at++];
-                value |= (uint)(b & 0x7F) << shift;
-                if (b < 0x80)
-                {
-                    return (int)value;
-                }
-            }
         }
     }
 
