@@ -79,6 +79,15 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     private long records;
     private long batches;
     private long syncs;
+
+    /// <summary>Guards the batch ring's counters, which its own thread (<see cref="RingSyncLoop"/>) reads.</summary>
+    private readonly object ringGate = new();
+    private Thread? ringSyncer;
+    private bool ringSyncerParked;
+    private bool ringStopping;
+    private long summariesWritten;
+    private long summariesSynced;
+    private long lastSummaryAt;
     private long summarySyncs;
     private long logBytes;
     private long superblockWrites;
@@ -125,8 +134,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
                 {
                     Records = records,
                     Batches = batches,
-                    Syncs = syncs,
-                    SummarySyncs = summarySyncs,
+                    Syncs = syncs + Interlocked.Read(ref summarySyncs),
+                    SummarySyncs = Interlocked.Read(ref summarySyncs),
                     LogBytes = logBytes,
                     SuperblockWrites = superblockWrites,
                     RecordsScanned = scan.RecordsScanned,
@@ -405,6 +414,13 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         }
 
         flusher.Join();
+        lock (ringGate)
+        {
+            ringStopping = true;
+            Monitor.PulseAll(ringGate);
+        }
+
+        ringSyncer?.Join();
         activeHandle?.Dispose();
         ring?.Dispose();
         foreach (var handle in readHandles.Values)
@@ -571,26 +587,22 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             List<PendingWrite> batch;
             lock (gate)
             {
-                var idle = WaitForWork();
+                while (queue.Count == 0 && !stopping)
+                {
+                    Monitor.Wait(gate);
+                }
+
                 if (queue.Count == 0)
                 {
-                    if (!idle)
-                    {
-                        return;
-                    }
+                    return;
+                }
 
-                    // The log went idle: make the newest summaries durable now, when no caller waits for an fsync.
-                    batch = spare;
-                }
-                else
-                {
-                    batch = queue;
-                    queue = spare;
-                    spare = batch;
-                    flushing = true;
-                    previousBatch = queuedAppends;
-                    queuedAppends = 0;
-                }
+                batch = queue;
+                queue = spare;
+                spare = batch;
+                flushing = true;
+                previousBatch = queuedAppends;
+                queuedAppends = 0;
             }
 
             Exception? error = null;
@@ -598,16 +610,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             {
                 try
                 {
-                    if (batch.Count == 0)
-                    {
-                        ring!.Sync();
-                        syncs++;
-                        summarySyncs++;
-                    }
-                    else
-                    {
-                        Flush(batch);
-                    }
+                    Flush(batch);
                 }
                 catch (Exception e)
                 {
@@ -643,25 +646,66 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     }
 
     /// <summary>
-    /// Waits (under <see cref="gate"/>) until a write is queued or the storage closes. While the batch
-    /// ring holds summaries that are not durable, it waits at most <see cref="FileStorageOptions.SummarySyncDelay"/>
-    /// and returns true when that passed with nothing queued, or when closing: the ring is to be synced.
+    /// The batch ring's own thread: once the log has been idle for <see cref="FileStorageOptions.SummarySyncDelay"/>
+    /// (no summary written meanwhile and no batch being written) it fdatasyncs the ring, and once more when
+    /// the storage closes. The log writer never waits for it: a batch that arrives meanwhile is written and
+    /// synced beside it.
     /// </summary>
-    private bool WaitForWork()
+    private void RingSyncLoop()
     {
-        while (queue.Count == 0 && !stopping)
+        while (true)
         {
-            if (ring is not { Dirty: true } || fault is not null)
+            long target;
+            lock (ringGate)
             {
-                Monitor.Wait(gate);
+                while (true)
+                {
+                    if (summariesWritten == summariesSynced)
+                    {
+                        if (ringStopping)
+                        {
+                            return;
+                        }
+
+                        ringSyncerParked = true;
+                        Monitor.Wait(ringGate);
+                        ringSyncerParked = false;
+                        continue;
+                    }
+
+                    var quiet = Stopwatch.GetElapsedTime(lastSummaryAt);
+                    if (ringStopping || (quiet >= options.SummarySyncDelay && !Volatile.Read(ref flushing)))
+                    {
+                        break;
+                    }
+
+                    Monitor.Wait(ringGate, quiet >= options.SummarySyncDelay ? options.SummarySyncDelay : options.SummarySyncDelay - quiet);
+                }
+
+                target = summariesWritten;
             }
-            else if (!Monitor.Wait(gate, options.SummarySyncDelay) && queue.Count == 0)
+
+            try
             {
-                return true;
+                ring!.Sync();
+            }
+            catch (Exception e)
+            {
+                lock (gate)
+                {
+                    fault ??= e;
+                    Monitor.PulseAll(gate);
+                }
+
+                return;
+            }
+
+            lock (ringGate)
+            {
+                summariesSynced = Math.Max(summariesSynced, target);
+                summarySyncs++;
             }
         }
-
-        return queue.Count == 0 && ring is { Dirty: true } && fault is null;
     }
 
     private void Flush(List<PendingWrite> batch)
@@ -723,6 +767,15 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             // Only now, with the batch durable, may the ring say so; and before any caller is released, so a
             // batch that was acknowledged has its summary at least in the page cache (a killed process keeps it).
             ring!.Write(Summarize(firstSeq, writeOffset, offset, placed));
+            lock (ringGate)
+            {
+                summariesWritten++;
+                lastSummaryAt = Stopwatch.GetTimestamp();
+                if (ringSyncerParked)
+                {
+                    Monitor.Pulse(ringGate);
+                }
+            }
             logBytes += offset - writeOffset;
             writeOffset = offset;
             nextBatch++;
@@ -842,6 +895,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     {
         prepared = true;
         ring = BatchRing.Open(directory, salt);
+        ringSyncer = new Thread(RingSyncLoop) { IsBackground = true, Name = $"vsr-ring-{Identity.Replica}" };
+        ringSyncer.Start();
         var changedNames = false;
         ulong newSegment;
         if (scan.TailSegment == 0)

@@ -116,8 +116,8 @@ public sealed record FileStorageOptions
     /// <summary>
     /// How long the log must stay idle after a batch before the writer syncs the batch ring, the record
     /// of which batches were complete (docs/storage.md). A summary is written after every batch's fsync
-    /// but synced only then (and on close), so it costs no fsync on the acknowledgement path; a busy log
-    /// never waits for it. Until it is synced, corruption of the newest batch would read as a torn write.
+    /// but synced only then (and on close), on a thread of its own, so it costs no fsync on the
+    /// acknowledgement path and the log writer never waits for it. Until it is synced, corruption of the newest batch would read as a torn write.
     /// Default 1 ms.
     /// </summary>
     public TimeSpan SummarySyncDelay { get; init; } = TimeSpan.FromMilliseconds(1);
