@@ -87,7 +87,9 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     private bool ringStopping;
     private long summariesWritten;
     private long summariesSynced;
-    private long lastSummaryAt;
+
+    /// <summary>When a write was last queued or a batch last finished: the log is idle once this is old enough.</summary>
+    private long lastActivityAt;
     private long summarySyncs;
     private long logBytes;
     private long superblockWrites;
@@ -387,6 +389,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             ThrowIfFaulted();
             logicalHead = write.Validate(logicalHead);
             queue.Add(write);
+            Volatile.Write(ref lastActivityAt, Stopwatch.GetTimestamp());
             if (append)
             {
                 queuedAppends++;
@@ -647,7 +650,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
     /// <summary>
     /// The batch ring's own thread: once the log has been idle for <see cref="FileStorageOptions.SummarySyncDelay"/>
-    /// (no summary written meanwhile and no batch being written) it fdatasyncs the ring, and once more when
+    /// (nothing queued, no batch being written, and neither for that long) it fdatasyncs the ring, and once more when
     /// the storage closes. The log writer never waits for it: a batch that arrives meanwhile is written and
     /// synced beside it.
     /// </summary>
@@ -673,8 +676,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
                         continue;
                     }
 
-                    var quiet = Stopwatch.GetElapsedTime(lastSummaryAt);
-                    if (ringStopping || (quiet >= options.SummarySyncDelay && !Volatile.Read(ref flushing)))
+                    var quiet = Stopwatch.GetElapsedTime(Volatile.Read(ref lastActivityAt));
+                    if (ringStopping || (quiet >= options.SummarySyncDelay && !Volatile.Read(ref flushing) && Volatile.Read(ref queuedAppends) == 0))
                     {
                         break;
                     }
@@ -770,7 +773,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             lock (ringGate)
             {
                 summariesWritten++;
-                lastSummaryAt = Stopwatch.GetTimestamp();
+                Volatile.Write(ref lastActivityAt, Stopwatch.GetTimestamp());
                 if (ringSyncerParked)
                 {
                     Monitor.Pulse(ringGate);
