@@ -50,6 +50,14 @@ public sealed record ClusterOptions
     /// </summary>
     public Func<int, IReplicaStorage>? Storage { get; init; }
 
+    /// <summary>
+    /// The most ticks a checkpoint handed out to be written beside the loop (<see cref="Ready.Snapshot"/>,
+    /// from an <see cref="ISnapshottingService"/>) takes to be written; each takes a number of ticks drawn
+    /// from 0 to this, from a random stream of its own. Default 0: written at the start of the next tick.
+    /// A replica may crash, change view or install a peer's checkpoint meanwhile.
+    /// </summary>
+    public int CheckpointWriteTicksMax { get; init; }
+
     /// <summary>A planted bug of every replica's simulated disk, for checker tests only.</summary>
     internal DiskBug DiskBug { get; init; }
 }
@@ -77,6 +85,10 @@ public sealed class Cluster
     private readonly bool[] stepped;
     private readonly Prng prng;
     private readonly Prng? latentCorruption;
+    private readonly Prng checkpointWrites;
+    private readonly CheckpointSnapshot?[] snapshotsInFlight;
+    private readonly ulong[] snapshotDue;
+    private readonly ulong[] checkpointHeld;
     private ulong incarnations;
     private long entriesRepairedBefore;
 
@@ -91,6 +103,8 @@ public sealed class Cluster
             latentCorruption = new Prng(options.Seed ^ 0x1A7E_0000_C022_0000UL);
         }
 
+        // A stream of its own, so how long checkpoints take to write changes no other random choice.
+        checkpointWrites = new Prng(options.Seed ^ 0xC4EC_0000_0000_0017UL);
         Network = new SimulatedNetwork(new Prng(options.Seed ^ 0x5EEDUL)) { Options = options.Network };
         Checker = new ClusterChecker(options.ReplicaCount);
         replicas = new Replica?[options.ReplicaCount];
@@ -102,6 +116,9 @@ public sealed class Cluster
         syncDue = new ulong[options.ReplicaCount];
         unpersisted = new Ready?[options.ReplicaCount];
         stepped = new bool[options.ReplicaCount];
+        snapshotsInFlight = new CheckpointSnapshot?[options.ReplicaCount];
+        snapshotDue = new ulong[options.ReplicaCount];
+        checkpointHeld = new ulong[options.ReplicaCount];
         for (var i = 0; i < options.ReplicaCount; i++)
         {
             if (options.Disk is { } faults)
@@ -249,6 +266,11 @@ public sealed class Cluster
             {
                 CompleteSync(i);
             }
+
+            if (snapshotsInFlight[i] is not null && Now >= snapshotDue[i])
+            {
+                CompleteCheckpointWrite(i);
+            }
         }
 
         for (var i = 0; i < replicas.Length; i++)
@@ -305,6 +327,7 @@ public sealed class Cluster
         entriesRepairedBefore += replicas[index]!.EntriesRepaired;
         replicas[index] = null;
         unpersisted[index] = null;
+        snapshotsInFlight[index] = null; // its writer dies with it; the checkpoint never becomes current
         if (disks[index] is { } disk)
         {
             disk.Crash();
@@ -352,6 +375,7 @@ public sealed class Cluster
         services[index] = options.ServiceFactory();
         // Storage that writes checkpoints itself (the runtime's file storage in tests) gets them as the runtime's host gives them.
         replicas[index] = new Replica(replicaOptions, services[index], durable, storages[index] as ICheckpointSink);
+        checkpointHeld[index] = durable?.Checkpoint?.Op.Value ?? 0;
         Flush(index);
     }
 
@@ -420,6 +444,14 @@ public sealed class Cluster
         }
 
         var ready = replica.TakeReady();
+        CheckCompaction(index, ready);
+        if (ready.Snapshot is { } snapshot)
+        {
+            Invariant.That(snapshotsInFlight[index] is null, "one checkpoint in flight per replica");
+            snapshotsInFlight[index] = snapshot;
+            snapshotDue[index] = Now + checkpointWrites.Below((ulong)options.CheckpointWriteTicksMax + 1);
+        }
+
         if (disks[index] is not null)
         {
             WriteToDisk(index, ready);
@@ -445,6 +477,32 @@ public sealed class Cluster
             // Persisted and sent: nothing refers to the Ready any more, so the replica may reuse it.
             replica.Recycle(ready);
         }
+    }
+
+    /// <summary>
+    /// The durability contract of compaction: a Ready drops log entries only before a checkpoint that it, or
+    /// an earlier Ready, makes durable; otherwise a crash leaves a disk that cannot rebuild the ops between.
+    /// </summary>
+    private void CheckCompaction(int index, Ready ready)
+    {
+        if (ready.Checkpoint is { } checkpoint)
+        {
+            checkpointHeld[index] = Math.Max(checkpointHeld[index], checkpoint.Op.Value);
+        }
+
+        if (ready.CompactBefore is { } compactBefore && compactBefore.Value > checkpointHeld[index] + 1)
+        {
+            throw new SafetyViolationException($"r{index} compacts its log before op {compactBefore}, past its latest checkpoint handed to storage (op {checkpointHeld[index]})");
+        }
+    }
+
+    /// <summary>The checkpoint replica <paramref name="index"/> handed out is written now (its drawn delay is over): it hands it back.</summary>
+    private void CompleteCheckpointWrite(int index)
+    {
+        var snapshot = snapshotsInFlight[index]!;
+        snapshotsInFlight[index] = null;
+        replicas[index]!.CheckpointWritten(snapshot.Write());
+        Flush(index);
     }
 
     /// <summary>

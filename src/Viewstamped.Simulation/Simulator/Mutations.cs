@@ -43,6 +43,9 @@ public enum PlantedMutation
     /// <summary>A replica puts the log entries it repaired from its peers back in its log but never writes them to disk, and clears its damage flag.</summary>
     RepairNotWrittenBack,
 
+    /// <summary>A checkpoint written beside the loop compacts the log as soon as it is taken, before it is written and durable.</summary>
+    CompactBeforeCheckpointWritten,
+
     /// <summary>The simulated disk's superblock reader trusts the last copy with the highest sequence without checking it (a torn copy wins).</summary>
     TrustTornSuperblock,
 
@@ -75,6 +78,7 @@ public static class Mutations
         new(PlantedMutation.ViewStartWithoutQuorum, "view-start-without-quorum", "the new primary starts its view with one DoViewChange fewer than a quorum"),
         new(PlantedMutation.TrustDamagedLog, "trust-damaged-log", "a replica whose disk lost acknowledged entries votes with what is left of its log and keeps its commit number"),
         new(PlantedMutation.RepairNotWrittenBack, "repair-not-written-back", "a replica puts the log entries it repaired from its peers back in its log without writing them to disk, and clears its damage flag"),
+        new(PlantedMutation.CompactBeforeCheckpointWritten, "compact-before-checkpoint-written", "a checkpoint written beside the replica's loop compacts the log when it is taken, before it is written and durable"),
         new(PlantedMutation.AckBeforePersist, "ack-before-persist", "environment: the cluster sends a Ready's messages before the Ready is durable"),
         new(PlantedMutation.TrustTornSuperblock, "trust-torn-superblock", "storage: the superblock reader trusts the last copy with the highest sequence without checking its checksum"),
         new(PlantedMutation.SkipLogChecksum, "skip-log-checksum", "storage: log blocks are read without verifying their checksums"),
@@ -128,6 +132,7 @@ public static class Mutations
         PlantedMutation.ViewStartWithoutQuorum => Mutation.ViewStartWithoutQuorum,
         PlantedMutation.TrustDamagedLog => Mutation.TrustDamagedLog,
         PlantedMutation.RepairNotWrittenBack => Mutation.RepairNotWrittenBack,
+        PlantedMutation.CompactBeforeCheckpointWritten => Mutation.CompactBeforeCheckpointWritten,
         _ => Mutation.None,
     };
 }

@@ -60,6 +60,12 @@ public sealed record SimulationOptions
     /// <summary>Entries kept before a checkpoint; null draws it from the seed (below four checkpoint intervals).</summary>
     public ulong? LogSuffix { get; init; }
 
+    /// <summary>
+    /// The most ticks a checkpoint takes to be written beside a replica's loop (each one draws its own
+    /// from 0 to this); null draws it from the seed (0, 4, 40 or 400), from a stream of its own.
+    /// </summary>
+    public int? CheckpointWriteTicksMax { get; init; }
+
     /// <summary>The planted bug to run with. Default none.</summary>
     public PlantedMutation Mutation { get; init; }
 

@@ -85,6 +85,8 @@ public sealed class SimulationRun
         Faults = options.FaultMix is null ? FaultMix.DrawDisk(options.Faults, mix, draws) : mix;
         livenessTicks = options.LivenessTicks ?? options.EffectiveLivenessTicks + (40 * (Faults.DelayMax + Faults.PathDelaySpread + Faults.SyncLatencyTicksMax));
         var coreMutation = Mutations.CoreFlag(options.Mutation);
+        // Drawn from a stream of its own, so that the other choices of a seed stay as they were.
+        CheckpointWriteTicksMax = options.CheckpointWriteTicksMax ?? Pick(new Prng(options.Seed ^ 0xC4EC_0000_0000_0017UL), 0, 4, 40, 400);
         var checkpointInterval = CheckpointInterval;
         var logSuffix = LogSuffix;
 
@@ -106,6 +108,7 @@ public sealed class SimulationRun
             ClientTimeoutTicks = options.ClientTimeoutTicks,
             AckBeforePersist = options.Mutation == PlantedMutation.AckBeforePersist,
             Disk = Faults.Disk,
+            CheckpointWriteTicksMax = CheckpointWriteTicksMax,
             DiskBug = Mutations.DiskFlag(options.Mutation),
         });
 
@@ -118,7 +121,7 @@ public sealed class SimulationRun
         }
 
         TraceEvent("sim", $"seed {options.Seed} replicas {options.Replicas} clients {options.Clients} requests {options.RequestsPerClient} "
-            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} think {think} mutation {Mutations.NameOf(options.Mutation)} faults {Faults}");
+            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} checkpoint-write-ticks {CheckpointWriteTicksMax} think {think} mutation {Mutations.NameOf(options.Mutation)} faults {Faults}");
         for (var i = 0; i < options.Replicas; i++)
         {
             Observe(Cluster.Replica(i));
@@ -152,6 +155,9 @@ public sealed class SimulationRun
 
     /// <summary>The log suffix of the replicas.</summary>
     public ulong LogSuffix { get; }
+
+    /// <summary>The most ticks a checkpoint takes to be written beside a replica's loop in this run.</summary>
+    public int CheckpointWriteTicksMax { get; }
 
     /// <summary>Where the run stands.</summary>
     public SimulationPhase Phase { get; private set; }

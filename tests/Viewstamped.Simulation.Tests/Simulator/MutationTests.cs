@@ -59,6 +59,10 @@ public class MutationTests(ITestOutputHelper output)
     public void Repair_not_written_back_is_caught() => AssertCaught(PlantedMutation.RepairNotWrittenBack, Options("disk"));
 
     [Fact]
+    public void Compact_before_checkpoint_written_is_caught() =>
+        AssertCaught(PlantedMutation.CompactBeforeCheckpointWritten, Options("all"), "compacts its log");
+
+    [Fact]
     public void Ack_before_persist_is_caught() => AssertCaught(PlantedMutation.AckBeforePersist, Options("all"), "view went back");
 
     [Fact]
