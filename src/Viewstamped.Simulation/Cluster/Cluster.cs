@@ -262,6 +262,13 @@ public sealed class Cluster
         Now++;
         for (var i = 0; i < replicas.Length; i++)
         {
+            if (disks[i] is { HasUnsyncedWrites: false, HasUnsyncedSummary: true } idle)
+            {
+                // Nothing was written since the last sync completed: the log is idle, and its batch ring is synced.
+                idle.SyncSummaries();
+                MaybeCorrupt(i, newestBatch: true);
+            }
+
             if (syncDue[i] != 0 && Now >= syncDue[i])
             {
                 CompleteSync(i);
@@ -346,7 +353,13 @@ public sealed class Cluster
     public void Restart(int index)
     {
         Invariant.That(replicas[index] is null, "restart a crashed replica");
+        var synced = disks[index]?.SyncedLog();
         var durable = storages[index].Load();
+        if (synced is not null)
+        {
+            Checker.ReadBack(index, synced, durable);
+        }
+
         Checker.Restarting(index, disks[index] is null ? null : durable);
         Start(index, durable);
     }
@@ -608,9 +621,10 @@ public sealed class Cluster
     /// After a sync, maybe flips a bit of an acknowledged block on replica <paramref name="index"/>'s disk
     /// (<see cref="DiskFaults.LatentCorruptionProbability"/>, at most <see cref="DiskFaults.LatentCorruptionsMax"/>
     /// times per disk), but only while at most f disks are damaged (<see cref="SimulatedDisk.IsDamaged"/>):
-    /// the budget that leaves an intact copy of every committed op in the cluster.
+    /// the budget that leaves an intact copy of every committed op in the cluster. With <paramref name="newestBatch"/>
+    /// (after the batch ring was synced) it hits the newest batch, which only the ring tells from a torn write.
     /// </summary>
-    private void MaybeCorrupt(int index)
+    private void MaybeCorrupt(int index, bool newestBatch = false)
     {
         var faults = options.Disk!;
         var disk = disks[index]!;
@@ -627,7 +641,11 @@ public sealed class Cluster
         if (latentCorruption.Chance(faults.LatentCorruptionProbability))
         {
             // One in four hits the checkpoint file the superblock names, when there is one; the rest a log block.
-            if (!(latentCorruption.Chance(0.25) && disk.InjectCheckpointCorruption(latentCorruption)))
+            if (newestBatch)
+            {
+                disk.InjectLatentCorruption(latentCorruption, newestBatch: true);
+            }
+            else if (!(latentCorruption.Chance(0.25) && disk.InjectCheckpointCorruption(latentCorruption)))
             {
                 disk.InjectLatentCorruption(latentCorruption);
             }

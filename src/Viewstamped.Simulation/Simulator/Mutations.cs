@@ -3,7 +3,8 @@ namespace Viewstamped.Simulation;
 /// <summary>
 /// A planted bug, for proving that the simulator's checkers catch real bugs. Most are switches in the
 /// protocol core; <see cref="AckBeforePersist"/> is a bug of the environment, planted by the cluster, and
-/// <see cref="TrustTornSuperblock"/>, <see cref="SkipLogChecksum"/> and <see cref="SkipCheckpointChecksum"/> are bugs of the simulated disk.
+/// <see cref="TrustTornSuperblock"/>, <see cref="SkipLogChecksum"/>, <see cref="SkipCheckpointChecksum"/> and
+/// <see cref="TrustTornNewestBatch"/> are bugs of the simulated disk.
 /// </summary>
 public enum PlantedMutation
 {
@@ -54,6 +55,9 @@ public enum PlantedMutation
 
     /// <summary>The simulated disk reads checkpoint files without verifying their checksums (a rotten checkpoint is restored from).</summary>
     SkipCheckpointChecksum,
+
+    /// <summary>The simulated disk ignores its batch ring: a rotten newest batch, though its summary says it was durable, is cut as a torn write.</summary>
+    TrustTornNewestBatch,
 }
 
 /// <summary>A planted mutation's command-line name and what it breaks.</summary>
@@ -83,6 +87,7 @@ public static class Mutations
         new(PlantedMutation.TrustTornSuperblock, "trust-torn-superblock", "storage: the superblock reader trusts the last copy with the highest sequence without checking its checksum"),
         new(PlantedMutation.SkipLogChecksum, "skip-log-checksum", "storage: log blocks are read without verifying their checksums"),
         new(PlantedMutation.SkipCheckpointChecksum, "skip-checkpoint-checksum", "storage: checkpoint files are read without verifying their checksums"),
+        new(PlantedMutation.TrustTornNewestBatch, "trust-torn-newest-batch", "storage: the batch ring is ignored, so a rotten newest batch that had been made durable is cut as a torn write"),
     ];
 
     /// <summary>The name of <paramref name="mutation"/> ("none" for no mutation).</summary>
@@ -116,6 +121,7 @@ public static class Mutations
         PlantedMutation.TrustTornSuperblock => DiskBug.TrustTornSuperblock,
         PlantedMutation.SkipLogChecksum => DiskBug.SkipLogChecksum,
         PlantedMutation.SkipCheckpointChecksum => DiskBug.SkipCheckpointChecksum,
+        PlantedMutation.TrustTornNewestBatch => DiskBug.TrustTornNewestBatch,
         _ => DiskBug.None,
     };
 
