@@ -84,6 +84,52 @@ public static class KeyValueOperation
         return batch;
     }
 
+    /// <summary>
+    /// The request for <paramref name="runs"/> executed in order: the lone operation when they hold
+    /// one in all, else a batch (<see cref="EncodeBatch(IReadOnlyList{byte[]})"/>) of every run's
+    /// operations, each run's items copied once.
+    /// </summary>
+    public static byte[] EncodeBatch(IReadOnlyList<OperationRun> runs)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var count = 0L;
+        var bytes = 0L;
+        OperationRun? nonEmpty = null;
+        foreach (var run in runs)
+        {
+            count += run.Count;
+            bytes += run.Length;
+            nonEmpty = run.Count > 0 ? run : nonEmpty;
+        }
+
+        if (count == 0)
+        {
+            throw new ArgumentException("a batch holds at least one operation", nameof(runs));
+        }
+
+        if (count == 1)
+        {
+            return nonEmpty!.First.ToArray();
+        }
+
+        var size = 1 + VarInt.SizeOf((uint)count) + bytes;
+        if (count > int.MaxValue || size > Array.MaxLength)
+        {
+            throw new ArgumentException("the batch would exceed the largest array", nameof(runs));
+        }
+
+        var batch = new byte[size];
+        batch[0] = (byte)CommandCode.Batch;
+        var at = 1 + VarInt.Write(batch.AsSpan(1), (uint)count);
+        foreach (var run in runs)
+        {
+            run.Items.CopyTo(batch.AsSpan(at));
+            at += run.Length;
+        }
+
+        return batch;
+    }
+
     /// <summary>Encodes a command given as strings (UTF-8), e.g. <c>Encode("SET", "k", "v")</c>.</summary>
     public static byte[] Encode(params string[] arguments) => Encode(RespCommand.FromStrings(arguments));
 

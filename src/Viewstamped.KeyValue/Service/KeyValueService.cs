@@ -108,7 +108,7 @@ public sealed partial class KeyValueService : IPredictingService, IStreamingChec
     }
 
     /// <summary>
-    /// A batch (<see cref="KeyValueOperation.EncodeBatch"/>): each operation in order, at the same
+    /// A batch (<see cref="KeyValueOperation.EncodeBatch(IReadOnlyList{byte[]})"/>): each operation in order, at the same
     /// predicted time, and their replies concatenated. A malformed batch executes nothing; a nested
     /// batch is refused like any malformed operation.
     /// </summary>
