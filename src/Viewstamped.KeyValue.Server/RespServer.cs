@@ -230,6 +230,7 @@ public sealed class RespServer : IAsyncDisposable
         var authenticated = connection.Authenticated;
         var run = new ReplicationRun();
         var runMax = Math.Min(options.BatchMax, options.MaxPipelinedCommands);
+        var ranges = new Range[8];
         while (true)
         {
             var result = await input.ReadAsync(token).ConfigureAwait(false);
@@ -241,6 +242,12 @@ public sealed class RespServer : IAsyncDisposable
                 {
                     authenticated = connection.Authenticated;
                     reader.Options = connection.ReaderOptions(options.ReaderOptions);
+                }
+
+                if (TakeWhole(ref buffer, reader, connection, run.Operations, runMax, ref ranges))
+                {
+                    await ReplicateAsync(run, output).ConfigureAwait(false);
+                    continue;
                 }
 
                 var read = reader.TryRead(ref buffer, out var command, out var error);
@@ -296,6 +303,56 @@ public sealed class RespServer : IAsyncDisposable
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// The common case, without copying a command out of the stream: takes the replicated commands at
+    /// the start of <paramref name="buffer"/> that arrived whole into <paramref name="run"/>, encoding
+    /// each straight from the received bytes, and stops at anything else (a local command, a partial
+    /// or malformed request), which <see cref="RespReader.TryRead"/> and <see cref="ConnectionState.Process"/>
+    /// then handle as usual.
+    /// </summary>
+    /// <returns>True when the run is full: replicate it before reading on.</returns>
+    private bool TakeWhole(ref ReadOnlySequence<byte> buffer, RespReader reader, ConnectionState connection, OperationRun run, int runMax, ref Range[] ranges)
+    {
+        var span = buffer.FirstSpan;
+        var at = 0;
+        var full = false;
+        while (true)
+        {
+            if (run.Count >= runMax)
+            {
+                full = true;
+                break;
+            }
+
+            var rest = span[at..];
+            var length = reader.TryReadWhole(rest, ref ranges, out var count);
+            if (length == 0)
+            {
+                break;
+            }
+
+            var request = rest[..length];
+            var arguments = ranges.AsSpan(0, count);
+            if (!connection.TryGetReplicated(request, arguments, out var code))
+            {
+                break;
+            }
+
+            // A command past the run's byte limit goes in a run of its own.
+            if (run.Count > 0 && run.Length + OperationRun.ItemLength((int)KeyValueOperation.SizeOf(request, arguments)) > options.BatchBytesMax)
+            {
+                full = true;
+                break;
+            }
+
+            run.Add(code, request, arguments);
+            at += length;
+        }
+
+        buffer = buffer.Slice(at);
+        return full;
     }
 
     /// <summary>

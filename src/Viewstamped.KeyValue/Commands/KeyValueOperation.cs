@@ -52,6 +52,36 @@ public static class KeyValueOperation
     }
 
     /// <summary>
+    /// The length of the operation for a command given in place: <paramref name="arguments"/> are
+    /// ranges of <paramref name="request"/>, the command name first (not stored).
+    /// </summary>
+    public static long SizeOf(ReadOnlySpan<byte> request, ReadOnlySpan<Range> arguments)
+    {
+        var size = 1L + VarInt.SizeOf((uint)(arguments.Length - 1));
+        for (var i = 1; i < arguments.Length; i++)
+        {
+            var length = arguments[i].GetOffsetAndLength(request.Length).Length;
+            size += VarInt.SizeOf((uint)length) + length;
+        }
+
+        return size;
+    }
+
+    /// <summary>Writes the operation of a command given in place (see <see cref="SizeOf"/>) to exactly that many bytes of <paramref name="destination"/>.</summary>
+    internal static void Write(CommandCode code, ReadOnlySpan<byte> request, ReadOnlySpan<Range> arguments, Span<byte> destination)
+    {
+        destination[0] = (byte)code;
+        var at = 1 + VarInt.Write(destination[1..], (uint)(arguments.Length - 1));
+        for (var i = 1; i < arguments.Length; i++)
+        {
+            var argument = request[arguments[i]];
+            at += VarInt.Write(destination[at..], (uint)argument.Length);
+            argument.CopyTo(destination[at..]);
+            at += argument.Length;
+        }
+    }
+
+    /// <summary>
     /// Encodes a run of operations (each from <see cref="TryEncode"/>) as one: the code
     /// <see cref="CommandCode.Batch"/>, the count, then each operation as a varint length and its
     /// bytes. Executing it executes each in order and replies with their replies concatenated, so a

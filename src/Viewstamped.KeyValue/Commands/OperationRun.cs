@@ -47,6 +47,27 @@ public sealed class OperationRun
         operation.CopyTo(Reserve(operation.Length));
     }
 
+    /// <summary>
+    /// Appends the operation of the replicated command <paramref name="code"/> given in place: its
+    /// <paramref name="arguments"/> are ranges of <paramref name="request"/>, the name first (see
+    /// <see cref="ConnectionState.TryGetReplicated"/> and <see cref="RespReader.TryReadWhole"/>).
+    /// </summary>
+    public void Add(CommandCode code, ReadOnlySpan<byte> request, ReadOnlySpan<Range> arguments)
+    {
+        if (code == CommandCode.Batch || CommandClassifier.SpecOf(code) is null || arguments.IsEmpty)
+        {
+            throw new ArgumentException("a run holds replicated commands", nameof(code));
+        }
+
+        var size = KeyValueOperation.SizeOf(request, arguments);
+        if (size > Array.MaxLength)
+        {
+            throw new ArgumentException("the operation would exceed the largest array", nameof(arguments));
+        }
+
+        KeyValueOperation.Write(code, request, arguments, Reserve((int)size));
+    }
+
     /// <summary>Forgets every operation; the buffer is kept for the next run (unless it grew large).</summary>
     public void Clear()
     {
