@@ -144,21 +144,28 @@ public sealed class ClusterChecker
             return;
         }
 
-        var differs = -1;
-        for (var i = 0; differs < 0 && i < Math.Max(loaded.Entries.Count, synced.Entries.Count); i++)
+        // Compaction may leave more or fewer entries below the checkpoint (the checkpoint covers them);
+        // every entry above it that a sync made durable must come back unchanged.
+        var floor = loaded.Checkpoint?.Op ?? OpNumber.Zero;
+        var byOp = new Dictionary<ulong, ulong>(loaded.Entries.Count);
+        foreach (var entry in loaded.Entries)
         {
-            if (i >= loaded.Entries.Count || i >= synced.Entries.Count || loaded.Entries[i].Op != synced.Entries[i].Op
-                || loaded.Entries[i].Checksum() != synced.Entries[i].Checksum())
+            byOp[entry.Op.Value] = entry.Checksum();
+        }
+
+        LogEntry? lost = null;
+        foreach (var entry in synced.Entries)
+        {
+            if (entry.Op > floor && (!byOp.TryGetValue(entry.Op.Value, out var checksum) || checksum != entry.Checksum()))
             {
-                differs = i;
+                lost = entry;
+                break;
             }
         }
 
-        if (differs >= 0 || loaded.LogHead != synced.LogHead)
+        if (lost is not null || loaded.LogHead != synced.LogHead)
         {
-            var where = differs < 0 ? string.Empty
-                : differs < synced.Entries.Count ? $"; op {synced.Entries[differs].Op.Value} is missing or different"
-                : $"; op {loaded.Entries[differs].Op.Value} was never made durable";
+            var where = lost is null ? string.Empty : $"; op {lost.Op.Value} is missing or different";
             throw new SafetyViolationException(
                 $"r{index}'s disk read back a log ending at op {loaded.LogHead.Value} ({loaded.Entries.Count} entries) without reporting damage, "
                 + $"but it had made a log ending at op {synced.LogHead.Value} ({synced.Entries.Count} entries) durable{where}: entries it may have acknowledged were lost silently");
