@@ -10,6 +10,7 @@ public sealed partial class Replica
 {
     private Checkpoint? latestCheckpoint;
     private bool logDamaged;
+    private long executedBytesSinceCheckpoint;
 
     /// <summary>Executes, in order, every committed op held in the log; the primary replies to clients.</summary>
     private void ExecuteCommitted()
@@ -23,6 +24,7 @@ public sealed partial class Replica
     private void Execute(LogEntry entry)
     {
         ExecutedOp = entry.Op;
+        executedBytesSinceCheckpoint += ReplicaLog.SizeOf(entry);
         var replying = Status == ReplicaStatus.Normal && IsPrimary;
         if (replying && pendingRequests.TryGetValue(entry.Client, out var pending) && pending.Op == entry.Op)
         {
@@ -82,13 +84,32 @@ public sealed partial class Replica
         return (status, result);
     }
 
+    /// <summary>True when checkpoints are on: the service can take them and they are not disabled.</summary>
+    private bool TakesCheckpoints => options.CheckpointInterval != 0 && service is ICheckpointingService;
+
+    /// <summary>
+    /// True when a checkpoint is due at <see cref="ExecutedOp"/>: every <see cref="ReplicaOptions.CheckpointInterval"/>
+    /// ops; once the entries executed since the last checkpoint reach <see cref="ReplicaOptions.CheckpointBytesInterval"/>
+    /// bytes, which bounds the log in memory when entries are large; and as soon as a gap between the
+    /// latest checkpoint and the log's start is executed, since nothing on disk holds those committed ops.
+    /// The first two depend only on the executed log since the last checkpoint, so replicas that took the
+    /// same checkpoints take the same next one; the op-count one is the same on every replica whatever
+    /// came before, so one that took a checkpoint of its own (the third, or a peer's) falls back in step there.
+    /// </summary>
+    private bool CheckpointDue() =>
+        TakesCheckpoints
+        && (ExecutedOp.Value % options.CheckpointInterval == 0
+            || (options.CheckpointBytesInterval != 0 && executedBytesSinceCheckpoint >= options.CheckpointBytesInterval)
+            || (CheckpointOp < log.Start.Previous && ExecutedOp >= log.Start.Previous));
+
     private void TakeCheckpointIfDue()
     {
-        if (options.CheckpointInterval == 0 || service is not ICheckpointingService checkpointing
-            || ExecutedOp.Value % options.CheckpointInterval != 0)
+        if (!CheckpointDue() || service is not ICheckpointingService checkpointing)
         {
             return;
         }
+
+        executedBytesSinceCheckpoint = 0;
 
         // The previous checkpoint is replaced below; letting it go first means its state, when still
         // in memory, need not be held twice while the new one is written.
@@ -160,6 +181,7 @@ public sealed partial class Replica
 
         latestCheckpoint = checkpoint;
         ExecutedOp = checkpoint.Op;
+        executedBytesSinceCheckpoint = 0;
         CommitNumber = OpNumber.Max(CommitNumber, checkpoint.Op);
     }
 

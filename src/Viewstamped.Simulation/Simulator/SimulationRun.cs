@@ -83,10 +83,17 @@ public sealed class SimulationRun
 
         // Disk faults are drawn last, so that a seed without them replays as it did before they existed.
         Faults = options.FaultMix is null ? FaultMix.DrawDisk(options.Faults, mix, draws) : mix;
+
+        // Drawn after the faults for the same reason. A simulated entry is about a hundred bytes, so the
+        // core's default of 256 KiB sends every entry of a run, as before the budget existed.
+        ViewChangeCommittedBytesMax = options.ViewChangeCommittedBytesMax ?? Pick(draws, 0L, 200L, 4096L, 256L * 1024);
+        CheckpointBytesInterval = options.CheckpointBytesInterval ?? Pick(draws, 0L, 500L, 2000L, 32L << 20);
         livenessTicks = options.LivenessTicks ?? options.EffectiveLivenessTicks + (40 * (Faults.DelayMax + Faults.PathDelaySpread + Faults.SyncLatencyTicksMax));
         var coreMutation = Mutations.CoreFlag(options.Mutation);
         var checkpointInterval = CheckpointInterval;
         var logSuffix = LogSuffix;
+        var viewChangeCommittedBytesMax = ViewChangeCommittedBytesMax;
+        var checkpointBytesInterval = CheckpointBytesInterval;
 
         Cluster = new Cluster(new ClusterOptions
         {
@@ -100,6 +107,8 @@ public sealed class SimulationRun
                 RetryTicks = options.RetryTicks,
                 CheckpointInterval = checkpointInterval,
                 LogSuffix = logSuffix,
+                ViewChangeCommittedBytesMax = viewChangeCommittedBytesMax,
+                CheckpointBytesInterval = checkpointBytesInterval,
                 Mutation = coreMutation,
             },
             Network = NetworkOptionsOf(Faults),
@@ -118,7 +127,7 @@ public sealed class SimulationRun
         }
 
         TraceEvent("sim", $"seed {options.Seed} replicas {options.Replicas} clients {options.Clients} requests {options.RequestsPerClient} "
-            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} think {think} mutation {Mutations.NameOf(options.Mutation)} faults {Faults}");
+            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} checkpoint-bytes {CheckpointBytesInterval} view-change-committed-bytes {ViewChangeCommittedBytesMax} think {think} mutation {Mutations.NameOf(options.Mutation)} faults {Faults}");
         for (var i = 0; i < options.Replicas; i++)
         {
             Observe(Cluster.Replica(i));
@@ -152,6 +161,12 @@ public sealed class SimulationRun
 
     /// <summary>The log suffix of the replicas.</summary>
     public ulong LogSuffix { get; }
+
+    /// <summary>The bytes of executed entries after which the replicas take a checkpoint (0: by op count only).</summary>
+    public long CheckpointBytesInterval { get; }
+
+    /// <summary>The bytes of committed entries the replicas' view-change logs carry.</summary>
+    public long ViewChangeCommittedBytesMax { get; }
 
     /// <summary>Where the run stands.</summary>
     public SimulationPhase Phase { get; private set; }
@@ -670,6 +685,8 @@ public sealed class SimulationRun
         Faults = Faults,
         CheckpointInterval = CheckpointInterval,
         LogSuffix = LogSuffix,
+        CheckpointBytesInterval = CheckpointBytesInterval,
+        ViewChangeCommittedBytesMax = ViewChangeCommittedBytesMax,
         Fingerprint = fingerprint,
     };
 
