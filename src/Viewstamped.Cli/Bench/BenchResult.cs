@@ -36,6 +36,18 @@ public sealed record BenchResult
     /// <summary>Log entries per log fsync, over every replica; null against a <c>--target</c>.</summary>
     public double? EntriesPerFsync { get; init; }
 
+    /// <summary>
+    /// CPU time of this whole process (with an embedded cluster: every replica and the clients) per
+    /// acknowledged SET in the window, in microseconds.
+    /// </summary>
+    public double CpuMicrosecondsPerOp { get; init; }
+
+    /// <summary>Bytes allocated on the managed heap of this process per acknowledged SET in the window.</summary>
+    public double AllocatedBytesPerOp { get; init; }
+
+    /// <summary>Garbage collections (any generation counts, as gen-0 collections) in the window.</summary>
+    public int GarbageCollections { get; init; }
+
     public double OpsPerSecond => Seconds > 0 ? Ops / Seconds : 0;
 
     /// <summary>One JSON object on one line, with the fields the issue names first.</summary>
@@ -55,6 +67,9 @@ public sealed record BenchResult
             WriteNullable(json, "fsyncs_per_s", FsyncsPerSecond, 1);
             WriteNullable(json, "entries_per_fsync", EntriesPerFsync, 2);
             json.WriteNumber("max_ms", Math.Round(MaxMilliseconds, 3));
+            json.WriteNumber("cpu_us_per_op", Math.Round(CpuMicrosecondsPerOp, 2));
+            json.WriteNumber("alloc_bytes_per_op", Math.Round(AllocatedBytesPerOp, 0));
+            json.WriteNumber("gcs", GarbageCollections);
             json.WriteNumber("errors", Errors);
             json.WriteNumber("value_size", ValueSize);
             json.WriteNumber("seconds", Math.Round(Seconds, 3));
@@ -73,6 +88,8 @@ public sealed record BenchResult
         yield return ("latency p50 / p99 / p99.9 / max", string.Create(CultureInfo.InvariantCulture, $"{P50Milliseconds:0.000} / {P99Milliseconds:0.000} / {P999Milliseconds:0.000} / {MaxMilliseconds:0.0} ms"));
         yield return ("fsyncs (all replicas)", FsyncsPerSecond is { } f ? string.Create(CultureInfo.InvariantCulture, $"{f:N0} /s") : "n/a (--target)");
         yield return ("log entries per fsync", EntriesPerFsync is { } e ? e.ToString("0.00", CultureInfo.InvariantCulture) : "n/a (--target)");
+        yield return ("CPU per SET (this process)", string.Create(CultureInfo.InvariantCulture, $"{CpuMicrosecondsPerOp:0.0} µs"));
+        yield return ("allocated per SET (this process)", string.Create(CultureInfo.InvariantCulture, $"{AllocatedBytesPerOp:N0} bytes, {GarbageCollections} GCs"));
         yield return ("unknown outcomes", Errors.ToString(CultureInfo.InvariantCulture));
     }
 

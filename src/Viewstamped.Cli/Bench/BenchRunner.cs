@@ -133,8 +133,19 @@ public static class BenchRunner
             }
 
             var totalsBefore = default((long Syncs, long Batches, long Records));
-            await WatchAsync(settings, load, output, () => totalsBefore = embedded?.StorageTotals() ?? default, cancellationToken).ConfigureAwait(false);
+            var costBefore = default(ProcessCost);
+            await WatchAsync(
+                settings,
+                load,
+                output,
+                () =>
+                {
+                    totalsBefore = embedded?.StorageTotals() ?? default;
+                    costBefore = ProcessCost.Now();
+                },
+                cancellationToken).ConfigureAwait(false);
             var totalsAfter = embedded?.StorageTotals() ?? default;
+            var cost = ProcessCost.Now() - costBefore;
             load.Stop();
             try
             {
@@ -162,6 +173,9 @@ public static class BenchRunner
                 MaxMilliseconds = latencies.Length == 0 ? 0 : latencies[^1],
                 FsyncsPerSecond = embedded is null ? null : (totalsAfter.Syncs - totalsBefore.Syncs) / seconds,
                 EntriesPerFsync = embedded is null ? null : batches == 0 ? 0 : (totalsAfter.Records - totalsBefore.Records) / (double)batches,
+                CpuMicrosecondsPerOp = latencies.Length == 0 ? 0 : cost.Cpu.TotalMicroseconds / latencies.Length,
+                AllocatedBytesPerOp = latencies.Length == 0 ? 0 : cost.AllocatedBytes / (double)latencies.Length,
+                GarbageCollections = cost.Collections,
             };
         }
         finally

@@ -541,10 +541,10 @@ public sealed class ViewstampedClient : IAsyncDisposable
             slot.Session.TakeOutbox(outbox);
             foreach (var envelope in outbox)
             {
-                byte[] frame;
+                OutboundFrame frame;
                 try
                 {
-                    frame = codec.Encode(envelope.Message);
+                    frame = OutboundFrame.Encode(codec, envelope.Message);
                 }
                 catch (ArgumentException e)
                 {
@@ -555,6 +555,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
                 }
 
                 links[envelope.To.Value].TrySend(frame, envelope.Message is Request ? slot.Current?.Trace ?? default : default);
+                frame.Release();
             }
         }
 

@@ -511,21 +511,26 @@ public sealed class ReplicaHost : IAsyncDisposable
             if (Encode(reply) is { } replyFrame)
             {
                 route.Connection.TrySend(replyFrame);
+                replyFrame.Release();
             }
 
             (route.Connection.State as ClientConnectionState)?.Done(reply.Client);
         }
     }
 
-    /// <summary>Encodes each message once (a message for several peers is one object) and queues it on each peer's link.</summary>
+    /// <summary>
+    /// Encodes each message once, into a pooled buffer (a message for several peers is one object),
+    /// and queues it on each peer's link; the buffer goes back to the pool once every link wrote it.
+    /// </summary>
     private void SendMessages(List<Envelope> envelopes)
     {
         Message? encoded = null;
-        byte[]? frame = null;
+        OutboundFrame? frame = null;
         foreach (var envelope in envelopes)
         {
             if (!ReferenceEquals(envelope.Message, encoded))
             {
+                frame?.Release();
                 encoded = envelope.Message;
                 frame = Encode(encoded);
             }
@@ -535,6 +540,8 @@ public sealed class ReplicaHost : IAsyncDisposable
                 links[envelope.To.Value].TrySend(frame);
             }
         }
+
+        frame?.Release();
     }
 
     private void Answered(Reply reply)
@@ -556,11 +563,11 @@ public sealed class ReplicaHost : IAsyncDisposable
         }
     }
 
-    private byte[]? Encode(Message message)
+    private OutboundFrame? Encode(Message message)
     {
         try
         {
-            return codec!.Encode(message);
+            return OutboundFrame.Encode(codec!, message);
         }
         catch (ArgumentException e)
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
@@ -27,18 +28,30 @@ internal sealed class FrameConnection
     private readonly MessageCodec codec;
     private readonly FrameAuthenticator? signer;
     private readonly FrameAuthenticator? verifier;
-    private readonly Channel<OutboundFrame> queue;
+    private readonly Channel<QueuedFrame> queue;
     private readonly bool sendsTraceContext;
     private readonly bool receivesTraceContext;
     private readonly byte[] extension = new byte[TraceContextExtension.SizeMax];
     private readonly TransportCounters counters;
+    private readonly ArrayPool<byte> buffers;
     private readonly ILogger logger;
     private readonly TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int closed;
     private int loopsRunning;
 
-    public FrameConnection(Socket socket, Stream stream, HandshakeResult handshake, MessageCodec codec, int sendQueueCapacity, TransportCounters counters, ILogger logger)
+    /// <summary>Wraps a connected, handshaken stream; nothing runs until <see cref="Start"/>.</summary>
+    /// <param name="socket">The socket under <paramref name="stream"/>, closed with the connection.</param>
+    /// <param name="stream">The socket's stream, or the TLS stream over it.</param>
+    /// <param name="handshake">Who is at the other end, and the frame authenticators when the connection has a key.</param>
+    /// <param name="codec">Checks and decodes received frames.</param>
+    /// <param name="sendQueueCapacity">Frames that may wait to be written; more are dropped.</param>
+    /// <param name="counters">Where frames and bytes are counted.</param>
+    /// <param name="logger">Where rejected frames are logged.</param>
+    /// <param name="buffers">Where a frame split across receive buffers is copied whole before it is decoded; the shared pool by default.</param>
+    public FrameConnection(
+        Socket socket, Stream stream, HandshakeResult handshake, MessageCodec codec, int sendQueueCapacity, TransportCounters counters, ILogger logger, ArrayPool<byte>? buffers = null)
     {
+        this.buffers = buffers ?? ArrayPool<byte>.Shared;
         this.socket = socket;
         this.stream = stream;
         this.codec = codec;
@@ -52,7 +65,7 @@ internal sealed class FrameConnection
         RemoteReplica = handshake.RemoteReplica;
         RemoteAddress = (socket.RemoteEndPoint as IPEndPoint)?.Address;
         Remote = socket.RemoteEndPoint?.ToString() ?? "?";
-        queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(sendQueueCapacity)
+        queue = Channel.CreateBounded<QueuedFrame>(new BoundedChannelOptions(sendQueueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
@@ -100,17 +113,35 @@ internal sealed class FrameConnection
 
     /// <summary>
     /// Queues an encoded frame, with the trace context to attach when the connection carries one;
-    /// false (and counted) when the queue is full or the connection closed.
+    /// false (and counted) when the queue is full or the connection closed. The queue takes its own
+    /// reference to <paramref name="frame"/> and releases it once the frame is written or dropped;
+    /// the caller keeps (and releases) its own.
     /// </summary>
-    public bool TrySend(byte[] frame, ActivityContext trace = default)
+    public bool TrySend(OutboundFrame frame, ActivityContext trace = default)
     {
-        if (!IsClosed && queue.Writer.TryWrite(new OutboundFrame(frame, trace)))
+        ArgumentNullException.ThrowIfNull(frame);
+        if (!IsClosed)
         {
-            return true;
+            frame.Retain();
+            if (queue.Writer.TryWrite(new QueuedFrame(frame, trace)))
+            {
+                return true;
+            }
+
+            frame.Release();
         }
 
         counters.DroppedFrame(IsClosed ? "closed" : "send_queue_full");
         return false;
+    }
+
+    /// <summary>Queues a frame held in an array of its own (see <see cref="TrySend(OutboundFrame, ActivityContext)"/>).</summary>
+    public bool TrySend(byte[] frame, ActivityContext trace = default)
+    {
+        var wrapped = OutboundFrame.Wrap(frame);
+        var queued = TrySend(wrapped, trace);
+        wrapped.Release();
+        return queued;
     }
 
     /// <summary>Closes the connection (once; later calls do nothing).</summary>
@@ -248,7 +279,9 @@ internal sealed class FrameConnection
         if (!codec.TryReadFrameLength(header, out var frameLength, out var error))
         {
             code = Code(error);
-            reason = $"frame header rejected: {error}";
+            reason = error == DecodeError.TooLarge
+                ? $"frame header rejected: the frame announces {WireLayout.HeaderSize + (long)BinaryPrimitives.ReadUInt32LittleEndian(header[WireLayout.BodySizeOffset..])} bytes, more than the limit of {codec.MessageSizeMax}"
+                : $"frame header rejected: {error}";
             return FrameStep.Rejected;
         }
 
@@ -289,7 +322,7 @@ internal sealed class FrameConnection
             }
             else
             {
-                rented = ArrayPool<byte>.Shared.Rent(frameLength);
+                rented = buffers.Rent(frameLength);
                 frameBytes.CopyTo(rented);
                 frame = rented.AsSpan(0, frameLength);
             }
@@ -323,7 +356,7 @@ internal sealed class FrameConnection
         {
             if (rented is not null)
             {
-                ArrayPool<byte>.Shared.Return(rented);
+                buffers.Return(rented);
             }
         }
     }
@@ -341,7 +374,7 @@ internal sealed class FrameConnection
                 long bytes = 0;
                 while (reader.TryRead(out var outbound))
                 {
-                    var frame = outbound.Frame;
+                    var frame = outbound.Frame.Span;
                     writer.Write(frame);
                     bytes += frame.Length;
                     var extensionSize = sendsTraceContext ? TraceContextExtension.Write(outbound.Trace, extension) : 0;
@@ -358,6 +391,7 @@ internal sealed class FrameConnection
                         bytes += FrameAuthenticator.TagSize;
                     }
 
+                    outbound.Frame.Release();
                     frames++;
                     if (writer.UnflushedBytes >= 256 * 1024)
                     {
@@ -380,6 +414,12 @@ internal sealed class FrameConnection
         }
         finally
         {
+            // Frames still queued will never be written: their buffers go back to the pool.
+            while (reader.TryRead(out var unsent))
+            {
+                unsent.Frame.Release();
+            }
+
             await writer.CompleteAsync().ConfigureAwait(false);
         }
     }
@@ -406,7 +446,7 @@ internal sealed class FrameConnection
         _ => "invalid",
     };
 
-    private readonly record struct OutboundFrame(byte[] Frame, ActivityContext Trace);
+    private readonly record struct QueuedFrame(OutboundFrame Frame, ActivityContext Trace);
 
     private enum FrameStep
     {

@@ -9,7 +9,7 @@ namespace Viewstamped.Runtime.Transport;
 /// </summary>
 internal sealed class Link(int pendingMax, TransportCounters counters)
 {
-    private readonly Queue<(byte[] Frame, ActivityContext Trace)> pending = new();
+    private readonly Queue<(OutboundFrame Frame, ActivityContext Trace)> pending = new();
     private readonly Lock gate = new();
     private FrameConnection? current;
 
@@ -25,8 +25,12 @@ internal sealed class Link(int pendingMax, TransportCounters counters)
         }
     }
 
-    /// <summary>Sends on the current connection (with <paramref name="trace"/> when it carries trace context), or buffers while there is none.</summary>
-    public bool TrySend(byte[] frame, ActivityContext trace = default)
+    /// <summary>
+    /// Sends on the current connection (with <paramref name="trace"/> when it carries trace context), or
+    /// buffers while there is none. Takes its own reference to <paramref name="frame"/> when it keeps it;
+    /// the caller keeps (and releases) its own.
+    /// </summary>
+    public bool TrySend(OutboundFrame frame, ActivityContext trace = default)
     {
         FrameConnection? connection;
         lock (gate)
@@ -36,11 +40,11 @@ internal sealed class Link(int pendingMax, TransportCounters counters)
             {
                 if (pending.Count >= pendingMax)
                 {
-                    pending.Dequeue();
+                    pending.Dequeue().Frame.Release();
                     counters.DroppedFrame("link_down");
                 }
 
-                pending.Enqueue((frame, trace));
+                pending.Enqueue((frame.Retain(), trace));
                 return true;
             }
         }
@@ -58,6 +62,7 @@ internal sealed class Link(int pendingMax, TransportCounters counters)
             while (pending.TryDequeue(out var waiting))
             {
                 connection.TrySend(waiting.Frame, waiting.Trace);
+                waiting.Frame.Release();
             }
 
             return replaced == connection ? null : replaced;
