@@ -68,6 +68,9 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     private OpNumber logicalHead;
     private ulong activeSegment;
     private SafeFileHandle? activeHandle;
+
+    /// <summary>The batch ring, opened before the first write (opening the directory writes nothing).</summary>
+    private BatchRing? ring;
     private long writeOffset;
     private long allocatedEnd;
     private ulong nextSeq;
@@ -76,6 +79,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     private long records;
     private long batches;
     private long syncs;
+    private long summarySyncs;
     private long logBytes;
     private long superblockWrites;
 
@@ -122,6 +126,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
                     Records = records,
                     Batches = batches,
                     Syncs = syncs,
+                    SummarySyncs = summarySyncs,
                     LogBytes = logBytes,
                     SuperblockWrites = superblockWrites,
                     RecordsScanned = scan.RecordsScanned,
@@ -151,7 +156,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         {
             var existing = System.IO.Directory.EnumerateFiles(full)
                 .Select(Path.GetFileName)
-                .FirstOrDefault(name => name == StorageLayout.SuperblockFileName
+                .FirstOrDefault(name => name == StorageLayout.SuperblockFileName || name == StorageLayout.BatchRingFileName
                     || StorageLayout.TryParseSegmentFileName(name!, out _) || StorageLayout.TryParseCheckpointFileName(name!, out _));
             if (existing is not null)
             {
@@ -401,6 +406,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
         flusher.Join();
         activeHandle?.Dispose();
+        ring?.Dispose();
         foreach (var handle in readHandles.Values)
         {
             handle.Dispose();
@@ -565,22 +571,26 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             List<PendingWrite> batch;
             lock (gate)
             {
-                while (queue.Count == 0 && !stopping)
-                {
-                    Monitor.Wait(gate);
-                }
-
+                var idle = WaitForWork();
                 if (queue.Count == 0)
                 {
-                    return;
-                }
+                    if (!idle)
+                    {
+                        return;
+                    }
 
-                batch = queue;
-                queue = spare;
-                spare = batch;
-                flushing = true;
-                previousBatch = queuedAppends;
-                queuedAppends = 0;
+                    // The log went idle: make the newest summaries durable now, when no caller waits for an fsync.
+                    batch = spare;
+                }
+                else
+                {
+                    batch = queue;
+                    queue = spare;
+                    spare = batch;
+                    flushing = true;
+                    previousBatch = queuedAppends;
+                    queuedAppends = 0;
+                }
             }
 
             Exception? error = null;
@@ -588,7 +598,16 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             {
                 try
                 {
-                    Flush(batch);
+                    if (batch.Count == 0)
+                    {
+                        ring!.Sync();
+                        syncs++;
+                        summarySyncs++;
+                    }
+                    else
+                    {
+                        Flush(batch);
+                    }
                 }
                 catch (Exception e)
                 {
@@ -621,6 +640,28 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
             batch.Clear();
         }
+    }
+
+    /// <summary>
+    /// Waits (under <see cref="gate"/>) until a write is queued or the storage closes. While the batch
+    /// ring holds summaries that are not durable, it waits at most <see cref="FileStorageOptions.SummarySyncDelay"/>
+    /// and returns true when that passed with nothing queued, or when closing: the ring is to be synced.
+    /// </summary>
+    private bool WaitForWork()
+    {
+        while (queue.Count == 0 && !stopping)
+        {
+            if (ring is not { Dirty: true } || fault is not null)
+            {
+                Monitor.Wait(gate);
+            }
+            else if (!Monitor.Wait(gate, options.SummarySyncDelay) && queue.Count == 0)
+            {
+                return true;
+            }
+        }
+
+        return queue.Count == 0 && ring is { Dirty: true } && fault is null;
     }
 
     private void Flush(List<PendingWrite> batch)
@@ -663,6 +704,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             }
 
             var offset = writeOffset;
+            var firstSeq = nextSeq;
             var remaining = recordCount;
             if (fixups is not null)
             {
@@ -677,6 +719,10 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             Preallocate(offset, buffers);
             RandomAccess.Write(activeHandle!, buffers, writeOffset);
             Sync(activeHandle!);
+
+            // Only now, with the batch durable, may the ring say so; and before any caller is released, so a
+            // batch that was acknowledged has its summary at least in the page cache (a killed process keeps it).
+            ring!.Write(Summarize(firstSeq, writeOffset, offset, placed));
             logBytes += offset - writeOffset;
             writeOffset = offset;
             nextBatch++;
@@ -705,6 +751,23 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
             UpdateSuperblock();
         }
+    }
+
+    /// <summary>The summary of the batch just synced: records from <paramref name="firstSeq"/> to the last one placed, bytes <paramref name="start"/> to <paramref name="end"/>.</summary>
+    private BatchSummary Summarize(ulong firstSeq, long start, long end, List<RecordInfo> placed)
+    {
+        ulong firstOp = 0;
+        ulong lastOp = 0;
+        foreach (var record in placed)
+        {
+            if (record.Header.Type == RecordType.Entry)
+            {
+                firstOp = firstOp == 0 ? record.Header.Op.Value : firstOp;
+                lastOp = record.Header.Op.Value;
+            }
+        }
+
+        return new BatchSummary(nextBatch, firstSeq, nextSeq - 1, activeSegment, start, end, lastChecksum, firstOp, lastOp);
     }
 
     /// <summary>
@@ -778,6 +841,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     private void PrepareForWriting()
     {
         prepared = true;
+        ring = BatchRing.Open(directory, salt);
         var changedNames = false;
         ulong newSegment;
         if (scan.TailSegment == 0)

@@ -11,6 +11,9 @@ internal static class StorageLayout
     public const uint FormatVersion = 1;
 
     public const string SuperblockFileName = "superblock";
+
+    /// <summary>The ring of batch summaries (<see cref="BatchRing"/>).</summary>
+    public const string BatchRingFileName = "batch-ring";
     public const int SuperblockCopies = 4;
     public const int SuperblockSlotSize = 16384;
     public const int SegmentHeaderSize = 64;

@@ -57,12 +57,13 @@ internal sealed class ScanResult
 /// chain, sequence and batch numbers) and replays complete batches into a <see cref="LogModel"/>.
 /// At the first bad byte it resynchronizes on the next valid record header and decides what the damage is:
 /// <list type="bullet">
-/// <item>a torn write, when nothing valid from a later batch follows: the last batch was being written
-/// when power failed and was never acknowledged (group commit writes batch n+1 only after batch n's fsync),
-/// so the log is cut after the last complete batch;</item>
+/// <item>a torn write, when nothing valid from a later batch follows and no batch summary vouches for the
+/// damaged batch: the last batch was being written when power failed and was never acknowledged (group
+/// commit writes batch n+1 only after batch n's fsync), so the log is cut after the last complete batch;</item>
 /// <item>corruption, when valid records of a later batch follow (the damaged batch had been fsynced), or
-/// the cut would drop records the superblock already covers: the returned log ends before the damage,
-/// the damage is reported, and the records after it are voided at the next write.</item>
+/// the cut would drop records the superblock or the newest batch summary (<see cref="BatchRing"/>, written
+/// only after its batch's fsync) already covers: the returned log ends before the damage, the damage is
+/// reported, and the records after it are voided at the next write.</item>
 /// </list>
 /// Zeros from a record boundary to the end of a segment are preallocated space, not damage.
 /// Records inside a range a <see cref="RecordType.Void"/> record names are skipped; since a Void record
@@ -75,6 +76,12 @@ internal sealed class WalScanner
     private readonly StorageIdentity identity;
     private readonly SuperblockState superblock;
     private readonly List<(ulong From, ulong To)> voids;
+
+    /// <summary>The newest valid batch summary: every record up to its last one had been made durable.</summary>
+    private readonly BatchSummary? summary;
+
+    /// <summary>The last sequence number known durable: the superblock's, or the newest batch summary's if higher.</summary>
+    private readonly ulong covered;
     private readonly List<(ulong From, ulong To)> voidsSeen = [];
     private readonly List<RecordInfo> pending = [];
     private readonly ScanResult result = new();
@@ -94,6 +101,8 @@ internal sealed class WalScanner
         this.identity = identity;
         this.superblock = superblock;
         this.voids = voids;
+        summary = BatchRing.ReadNewest(directory, salt);
+        covered = Math.Max(superblock.WalSeq, summary?.LastSeq ?? 0);
     }
 
     /// <summary>Scans the log, again if it meets Void records it did not know.</summary>
@@ -135,7 +144,7 @@ internal sealed class WalScanner
 
         result.Segments.Sort();
         var expected = b.Segment;
-        var fresh = b == WalBase.Initial && superblock.WalSeq == 0;
+        var fresh = b == WalBase.Initial && covered == 0;
         if (result.Segments.Count == 0 && !fresh)
         {
             StartDamage(b.Segment, StorageLayout.SegmentHeaderSize, $"segment {b.Segment}, where the log starts, is missing");
@@ -371,7 +380,7 @@ internal sealed class WalScanner
         var startBatch = damage.After.BatchEnd ? damage.After.Batch + 1 : damage.After.Batch;
         var laterBatch = damage.Found.Any(f => f.Info.Header.Batch > startBatch);
         var cutSeq = pending.Count > 0 ? applied.Seq : damage.After.Seq;
-        if (!laterBatch && applied.Seq >= superblock.WalSeq)
+        if (!laterBatch && applied.Seq >= covered)
         {
             // A torn write: the batch being written when power failed. Never acknowledged; cut it.
             result.TornRecords = pending.Count + damage.Found.Count;
@@ -387,7 +396,7 @@ internal sealed class WalScanner
         result.CorruptAtSeq = damage.After.Seq + 1;
         result.Problems.Add(laterBatch
             ? $"corruption: {damage.Description}, with valid records after it; the log is cut before record {damage.After.Seq + 1}"
-            : $"corruption: {damage.Description}; the log ends at record {cutSeq}, before record {superblock.WalSeq} the superblock covers");
+            : $"corruption: {damage.Description}; the log ends at record {cutSeq}, before {Coverage()}");
         foreach (var (info, bodyOk) in damage.Found)
         {
             if (info.Header.Type == RecordType.Entry)
@@ -399,7 +408,7 @@ internal sealed class WalScanner
         // Writing continues after the last record found (in file order); every sequence number from the
         // damage to the highest one used (found, or covered by the superblock) is voided first.
         var lastFound = damage.Found.Count > 0 ? Position.Of(damage.Found[^1].Info) : applied;
-        var highest = Math.Max(Math.Max(lastFound.Seq, superblock.WalSeq), damage.Found.Count > 0 ? damage.Found.Max(f => f.Info.Header.Seq) : 0);
+        var highest = Math.Max(Math.Max(lastFound.Seq, covered), damage.Found.Count > 0 ? damage.Found.Max(f => f.Info.Header.Seq) : 0);
         if (highest > applied.Seq)
         {
             result.VoidNeeded = (applied.Seq + 1, highest);
@@ -454,17 +463,22 @@ internal sealed class WalScanner
 
         // Nothing may be missing at the end either, and the log up to the suffix must still be held.
         var reaches = model.Entries.Count > 0 ? head.Next >= model.Entries[0].Op : head == model.Head;
-        return previous.Seq >= superblock.WalSeq && reaches && suffix.Count > 0 ? (head, suffix) : null;
+        return previous.Seq >= covered && reaches && suffix.Count > 0 ? (head, suffix) : null;
     }
 
     private void CheckCoverage()
     {
-        if (last.Seq < superblock.WalSeq)
+        if (last.Seq < covered)
         {
             result.CorruptAtSeq = last.Seq + 1;
-            result.Problems.Add($"corruption: the log ends at record {last.Seq}, before record {superblock.WalSeq} the superblock covers");
+            result.Problems.Add($"corruption: the log ends at record {last.Seq}, before {Coverage()}");
         }
     }
+
+    /// <summary>Names the record <see cref="covered"/> and what says it was made durable.</summary>
+    private string Coverage() => summary is { } s && s.LastSeq > superblock.WalSeq
+        ? $"record {covered}, the end of {s.Describe()}, which the batch ring says was made durable (so its damage is corruption, not a torn write)"
+        : $"record {covered} the superblock covers";
 
     private void SetTail(Position position)
     {

@@ -167,6 +167,9 @@ public sealed class FileStorageCorruptionTests
         storage.Persist(Appends(1, 5, size: 100));
         storage.Persist(Appends(6, 8, size: 100));
         storage.Dispose();
+
+        // The power failed while batch 6..8 was written: its fsync never returned, so it has no summary.
+        Assert.Equal(8UL, directory.ForgetNewestSummary().LastOp);
         var (file, offset, _) = directory.EntryRecord(7);
         using (var stream = new FileStream(file, FileMode.Open))
         {
@@ -188,18 +191,107 @@ public sealed class FileStorageCorruptionTests
     }
 
     [Fact]
-    public void A_corrupt_last_batch_reads_as_a_torn_write_and_returns_only_what_came_before()
+    public void A_damaged_last_batch_without_a_summary_reads_as_a_torn_write_and_returns_only_what_came_before()
     {
         using var directory = new StorageDirectory();
         var storage = directory.Open();
         storage.Persist(Appends(1, 4));
         storage.Persist(Appends(5, 6));
         storage.Dispose();
+
+        // Its summary never reached the disk, so nothing says the batch was complete: a torn write, never acknowledged.
+        directory.ForgetNewestSummary();
         var (file, offset, _) = directory.EntryRecord(6);
         StorageDirectory.FlipByte(file, offset + StorageLayout.RecordHeaderSize + 3);
         storage = directory.Open();
+        Assert.False(storage.Health.LogCorrupt, storage.Health.ToString());
         Assert.Equal(new ulong[] { 1, 2, 3, 4 }, storage.Load().Entries.Select(e => e.Op.Value));
+        Assert.False(storage.Load().LogDamaged);
         Assert.Equal(2, storage.Health.TornRecords);
+    }
+
+    [Fact]
+    public void A_corrupt_last_batch_that_was_synced_and_summarized_is_corruption_not_a_torn_write()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open();
+        storage.Persist(Appends(1, 4));
+        storage.Persist(Appends(5, 6));
+
+        // The log goes idle: the ring with the newest batch's summary is synced without any close.
+        Assert.True(SpinWait.SpinUntil(() => storage.Statistics.SummarySyncs > 0, TimeSpan.FromSeconds(10)), "the batch ring was not synced when the log went idle");
+        storage.Dispose();
+        var (file, offset, _) = directory.EntryRecord(6);
+        StorageDirectory.FlipByte(file, offset + StorageLayout.RecordHeaderSize + 3);
+        var before = directory.Snapshot();
+        storage = directory.Open();
+        var health = storage.Health;
+        Assert.True(health.LogCorrupt, health.ToString());
+        Assert.Equal(0, health.TornRecords);
+        Assert.Equal([new OpNumber(6)], health.CorruptEntries);
+        Assert.Contains(health.Problems, p => p.Contains("batch ring", StringComparison.Ordinal) && p.Contains("ops 5 to 6", StringComparison.Ordinal));
+        var state = storage.Load();
+        Assert.True(state.LogDamaged);
+        Assert.Equal(new ulong[] { 1, 2, 3, 4, 5 }, state.Entries.Select(e => e.Op.Value));
+
+        // Op 6's header survived, so storage places it as a gap after op 5; being the newest, nothing names
+        // it (no successor's parent checksum), and the core takes a peer's log instead.
+        Assert.Equal([null], state.DamagedSuffix);
+        storage.Dispose();
+        directory.AssertUnchangedSince(before);
+
+        // The damage is voided durably; the replica's hard state keeps it repairing until a peer's log is in.
+        storage = directory.Open();
+        storage.Persist(Ready([Append(Entry(6, view: 2))], Hard(2, 2, 4) with { LogDamaged = true }));
+        storage = directory.Reopen(storage);
+        Assert.False(storage.Health.LogCorrupt, storage.Health.ToString());
+        state = storage.Load();
+        Assert.True(state.LogDamaged);
+        Assert.Equal(new ulong[] { 1, 2, 3, 4, 5, 6 }, state.Entries.Select(e => e.Op.Value));
+        Assert.Equal(Entry(6, view: 2), state.Entries[^1]);
+    }
+
+    [Fact]
+    public void A_summarized_last_batch_missing_entirely_is_corruption()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open();
+        storage.Persist(Appends(1, 4));
+        storage.Persist(Appends(5, 6));
+        storage.Dispose();
+
+        // The newest batch's bytes read back as zeros (a lost write, or rot to zeros), which otherwise look like preallocated space.
+        var (file, offset, _) = directory.EntryRecord(5);
+        var length = new FileInfo(file).Length;
+        using (var stream = new FileStream(file, FileMode.Open))
+        {
+            stream.Position = offset;
+            stream.Write(new byte[length - offset]);
+        }
+
+        storage = directory.Open();
+        Assert.True(storage.Health.LogCorrupt, storage.Health.ToString());
+        var state = storage.Load();
+        Assert.True(state.LogDamaged);
+        Assert.Equal(new ulong[] { 1, 2, 3, 4 }, state.Entries.Select(e => e.Op.Value));
+    }
+
+    [Fact]
+    public void A_batch_ring_from_another_replica_vouches_for_nothing()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open();
+        storage.Persist(Appends(1, 4));
+        storage.Dispose();
+
+        // A summary written with another replica's salt fails its checksum here; the log reads as it is.
+        var ring = File.ReadAllBytes(directory.File(StorageLayout.BatchRingFileName));
+        var forged = new BatchSummary(9, 1, 500, 1, 64, 100_000, 0, 1, 400);
+        BatchRing.Encode(forged, StorageLayout.Salt(StorageDirectory.Cluster, new ReplicaIndex(2)), ring.AsSpan((int)(9 % BatchRing.Slots) * BatchRing.SlotSize, BatchRing.SlotSize));
+        File.WriteAllBytes(directory.File(StorageLayout.BatchRingFileName), ring);
+        storage = directory.Open();
+        Assert.True(storage.Health.IsHealthy, storage.Health.ToString());
+        Assert.Equal(4, storage.Load().Entries.Count);
     }
 
     [Fact]

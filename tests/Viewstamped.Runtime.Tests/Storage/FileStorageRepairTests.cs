@@ -159,6 +159,61 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.Contains(state.Entries, e => e.Op == new OpNumber(9));
     }
 
+    [Fact]
+    public void An_acknowledged_newest_batch_that_rots_is_corruption_not_a_torn_write_and_is_repaired_from_a_peer()
+    {
+        const int damaged = 1;
+        var cluster = new Cluster(new ClusterOptions { ClusterId = StorageDirectory.Cluster, Storage = i => storages[i] });
+        var client = cluster.AddClient();
+        Assert.True(cluster.RunUntil(() => client.IsIdle, 500));
+        Add(cluster, client, 1, 5);
+
+        // Replica 2 goes down: from now on replicas 0 and 1 alone commit.
+        cluster.Crash(2);
+        Add(cluster, client, 6, 10);
+
+        // Replica 1 makes op 12 durable, acknowledges it and goes down before it writes anything else:
+        // op 12 is in its newest batch, and its PrepareOk lets replica 0 commit op 12.
+        var op = new OpNumber(12);
+        cluster.Submit(client, Adder.Encode(11));
+        Assert.True(cluster.RunUntil(() => cluster.Replica(damaged).Op == op, 500));
+        CrashAndClose(cluster, damaged);
+        Assert.True(cluster.RunUntil(() => client.IsIdle, 500));
+        Assert.Equal(Enumerable.Range(1, 11).Sum(), Adder.Decode(client.Completed[^1].Result));
+        Assert.Equal(op, cluster.Replica(0).CommitNumber);
+
+        // Op 12's record rots on replica 1's disk. Its batch is the newest, but the batch ring says it was
+        // made durable: that is corruption, never a torn write to cut. Then replica 0 goes down too.
+        var (file, offset, _) = damagedDirectory.EntryRecord(12);
+        Assert.Equal(damagedDirectory.Records()[^1].Header.Batch, damagedDirectory.EntryRecord(12).Header.Batch);
+        StorageDirectory.FlipByte(file, offset + StorageLayout.RecordHeaderSize + 20);
+        cluster.Crash(0);
+        storages[damaged] = damagedDirectory.Open();
+        Assert.True(storages[damaged].Health.LogCorrupt, storages[damaged].Health.ToString());
+        Assert.Equal([op], storages[damaged].Health.CorruptEntries);
+        Assert.Equal(0, storages[damaged].Health.TornRecords);
+        Assert.True(storages[damaged].Load().LogDamaged);
+
+        // Replicas 1 and 2 are a quorum, but neither holds op 12: had replica 1 cut its newest batch as torn,
+        // they would start a view without a committed op (the checker would throw). Replica 1 withholds its vote.
+        cluster.Restart(damaged, storages[damaged]);
+        cluster.Restart(2);
+        cluster.RunTicks(2000);
+        Assert.All([1, 2], i => Assert.NotEqual(ReplicaStatus.Normal, cluster.Replica(i).Status));
+
+        // Replica 0 comes back: the view starts from its log, and replica 1 takes op 12 from it.
+        cluster.Restart(0);
+        Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.Status == ReplicaStatus.Normal && r.ExecutedOp >= op), 3000));
+        Assert.Equal(cluster.Replica(0).EntryAt(op), cluster.Replica(damaged).EntryAt(op));
+        AddThroughFourteenOnEveryReplica(cluster, client);
+
+        // The repair is durable: reopened, the directory is sound and holds op 12 as the peers do.
+        CrashAndReopen(cluster, damaged);
+        var state = storages[damaged].Load();
+        Assert.False(state.LogDamaged);
+        Assert.Equal(cluster.Replica(0).EntryAt(op), state.Entries.Single(e => e.Op == op));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

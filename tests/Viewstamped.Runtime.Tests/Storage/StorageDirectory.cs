@@ -84,6 +84,21 @@ internal sealed class StorageDirectory : IDisposable
     public (string File, long Offset, RecordHeader Header) EntryRecord(ulong op) =>
         Records().Last(r => r.Header.Type == RecordType.Entry && r.Header.Op.Value == op);
 
+    /// <summary>
+    /// Zeroes the slot of the newest summary in the batch ring, as a power failure before the summary
+    /// reached the disk leaves it: a batch being written when the power failed never has one. Returns
+    /// the summary forgotten.
+    /// </summary>
+    public BatchSummary ForgetNewestSummary()
+    {
+        var salt = StorageLayout.Salt(Cluster, Replica);
+        var newest = BatchRing.ReadNewest(Path, salt) ?? throw new InvalidOperationException("the batch ring holds no summary");
+        using var stream = new FileStream(File(StorageLayout.BatchRingFileName), FileMode.Open, FileAccess.ReadWrite);
+        stream.Position = (long)(newest.Batch % BatchRing.Slots) * BatchRing.SlotSize;
+        stream.Write(new byte[BatchRing.SlotSize]);
+        return newest;
+    }
+
     public static void FlipByte(string file, long offset)
     {
         using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
