@@ -57,3 +57,34 @@ public interface IStreamingCheckpointingService : ICheckpointingService
     /// <summary>Replaces the whole state with one written by <see cref="WriteCheckpoint(IBufferWriter{byte})"/>.</summary>
     void RestoreCheckpoint(ReadOnlySequence<byte> checkpoint);
 }
+
+/// <summary>
+/// A checkpointing service whose checkpoint can be written beside the replica's loop instead of inside
+/// it: at a checkpoint the replica asks, on its loop, for a cheap snapshot of the current state (for
+/// example by freezing what the state is made of and writing later changes elsewhere), and the
+/// environment writes the snapshot on another thread while the service goes on executing. A large
+/// state then costs the loop only the snapshot, not the whole write (see <see cref="CheckpointSnapshot"/>).
+/// </summary>
+public interface ISnapshottingService : ICheckpointingService
+{
+    /// <summary>
+    /// Captures the current state, on the replica's loop, cheaply. Operations executed afterwards must
+    /// not change what the snapshot writes. The replica keeps at most one snapshot alive: it disposes
+    /// of it, on its loop, before it asks for the next.
+    /// </summary>
+    IServiceSnapshot TakeSnapshot();
+}
+
+/// <summary>
+/// An immutable capture of a <see cref="ISnapshottingService"/>'s state, written once, from any thread.
+/// The replica disposes of it on its loop once it is written (or no longer wanted): from then on the
+/// service need not preserve what the snapshot captured.
+/// </summary>
+public interface IServiceSnapshot : IDisposable
+{
+    /// <summary>
+    /// Writes the bytes <see cref="ICheckpointingService.WriteCheckpoint"/> would have returned when the
+    /// snapshot was taken. Called at most once, from any thread, while the service executes on the loop.
+    /// </summary>
+    void WriteTo(IBufferWriter<byte> destination);
+}

@@ -38,4 +38,7 @@ internal enum Mutation
 
     /// <summary>Repaired log entries go back into the log in memory but are never written to disk; the damage flag is cleared all the same.</summary>
     RepairNotWrittenBack = 1 << 9,
+
+    /// <summary>A checkpoint written beside the loop compacts the log when it is taken, before it is written and durable.</summary>
+    CompactBeforeCheckpointWritten = 1 << 10,
 }

@@ -110,6 +110,15 @@ public sealed class Ready
     /// <summary>Log entries before this op may be dropped once the checkpoint is durable.</summary>
     public OpNumber? CompactBefore { get; internal set; }
 
+    /// <summary>
+    /// A checkpoint to write beside the loop (the service is an <see cref="ISnapshottingService"/>): call
+    /// its <see cref="CheckpointSnapshot.Write"/> on any thread and hand the result back with
+    /// <see cref="Replica.CheckpointWritten"/>. It is not part of the durability contract: nothing in this
+    /// Ready depends on it, and the replica persists the checkpoint in a later Ready. Keep the reference
+    /// before handing the Ready back with <see cref="Replica.Recycle"/>.
+    /// </summary>
+    public CheckpointSnapshot? Snapshot { get; internal set; }
+
     /// <summary>Messages to other replicas.</summary>
     public List<Envelope> Messages { get; } = [];
 
@@ -123,6 +132,7 @@ public sealed class Ready
         LogChanges.Clear();
         Checkpoint = null;
         CompactBefore = null;
+        Snapshot = null;
         Messages.Clear();
         Replies.Clear();
     }
@@ -130,7 +140,7 @@ public sealed class Ready
     /// <summary>True when there is nothing to persist or send.</summary>
     public bool IsEmpty =>
         HardState is null && LogChanges.Count == 0 && Checkpoint is null && CompactBefore is null
-        && Messages.Count == 0 && Replies.Count == 0;
+        && Snapshot is null && Messages.Count == 0 && Replies.Count == 0;
 }
 
 /// <summary>What a replica finds on its disk when it starts: its hard state, latest checkpoint and log.</summary>

@@ -9,6 +9,7 @@ namespace Viewstamped;
 public sealed partial class Replica
 {
     private Checkpoint? latestCheckpoint;
+    private CheckpointSnapshot? snapshotInFlight;
     private bool logDamaged;
     private long executedBytesSinceCheckpoint;
 
@@ -109,22 +110,31 @@ public sealed partial class Replica
             return;
         }
 
-        executedBytesSinceCheckpoint = 0;
+        if (snapshotInFlight is not null)
+        {
+            // One checkpoint is written at a time: this one is skipped, and the log waits for the next
+            // (by op count; by bytes or for a gap, the next op executed tries again).
+            return;
+        }
 
-        // The previous checkpoint is replaced below; letting it go first means its state, when still
-        // in memory, need not be held twice while the new one is written.
-        latestCheckpoint = null;
+        executedBytesSinceCheckpoint = 0;
         if (checkpointFetch is { } fetch && fetch.Checkpoint <= ExecutedOp)
         {
             // Reached by executing: the fetch is no use, and its builder may be for this very op.
             AbandonCheckpointFetch();
         }
 
-        var table = clients.Serialize();
+        if (checkpointing is ISnapshottingService snapshotting)
+        {
+            TakeSnapshot(snapshotting);
+            return;
+        }
+
+        // The previous checkpoint is replaced below; letting it go first means its state, when still
+        // in memory, need not be held twice while the new one is written.
+        latestCheckpoint = null;
         var writer = BeginCheckpoint(ExecutedOp);
-        BinaryPrimitives.WriteInt32LittleEndian(writer.GetSpan(4), table.Length);
-        writer.Advance(4);
-        writer.Write(table);
+        CheckpointSnapshot.WriteTable(writer, clients.Serialize());
         if (checkpointing is IStreamingCheckpointingService streaming)
         {
             // The service writes straight into the chunks: no array of the whole state.
@@ -139,6 +149,53 @@ public sealed partial class Replica
         SaveCheckpoint(new Checkpoint(ExecutedOp, state, state.ComputeChecksum()));
     }
 
+    /// <summary>
+    /// Captures the checkpoint at the executed op and hands it out to be written beside the loop
+    /// (<see cref="Ready.Snapshot"/>). Nothing else changes until <see cref="CheckpointWritten"/>: the
+    /// latest checkpoint, the hard state and the log stay, so a crash meanwhile loses only this one.
+    /// </summary>
+    private void TakeSnapshot(ISnapshottingService snapshotting)
+    {
+        Invariant.That(ready.Snapshot is null, "one checkpoint snapshot per Ready");
+        var snapshot = new CheckpointSnapshot(ExecutedOp, clients.Serialize(), snapshotting.TakeSnapshot(), BeginCheckpoint(ExecutedOp));
+        snapshotInFlight = snapshot;
+        ready.Snapshot = snapshot;
+        if (Mutated(Mutation.CompactBeforeCheckpointWritten))
+        {
+            CompactLog(snapshot.Op);
+        }
+    }
+
+    /// <summary>
+    /// Takes back the checkpoint this replica handed out in <see cref="Ready.Snapshot"/>, written by
+    /// <see cref="CheckpointSnapshot.Write"/>: it becomes the latest checkpoint, and the next Ready persists
+    /// it, with the hard state, and compacts the log before it. A checkpoint installed from a peer while it
+    /// was written may have overtaken it; it is then dropped. Call on the replica's loop, like <see cref="Step"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="checkpoint"/> is not what the snapshot in flight wrote.</exception>
+    public void CheckpointWritten(Checkpoint checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        if (snapshotInFlight is not { } snapshot || !snapshot.Wrote(checkpoint))
+        {
+            throw new ArgumentException($"the checkpoint at op {checkpoint.Op} is not the one this replica has in flight", nameof(checkpoint));
+        }
+
+        snapshotInFlight = null;
+        snapshot.Release();
+        if (checkpoint.Op > CheckpointOp)
+        {
+            SaveCheckpoint(checkpoint);
+        }
+        else
+        {
+            // A newer checkpoint was installed from a peer meanwhile.
+            snapshot.Abandon();
+        }
+
+        AssertInvariants();
+    }
+
     /// <summary>Where the checkpoint at <paramref name="op"/> is written: the sink's builder, or memory.</summary>
     private CheckpointBuilder BeginCheckpoint(OpNumber op) => checkpointSink?.Begin(op) ?? new MemoryCheckpointBuilder();
 
@@ -148,8 +205,14 @@ public sealed partial class Replica
         latestCheckpoint = checkpoint;
         ready.Checkpoint = checkpoint;
         PersistHardState();
-        var keepFrom = checkpoint.Op.Value + 1 > options.LogSuffix
-            ? new OpNumber(checkpoint.Op.Value + 1 - options.LogSuffix)
+        CompactLog(checkpoint.Op);
+    }
+
+    /// <summary>Drops the log before the checkpoint at <paramref name="checkpointOp"/>, keeping the configured suffix.</summary>
+    private void CompactLog(OpNumber checkpointOp)
+    {
+        var keepFrom = checkpointOp.Value + 1 > options.LogSuffix
+            ? new OpNumber(checkpointOp.Value + 1 - options.LogSuffix)
             : new OpNumber(1);
         if (keepFrom > log.Start)
         {

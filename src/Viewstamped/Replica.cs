@@ -97,6 +97,9 @@ public sealed partial class Replica
     /// <summary>The op of the latest checkpoint (0 when none).</summary>
     public OpNumber CheckpointOp => latestCheckpoint?.Op ?? OpNumber.Zero;
 
+    /// <summary>The op of the checkpoint handed out in a <see cref="Ready.Snapshot"/> and not yet written back (<see cref="CheckpointWritten"/>); null when none.</summary>
+    public OpNumber? CheckpointInFlight => snapshotInFlight?.Op;
+
     /// <summary>The checksum of the latest checkpoint (0 when none).</summary>
     public ulong LatestCheckpointChecksum => latestCheckpoint?.Checksum ?? 0;
 
@@ -322,6 +325,7 @@ public sealed partial class Replica
         Invariant.That(LogView <= View, $"log view {LogView} is above view {View}");
         Invariant.That(Status != ReplicaStatus.Normal || LogView == View, $"normal in view {View} with log view {LogView}");
         Invariant.That(ExecutedOp <= CommitNumber, $"executed {ExecutedOp} beyond commit {CommitNumber}");
+        Invariant.That(snapshotInFlight is null || snapshotInFlight.Op <= ExecutedOp, "a checkpoint in flight is of an executed op");
         Invariant.That(CommitNumber <= log.Head || CommitNumber == ExecutedOp, $"commit {CommitNumber} beyond op {log.Head}");
         Invariant.That(log.Start.Value >= 1, "the log starts at op 1 or later");
         Invariant.That(!IsPrimary || Status != ReplicaStatus.Normal || ackedOps[Index.Value] == log.Head, "the primary acknowledges its own head");

@@ -50,6 +50,14 @@ public sealed record ClusterOptions
     /// </summary>
     public Func<int, IReplicaStorage>? Storage { get; init; }
 
+    /// <summary>
+    /// The most ticks a checkpoint handed out to be written beside the loop (<see cref="Ready.Snapshot"/>,
+    /// from an <see cref="ISnapshottingService"/>) takes to be written; each takes a number of ticks drawn
+    /// from 0 to this, from a random stream of its own. Default 0: written at the start of the next tick.
+    /// A replica may crash, change view or install a peer's checkpoint meanwhile.
+    /// </summary>
+    public int CheckpointWriteTicksMax { get; init; }
+
     /// <summary>A planted bug of every replica's simulated disk, for checker tests only.</summary>
     internal DiskBug DiskBug { get; init; }
 }
@@ -77,6 +85,10 @@ public sealed class Cluster
     private readonly bool[] stepped;
     private readonly Prng prng;
     private readonly Prng? latentCorruption;
+    private readonly Prng checkpointWrites;
+    private readonly CheckpointSnapshot?[] snapshotsInFlight;
+    private readonly ulong[] snapshotDue;
+    private readonly ulong[] checkpointHeld;
     private ulong incarnations;
     private long entriesRepairedBefore;
 
@@ -91,6 +103,8 @@ public sealed class Cluster
             latentCorruption = new Prng(options.Seed ^ 0x1A7E_0000_C022_0000UL);
         }
 
+        // A stream of its own, so how long checkpoints take to write changes no other random choice.
+        checkpointWrites = new Prng(options.Seed ^ 0xC4EC_0000_0000_0017UL);
         Network = new SimulatedNetwork(new Prng(options.Seed ^ 0x5EEDUL)) { Options = options.Network };
         Checker = new ClusterChecker(options.ReplicaCount);
         replicas = new Replica?[options.ReplicaCount];
@@ -102,6 +116,9 @@ public sealed class Cluster
         syncDue = new ulong[options.ReplicaCount];
         unpersisted = new Ready?[options.ReplicaCount];
         stepped = new bool[options.ReplicaCount];
+        snapshotsInFlight = new CheckpointSnapshot?[options.ReplicaCount];
+        snapshotDue = new ulong[options.ReplicaCount];
+        checkpointHeld = new ulong[options.ReplicaCount];
         for (var i = 0; i < options.ReplicaCount; i++)
         {
             if (options.Disk is { } faults)
@@ -245,9 +262,21 @@ public sealed class Cluster
         Now++;
         for (var i = 0; i < replicas.Length; i++)
         {
+            if (disks[i] is { HasUnsyncedWrites: false, HasUnsyncedSummary: true } idle)
+            {
+                // Nothing was written since the last sync completed: the log is idle, and its batch ring is synced.
+                idle.SyncSummaries();
+                MaybeCorrupt(i, newestBatch: true);
+            }
+
             if (syncDue[i] != 0 && Now >= syncDue[i])
             {
                 CompleteSync(i);
+            }
+
+            if (snapshotsInFlight[i] is not null && Now >= snapshotDue[i])
+            {
+                CompleteCheckpointWrite(i);
             }
         }
 
@@ -305,6 +334,7 @@ public sealed class Cluster
         entriesRepairedBefore += replicas[index]!.EntriesRepaired;
         replicas[index] = null;
         unpersisted[index] = null;
+        snapshotsInFlight[index] = null; // its writer dies with it; the checkpoint never becomes current
         if (disks[index] is { } disk)
         {
             disk.Crash();
@@ -323,7 +353,13 @@ public sealed class Cluster
     public void Restart(int index)
     {
         Invariant.That(replicas[index] is null, "restart a crashed replica");
+        var synced = disks[index]?.SyncedLog();
         var durable = storages[index].Load();
+        if (synced is not null)
+        {
+            Checker.ReadBack(index, synced, durable);
+        }
+
         Checker.Restarting(index, disks[index] is null ? null : durable);
         Start(index, durable);
     }
@@ -352,6 +388,7 @@ public sealed class Cluster
         services[index] = options.ServiceFactory();
         // Storage that writes checkpoints itself (the runtime's file storage in tests) gets them as the runtime's host gives them.
         replicas[index] = new Replica(replicaOptions, services[index], durable, storages[index] as ICheckpointSink);
+        checkpointHeld[index] = durable?.Checkpoint?.Op.Value ?? 0;
         Flush(index);
     }
 
@@ -420,6 +457,14 @@ public sealed class Cluster
         }
 
         var ready = replica.TakeReady();
+        CheckCompaction(index, ready);
+        if (ready.Snapshot is { } snapshot)
+        {
+            Invariant.That(snapshotsInFlight[index] is null, "one checkpoint in flight per replica");
+            snapshotsInFlight[index] = snapshot;
+            snapshotDue[index] = Now + checkpointWrites.Below((ulong)options.CheckpointWriteTicksMax + 1);
+        }
+
         if (disks[index] is not null)
         {
             WriteToDisk(index, ready);
@@ -445,6 +490,32 @@ public sealed class Cluster
             // Persisted and sent: nothing refers to the Ready any more, so the replica may reuse it.
             replica.Recycle(ready);
         }
+    }
+
+    /// <summary>
+    /// The durability contract of compaction: a Ready drops log entries only before a checkpoint that it, or
+    /// an earlier Ready, makes durable; otherwise a crash leaves a disk that cannot rebuild the ops between.
+    /// </summary>
+    private void CheckCompaction(int index, Ready ready)
+    {
+        if (ready.Checkpoint is { } checkpoint)
+        {
+            checkpointHeld[index] = Math.Max(checkpointHeld[index], checkpoint.Op.Value);
+        }
+
+        if (ready.CompactBefore is { } compactBefore && compactBefore.Value > checkpointHeld[index] + 1)
+        {
+            throw new SafetyViolationException($"r{index} compacts its log before op {compactBefore}, past its latest checkpoint handed to storage (op {checkpointHeld[index]})");
+        }
+    }
+
+    /// <summary>The checkpoint replica <paramref name="index"/> handed out is written now (its drawn delay is over): it hands it back.</summary>
+    private void CompleteCheckpointWrite(int index)
+    {
+        var snapshot = snapshotsInFlight[index]!;
+        snapshotsInFlight[index] = null;
+        replicas[index]!.CheckpointWritten(snapshot.Write());
+        Flush(index);
     }
 
     /// <summary>
@@ -550,9 +621,10 @@ public sealed class Cluster
     /// After a sync, maybe flips a bit of an acknowledged block on replica <paramref name="index"/>'s disk
     /// (<see cref="DiskFaults.LatentCorruptionProbability"/>, at most <see cref="DiskFaults.LatentCorruptionsMax"/>
     /// times per disk), but only while at most f disks are damaged (<see cref="SimulatedDisk.IsDamaged"/>):
-    /// the budget that leaves an intact copy of every committed op in the cluster.
+    /// the budget that leaves an intact copy of every committed op in the cluster. With <paramref name="newestBatch"/>
+    /// (after the batch ring was synced) it hits the newest batch, which only the ring tells from a torn write.
     /// </summary>
-    private void MaybeCorrupt(int index)
+    private void MaybeCorrupt(int index, bool newestBatch = false)
     {
         var faults = options.Disk!;
         var disk = disks[index]!;
@@ -569,7 +641,11 @@ public sealed class Cluster
         if (latentCorruption.Chance(faults.LatentCorruptionProbability))
         {
             // One in four hits the checkpoint file the superblock names, when there is one; the rest a log block.
-            if (!(latentCorruption.Chance(0.25) && disk.InjectCheckpointCorruption(latentCorruption)))
+            if (newestBatch)
+            {
+                disk.InjectLatentCorruption(latentCorruption, newestBatch: true);
+            }
+            else if (!(latentCorruption.Chance(0.25) && disk.InjectCheckpointCorruption(latentCorruption)))
             {
                 disk.InjectLatentCorruption(latentCorruption);
             }

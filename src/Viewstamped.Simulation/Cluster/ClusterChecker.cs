@@ -128,6 +128,44 @@ public sealed class ClusterChecker
     }
 
     /// <summary>
+    /// Replica <paramref name="index"/>'s disk read back <paramref name="loaded"/> after a crash, having made
+    /// <paramref name="synced"/> durable before it. Unless the disk reports damage (<see cref="DurableState.LogDamaged"/>,
+    /// which keeps the replica from voting until it repairs from its peers), it must return exactly the
+    /// log it made durable: an entry it drops silently may be one the replica acknowledged, and a quorum
+    /// that counts on it could lose a committed op. Cutting a rotten, durable batch as if it were a torn
+    /// write is such a drop.
+    /// </summary>
+    public void ReadBack(int index, DurableState synced, DurableState loaded)
+    {
+        ArgumentNullException.ThrowIfNull(synced);
+        ArgumentNullException.ThrowIfNull(loaded);
+        if (loaded.LogDamaged)
+        {
+            return;
+        }
+
+        var differs = -1;
+        for (var i = 0; differs < 0 && i < Math.Max(loaded.Entries.Count, synced.Entries.Count); i++)
+        {
+            if (i >= loaded.Entries.Count || i >= synced.Entries.Count || loaded.Entries[i].Op != synced.Entries[i].Op
+                || loaded.Entries[i].Checksum() != synced.Entries[i].Checksum())
+            {
+                differs = i;
+            }
+        }
+
+        if (differs >= 0 || loaded.LogHead != synced.LogHead)
+        {
+            var where = differs < 0 ? string.Empty
+                : differs < synced.Entries.Count ? $"; op {synced.Entries[differs].Op.Value} is missing or different"
+                : $"; op {loaded.Entries[differs].Op.Value} was never made durable";
+            throw new SafetyViolationException(
+                $"r{index}'s disk read back a log ending at op {loaded.LogHead.Value} ({loaded.Entries.Count} entries) without reporting damage, "
+                + $"but it had made a log ending at op {synced.LogHead.Value} ({synced.Entries.Count} entries) durable{where}: entries it may have acknowledged were lost silently");
+        }
+    }
+
+    /// <summary>
     /// Replica <paramref name="index"/> is about to restart: forget what it had shown, except its views.
     /// With storage where every write is durable at once (<paramref name="durable"/> null) the restarted
     /// replica must come back in the view it had reached. On a simulated disk, whose crash loses what was

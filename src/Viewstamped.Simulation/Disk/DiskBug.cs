@@ -14,4 +14,7 @@ internal enum DiskBug
 
     /// <summary>Checkpoint files are decoded without verifying their checksums, so a rotten checkpoint is restored from.</summary>
     SkipCheckpointChecksum,
+
+    /// <summary>The loader ignores the batch ring, so damage to the newest batch, even one whose summary says it was made durable, is cut as a torn write.</summary>
+    TrustTornNewestBatch,
 }

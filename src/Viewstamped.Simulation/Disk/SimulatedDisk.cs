@@ -30,15 +30,20 @@ namespace Viewstamped.Simulation;
 /// <item><b>Latent corruption</b> (off by default). A durable log block gets a bit flipped for good, at most
 /// <see cref="DiskFaults.LatentCorruptionsMax"/> times. This destroys acknowledged data: <see cref="Load"/>
 /// detects and reports it (<see cref="Health"/>), ends the log before it and records durably that the log is
-/// damaged (<see cref="HardState.LogDamaged"/>), which the replica repairs from its peers. Only blocks followed by
-/// a later batch are hit (damage to the newest batch looks exactly like a torn write). The checkpoint file the
-/// superblock names can rot too (<see cref="InjectCheckpointCorruption"/>): <see cref="Load"/> then returns no
+/// damaged (<see cref="HardState.LogDamaged"/>), which the replica repairs from its peers. Blocks followed by a
+/// later batch are hit, and those of the newest batch once its summary is durable in the batch ring (below); the
+/// newest batch before that is spared, since after a power loss its damage looks exactly like a torn write
+/// (storage.md describes this window). The checkpoint file the superblock names can rot too (<see cref="InjectCheckpointCorruption"/>): <see cref="Load"/> then returns no
 /// checkpoint and no log, as damaged, and the replica fetches a checkpoint from a peer. The simulator's cluster
 /// injects both within its budget of at most f damaged disks.</item>
 /// <item><b>Latency</b> (optional). Each sync draws a duration up to <see cref="DiskFaults.SyncLatencyTicksMax"/>
 /// ticks (returned by <see cref="BeginSync"/>; <see cref="LastSyncTicks"/> after <see cref="Sync"/>); the
 /// simulator's cluster completes the sync that many ticks later and only then sends the Readies' messages.</item>
 /// </list>
+/// <para><b>Batch ring.</b> As in the file storage, a summary of each batch is written when its sync completes
+/// and made durable by <see cref="SyncSummaries"/>, which the simulator's cluster calls when the disk is idle; a
+/// crash loses a summary not yet synced. A load treats damage at or below the newest durable summary as
+/// corruption, not as a torn write.</para>
 /// The budget: with the default faults only writes that were never acknowledged are lost, so every
 /// replica restarts with everything it acknowledged and the cluster recovers from any crash pattern.
 /// Checkpoint files are written and synced before the log refers to them, and superblock updates
@@ -63,6 +68,12 @@ public sealed class SimulatedDisk : IReplicaStorage
     private ulong nextBatch = 1;
     private bool compacted;
     private bool latentDamage;
+
+    /// <summary>The last record of the newest batch whose summary is durable in the batch ring (0: none).</summary>
+    private ulong summarizedSeq;
+
+    /// <summary>The last record of the newest batch whose summary was written after its sync but is not durable yet.</summary>
+    private ulong pendingSummarySeq;
 
     /// <summary>Checkpoint files with a latent bit flip, until they are rewritten or deleted.</summary>
     private readonly HashSet<ulong> corruptCheckpoints = [];
@@ -106,6 +117,12 @@ public sealed class SimulatedDisk : IReplicaStorage
 
     /// <summary>True between <see cref="BeginSync"/> and <see cref="CompleteSync"/>.</summary>
     public bool SyncInProgress { get; private set; }
+
+    /// <summary>
+    /// True when a batch summary was written after a sync and is not durable yet: the disk's log has not
+    /// been idle since. <see cref="SyncSummaries"/> makes it durable.
+    /// </summary>
+    public bool HasUnsyncedSummary => pendingSummarySeq > summarizedSeq;
 
     /// <summary>The number of durable log blocks (after compaction rewrites).</summary>
     public int BlockCount => blocks.Count;
@@ -246,6 +263,12 @@ public sealed class SimulatedDisk : IReplicaStorage
         Invariant.That(SyncInProgress, "complete a sync that was begun");
         SyncInProgress = false;
         syncs++;
+        if (inFlight.Count > 0)
+        {
+            // The batch is durable: only now may the ring say so (volatile until the ring is synced).
+            pendingSummarySeq = nextSeq - 1;
+        }
+
         blocks.AddRange(inFlight);
         inFlight.Clear();
         foreach (var ready in inFlightReadies)
@@ -265,6 +288,24 @@ public sealed class SimulatedDisk : IReplicaStorage
         {
             Rewrite();
         }
+    }
+
+    /// <summary>
+    /// The log every completed sync made durable (what the replica may have acknowledged), as the memory
+    /// storage holds it: what a <see cref="Load"/> must read back unless it reports damage. For the
+    /// simulator's checker, which holds the disk to that; call it after a crash, before loading.
+    /// </summary>
+    public DurableState SyncedLog() => shadow.Load();
+
+    /// <summary>
+    /// Syncs the batch ring, as the file storage does once its log has been idle for a moment: the
+    /// summary written after the last sync becomes durable, and from then on damage to that batch reads
+    /// as corruption, not as a torn write. Call only when no sync is in progress and nothing waits for one.
+    /// </summary>
+    public void SyncSummaries()
+    {
+        Invariant.That(!HasUnsyncedWrites, "the batch ring is synced when the log is idle");
+        summarizedSeq = Math.Max(summarizedSeq, pendingSummarySeq);
     }
 
     /// <summary>
@@ -323,9 +364,21 @@ public sealed class SimulatedDisk : IReplicaStorage
             landed.RemoveAt(landed.Count - 1);
         }
 
+        if (landed.Count == inFlight.Count && landed.TrueForAll(block => DiskBlock.Decode(block) is { BodyLost: false }))
+        {
+            // Every block of the batch landed intact: it is on the disk as if its sync had completed.
+            foreach (var ready in inFlightReadies)
+            {
+                shadow.Persist(ready);
+            }
+        }
+
         blocks.AddRange(landed);
         inFlight.Clear();
         inFlightReadies.Clear();
+
+        // A summary not yet synced is lost: the worst case, since it vouched for a batch that may have been acknowledged.
+        pendingSummarySeq = summarizedSeq;
     }
 
     /// <summary>
@@ -338,17 +391,22 @@ public sealed class SimulatedDisk : IReplicaStorage
 
     /// <summary>
     /// Flips one bit of a random durable log block for good (a latent sector error); returns the block's
-    /// index, or -1 when there is no candidate. Only blocks of a batch followed by a later durable batch
-    /// are candidates: damage to the newest batch reads exactly like a write torn by a power cut, which
-    /// the file storage cannot tell apart either (storage.md). The choice comes from
+    /// index, or -1 when there is no candidate. Candidates are the blocks of a batch followed by a later
+    /// durable batch, and those of the newest batch once its summary is durable in the batch ring
+    /// (<see cref="SyncSummaries"/>); with <paramref name="newestBatch"/>, only the latter. The newest
+    /// batch before its summary is durable is spared: its damage after a power loss reads like a write
+    /// torn by the power cut, the one window storage.md describes. The choice comes from
     /// <paramref name="random"/> when given, else from the disk's own stream.
     /// </summary>
-    public int InjectLatentCorruption(Prng? random = null)
+    public int InjectLatentCorruption(Prng? random = null, bool newestBatch = false)
     {
         random ??= prng;
-        var lastBatch = blocks.Count > 0 && blocks[^1] is { } last ? DiskBlock.Decode(last)?.Batch : null;
+        var last = blocks.Count > 0 && blocks[^1] is { } block ? DiskBlock.Decode(block) : null;
+        var lastBatch = last?.Batch;
+        var newestVouched = last is not null && last.Seq <= summarizedSeq;
         var candidates = Enumerable.Range(0, blocks.Count)
-            .Where(i => blocks[i] is { } block && DiskBlock.Decode(block) is { } record && record.Batch < lastBatch)
+            .Where(i => blocks[i] is { } b && DiskBlock.Decode(b) is { } record
+                && (record.Batch == lastBatch ? newestVouched : !newestBatch && record.Batch < lastBatch))
             .ToList();
         if (candidates.Count == 0)
         {
@@ -404,6 +462,9 @@ public sealed class SimulatedDisk : IReplicaStorage
 
         var problems = new List<string>();
         var (sb, validCopies) = ReadSuperblock(problems);
+
+        // Every record up to the newest durable batch summary had been made durable; the planted bug forgets the ring.
+        var covered = Bug == DiskBug.TrustTornNewestBatch ? sb.WalSeq : Math.Max(sb.WalSeq, summarizedSeq);
         var records = new DiskRecord?[blocks.Count];
         var verify = Bug != DiskBug.SkipLogChecksum;
         for (var i = 0; i < blocks.Count; i++)
@@ -448,7 +509,7 @@ public sealed class SimulatedDisk : IReplicaStorage
             var startBatch = before is null ? sb.FirstBatch : before.BatchEnd ? before.Batch + 1 : before.Batch;
             var laterBatch = records.Skip(damaged).Any(r => r is not null && r.Batch > startBatch);
             var cutSeq = sb.FirstSeq + (ulong)(lastBatchEnd + 1) - 1;
-            if (!laterBatch && cutSeq >= sb.WalSeq)
+            if (!laterBatch && cutSeq >= covered)
             {
                 keep = lastBatchEnd + 1;
                 tornRecords = records.Length - keep;
@@ -473,11 +534,11 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
 
         var lastSeq = sb.FirstSeq + (ulong)keep - 1;
-        var placed = corrupt && Placed(records, damaged, sb.FirstSeq);
-        if (!corrupt && lastSeq < sb.WalSeq)
+        var placed = corrupt && Placed(records, damaged, sb.FirstSeq) && sb.FirstSeq + (ulong)records.Length - 1 >= covered;
+        if (!corrupt && lastSeq < covered)
         {
             corrupt = true;
-            problems.Add($"corruption: the log ends at record {lastSeq}, before record {sb.WalSeq} the superblock covers");
+            problems.Add($"corruption: the log ends at record {lastSeq}, before record {covered} the superblock or the batch ring covers");
         }
 
         // Replay what is kept, exactly as the memory storage would have applied it. A checkpoint that
@@ -509,6 +570,10 @@ public sealed class SimulatedDisk : IReplicaStorage
 
         current = sb;
         nextSeq = lastSeq + 1;
+
+        // Sequence numbers after the cut are used again: the ring's summaries beyond it are overwritten.
+        summarizedSeq = Math.Min(summarizedSeq, lastSeq);
+        pendingSummarySeq = summarizedSeq;
         nextBatch = keep == 0 ? sb.FirstBatch : records[keep - 1]!.Batch + 1;
         shadow = memory;
         logicalHead = memory.Load().LogHead;

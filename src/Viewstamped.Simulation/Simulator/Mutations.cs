@@ -3,7 +3,8 @@ namespace Viewstamped.Simulation;
 /// <summary>
 /// A planted bug, for proving that the simulator's checkers catch real bugs. Most are switches in the
 /// protocol core; <see cref="AckBeforePersist"/> is a bug of the environment, planted by the cluster, and
-/// <see cref="TrustTornSuperblock"/>, <see cref="SkipLogChecksum"/> and <see cref="SkipCheckpointChecksum"/> are bugs of the simulated disk.
+/// <see cref="TrustTornSuperblock"/>, <see cref="SkipLogChecksum"/>, <see cref="SkipCheckpointChecksum"/> and
+/// <see cref="TrustTornNewestBatch"/> are bugs of the simulated disk.
 /// </summary>
 public enum PlantedMutation
 {
@@ -43,6 +44,9 @@ public enum PlantedMutation
     /// <summary>A replica puts the log entries it repaired from its peers back in its log but never writes them to disk, and clears its damage flag.</summary>
     RepairNotWrittenBack,
 
+    /// <summary>A checkpoint written beside the loop compacts the log as soon as it is taken, before it is written and durable.</summary>
+    CompactBeforeCheckpointWritten,
+
     /// <summary>The simulated disk's superblock reader trusts the last copy with the highest sequence without checking it (a torn copy wins).</summary>
     TrustTornSuperblock,
 
@@ -51,6 +55,9 @@ public enum PlantedMutation
 
     /// <summary>The simulated disk reads checkpoint files without verifying their checksums (a rotten checkpoint is restored from).</summary>
     SkipCheckpointChecksum,
+
+    /// <summary>The simulated disk ignores its batch ring: a rotten newest batch, though its summary says it was durable, is cut as a torn write.</summary>
+    TrustTornNewestBatch,
 }
 
 /// <summary>A planted mutation's command-line name and what it breaks.</summary>
@@ -75,10 +82,12 @@ public static class Mutations
         new(PlantedMutation.ViewStartWithoutQuorum, "view-start-without-quorum", "the new primary starts its view with one DoViewChange fewer than a quorum"),
         new(PlantedMutation.TrustDamagedLog, "trust-damaged-log", "a replica whose disk lost acknowledged entries votes with what is left of its log and keeps its commit number"),
         new(PlantedMutation.RepairNotWrittenBack, "repair-not-written-back", "a replica puts the log entries it repaired from its peers back in its log without writing them to disk, and clears its damage flag"),
+        new(PlantedMutation.CompactBeforeCheckpointWritten, "compact-before-checkpoint-written", "a checkpoint written beside the replica's loop compacts the log when it is taken, before it is written and durable"),
         new(PlantedMutation.AckBeforePersist, "ack-before-persist", "environment: the cluster sends a Ready's messages before the Ready is durable"),
         new(PlantedMutation.TrustTornSuperblock, "trust-torn-superblock", "storage: the superblock reader trusts the last copy with the highest sequence without checking its checksum"),
         new(PlantedMutation.SkipLogChecksum, "skip-log-checksum", "storage: log blocks are read without verifying their checksums"),
         new(PlantedMutation.SkipCheckpointChecksum, "skip-checkpoint-checksum", "storage: checkpoint files are read without verifying their checksums"),
+        new(PlantedMutation.TrustTornNewestBatch, "trust-torn-newest-batch", "storage: the batch ring is ignored, so a rotten newest batch that had been made durable is cut as a torn write"),
     ];
 
     /// <summary>The name of <paramref name="mutation"/> ("none" for no mutation).</summary>
@@ -112,6 +121,7 @@ public static class Mutations
         PlantedMutation.TrustTornSuperblock => DiskBug.TrustTornSuperblock,
         PlantedMutation.SkipLogChecksum => DiskBug.SkipLogChecksum,
         PlantedMutation.SkipCheckpointChecksum => DiskBug.SkipCheckpointChecksum,
+        PlantedMutation.TrustTornNewestBatch => DiskBug.TrustTornNewestBatch,
         _ => DiskBug.None,
     };
 
@@ -128,6 +138,7 @@ public static class Mutations
         PlantedMutation.ViewStartWithoutQuorum => Mutation.ViewStartWithoutQuorum,
         PlantedMutation.TrustDamagedLog => Mutation.TrustDamagedLog,
         PlantedMutation.RepairNotWrittenBack => Mutation.RepairNotWrittenBack,
+        PlantedMutation.CompactBeforeCheckpointWritten => Mutation.CompactBeforeCheckpointWritten,
         _ => Mutation.None,
     };
 }

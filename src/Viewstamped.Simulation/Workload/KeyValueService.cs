@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using Viewstamped.Samples;
@@ -11,7 +12,7 @@ namespace Viewstamped.Simulation.Workload;
 /// when an operation executes twice, since every operation carries its process and a sequence number
 /// that only grows. Both are part of its checkpoint.
 /// </summary>
-public sealed class KeyValueService : ICheckpointingService, IAuditedService
+public sealed class KeyValueService : ISnapshottingService, IAuditedService
 {
     /// <summary>The number of keys the service holds.</summary>
     public const int KeysMax = 64;
@@ -68,37 +69,14 @@ public sealed class KeyValueService : ICheckpointingService, IAuditedService
     }
 
     /// <inheritdoc />
-    public byte[] WriteCheckpoint()
-    {
-        var size = 4 + 8 + 4 + 4 + (lastSequence.Count * 8);
-        foreach (var value in values)
-        {
-            size += 4 + value.Length;
-        }
+    public byte[] WriteCheckpoint() => Capture().ToArray();
 
-        var bytes = new byte[size];
-        var span = bytes.AsSpan();
-        BinaryPrimitives.WriteUInt32LittleEndian(span, CheckpointMagic);
-        BinaryPrimitives.WriteUInt64LittleEndian(span[4..], StateHash);
-        BinaryPrimitives.WriteInt32LittleEndian(span[12..], adder.Total);
-        BinaryPrimitives.WriteInt32LittleEndian(span[16..], lastSequence.Count);
-        span = span[20..];
-        foreach (var (process, sequence) in lastSequence.OrderBy(pair => pair.Key))
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(span, process);
-            BinaryPrimitives.WriteInt32LittleEndian(span[4..], sequence);
-            span = span[8..];
-        }
+    /// <inheritdoc />
+    /// <remarks>Values are never changed in place, so the snapshot copies only the references.</remarks>
+    IServiceSnapshot ISnapshottingService.TakeSnapshot() => Capture();
 
-        foreach (var value in values)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(span, value.Length);
-            value.CopyTo(span[4..]);
-            span = span[(4 + value.Length)..];
-        }
-
-        return bytes;
-    }
+    private Snapshot Capture() =>
+        new(StateHash, adder.Total, [.. lastSequence.OrderBy(pair => pair.Key)], (byte[][])values.Clone());
 
     /// <inheritdoc />
     public void RestoreCheckpoint(ReadOnlySpan<byte> checkpoint)
@@ -161,5 +139,47 @@ public sealed class KeyValueService : ICheckpointingService, IAuditedService
         hash = (hash ^ operation) * 0x9E3779B97F4A7C15UL;
         hash = (hash ^ (hash >> 29) ^ result) * 0xBF58476D1CE4E5B9UL;
         return hash ^ (hash >> 32);
+    }
+
+    /// <summary>The state at a checkpoint, written later (possibly by another thread) in the checkpoint's layout.</summary>
+    private sealed class Snapshot(ulong stateHash, int total, KeyValuePair<int, int>[] sequences, byte[][] values) : IServiceSnapshot
+    {
+        public byte[] ToArray()
+        {
+            var size = 4 + 8 + 4 + 4 + (sequences.Length * 8);
+            foreach (var value in values)
+            {
+                size += 4 + value.Length;
+            }
+
+            var bytes = new byte[size];
+            var span = bytes.AsSpan();
+            BinaryPrimitives.WriteUInt32LittleEndian(span, CheckpointMagic);
+            BinaryPrimitives.WriteUInt64LittleEndian(span[4..], stateHash);
+            BinaryPrimitives.WriteInt32LittleEndian(span[12..], total);
+            BinaryPrimitives.WriteInt32LittleEndian(span[16..], sequences.Length);
+            span = span[20..];
+            foreach (var (process, sequence) in sequences)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(span, process);
+                BinaryPrimitives.WriteInt32LittleEndian(span[4..], sequence);
+                span = span[8..];
+            }
+
+            foreach (var value in values)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(span, value.Length);
+                value.CopyTo(span[4..]);
+                span = span[(4 + value.Length)..];
+            }
+
+            return bytes;
+        }
+
+        public void WriteTo(IBufferWriter<byte> destination) => destination.Write(ToArray());
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -149,6 +149,46 @@ public sealed class SimulatedDiskTests
     }
 
     [Fact]
+    public void A_rotten_newest_batch_is_corruption_once_its_summary_is_durable()
+    {
+        var disk = new SimulatedDisk(new Prng(3), DiskFaults.None);
+        disk.Persist(Ready([Append(Entry(1)), Append(Entry(2))], Hard(1, 1, 0)));
+        disk.Persist(Ready([Append(Entry(3)), Append(Entry(4))], Hard(1, 1, 2)));
+        Assert.True(disk.HasUnsyncedSummary);
+
+        // Before the ring is synced the newest batch is spared: after a power loss nothing would tell its rot from a tear.
+        Assert.All(Enumerable.Range(0, 20), _ => Assert.True(disk.InjectLatentCorruption(newestBatch: true) < 0));
+        disk.SyncSummaries();
+        Assert.False(disk.HasUnsyncedSummary);
+        Assert.InRange(disk.InjectLatentCorruption(newestBatch: true), disk.BlockCount - 3, disk.BlockCount - 1);
+
+        // The newest batch rotted after its summary was durable: a load reports corruption, never a torn write.
+        Assert.Equal(new OpNumber(4), disk.SyncedLog().LogHead);
+        disk.Crash();
+        var state = disk.Load();
+        Assert.True(disk.Health.LogCorrupt, string.Join("; ", disk.Health.Problems));
+        Assert.Equal(0, disk.Health.TornRecords);
+        Assert.True(state.LogDamaged);
+        Assert.Equal(Enumerable.Range(1, state.Entries.Count).Select(op => Entry((ulong)op)), state.Entries);
+    }
+
+    [Fact]
+    public void A_summary_not_yet_synced_is_lost_in_a_crash()
+    {
+        var disk = new SimulatedDisk(new Prng(3), DiskFaults.None);
+        disk.Persist(Ready([Append(Entry(1))], Hard(1, 1, 0)));
+        disk.SyncSummaries();
+        disk.Persist(Ready([Append(Entry(2))], Hard(1, 1, 1)));
+        Assert.True(disk.HasUnsyncedSummary);
+        disk.Crash();
+        Assert.False(disk.HasUnsyncedSummary);
+
+        // The batch itself was synced and stays; only the proof that it was complete went, so it is spared from rot.
+        Assert.Equal(new OpNumber(2), disk.Load().LogHead);
+        Assert.True(disk.InjectLatentCorruption(newestBatch: true) < 0);
+    }
+
+    [Fact]
     public void A_latent_flip_in_the_checkpoint_is_detected_and_the_replica_restarts_empty_and_damaged_with_its_views()
     {
         var disk = new SimulatedDisk(new Prng(7), DiskFaults.None);

@@ -26,7 +26,22 @@ public class MutationTests(ITestOutputHelper output)
         ReplicaDownTicksMax = 300,
     };
 
-    public static TheoryData<string> Profiles => new() { "all", "stale-logs", "disk" };
+    /// <summary>
+    /// Disks whose newest batch rots often, on replicas that crash often: a rotten newest batch must be
+    /// read back as corruption, and a crash must come while it is still the newest for a wrong answer to show.
+    /// </summary>
+    private static readonly FaultMix RottenNewestBatches = new()
+    {
+        DelayMin = 1,
+        DelayMax = 3,
+        ReplicaCrashRate = 0.006,
+        ReplicaDownTicksMax = 100,
+        Disk = new DiskFaults { SyncLatencyTicksMax = 3, LatentCorruptionProbability = 0.3, LatentCorruptionsMax = 3 },
+        PowerLossRate = 0.0015,
+        PowerDownTicksMax = 50,
+    };
+
+    public static TheoryData<string> Profiles => new() { "all", "stale-logs", "disk", "rotten-newest-batches" };
 
     [Fact]
     public void Commit_without_quorum_is_caught() => AssertCaught(PlantedMutation.CommitWithoutQuorum, Options("all"));
@@ -59,6 +74,10 @@ public class MutationTests(ITestOutputHelper output)
     public void Repair_not_written_back_is_caught() => AssertCaught(PlantedMutation.RepairNotWrittenBack, Options("disk"));
 
     [Fact]
+    public void Compact_before_checkpoint_written_is_caught() =>
+        AssertCaught(PlantedMutation.CompactBeforeCheckpointWritten, Options("all"), "compacts its log");
+
+    [Fact]
     public void Ack_before_persist_is_caught() => AssertCaught(PlantedMutation.AckBeforePersist, Options("all"), "view went back");
 
     [Fact]
@@ -71,6 +90,10 @@ public class MutationTests(ITestOutputHelper output)
 
     [Fact]
     public void Skip_checkpoint_checksum_is_caught() => AssertCaught(PlantedMutation.SkipCheckpointChecksum, Options("disk"));
+
+    [Fact]
+    public void Trust_torn_newest_batch_is_caught() =>
+        AssertCaught(PlantedMutation.TrustTornNewestBatch, Options("rotten-newest-batches"), "lost silently");
 
     [Fact]
     public void Every_mutation_has_a_test_and_a_name()
@@ -100,6 +123,7 @@ public class MutationTests(ITestOutputHelper output)
     {
         "stale-logs" => new SimulationOptions { FaultMix = StaleLogs, Clients = 16, RequestsPerClient = 100 },
         "disk" => new SimulationOptions { Faults = FaultProfile.Disk },
+        "rotten-newest-batches" => new SimulationOptions { FaultMix = RottenNewestBatches },
         _ => new SimulationOptions { Faults = FaultProfile.All },
     };
 
