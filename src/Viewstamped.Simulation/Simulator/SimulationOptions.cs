@@ -61,7 +61,6 @@ public sealed record SimulationOptions
     public ulong? LogSuffix { get; init; }
 
     /// <summary>
-<<<<<<< HEAD
     /// Take a checkpoint also once this many bytes of entries were executed since the last one (see
     /// <see cref="ReplicaOptions.CheckpointBytesInterval"/>; 0: by op count only); null draws it from the
     /// seed: off, every few entries, every couple of dozen, or the core's default (never reached in a run).
@@ -74,12 +73,12 @@ public sealed record SimulationOptions
     /// couple of entries, a few dozen, or the core's default (every entry of a simulated run).
     /// </summary>
     public long? ViewChangeCommittedBytesMax { get; init; }
-=======
+
+    /// <summary>
     /// The most ticks a checkpoint takes to be written beside a replica's loop (each one draws its own
     /// from 0 to this); null draws it from the seed (0, 4, 40 or 400), from a stream of its own.
     /// </summary>
     public int? CheckpointWriteTicksMax { get; init; }
->>>>>>> main
 
     /// <summary>The planted bug to run with. Default none.</summary>
     public PlantedMutation Mutation { get; init; }

@@ -90,6 +90,7 @@ public sealed class SimulationRun
         CheckpointBytesInterval = options.CheckpointBytesInterval ?? Pick(draws, 0L, 500L, 2000L, 32L << 20);
         livenessTicks = options.LivenessTicks ?? options.EffectiveLivenessTicks + (40 * (Faults.DelayMax + Faults.PathDelaySpread + Faults.SyncLatencyTicksMax));
         var coreMutation = Mutations.CoreFlag(options.Mutation);
+
         // Drawn from a stream of its own, so that the other choices of a seed stay as they were.
         CheckpointWriteTicksMax = options.CheckpointWriteTicksMax ?? Pick(new Prng(options.Seed ^ 0xC4EC_0000_0000_0017UL), 0, 4, 40, 400);
         var checkpointInterval = CheckpointInterval;
@@ -130,11 +131,8 @@ public sealed class SimulationRun
         }
 
         TraceEvent("sim", $"seed {options.Seed} replicas {options.Replicas} clients {options.Clients} requests {options.RequestsPerClient} "
-<<<<<<< HEAD
-            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} checkpoint-bytes {CheckpointBytesInterval} view-change-committed-bytes {ViewChangeCommittedBytesMax} think {think} mutation {Mutations.NameOf(options.Mutation)} faults {Faults}");
-=======
-            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} checkpoint-write-ticks {CheckpointWriteTicksMax} think {think} mutation {Mutations.NameOf(options.Mutation)} faults {Faults}");
->>>>>>> main
+            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} checkpoint-bytes {CheckpointBytesInterval} view-change-committed-bytes {ViewChangeCommittedBytesMax} "
+            + $"checkpoint-write-ticks {CheckpointWriteTicksMax} think {think} mutation {Mutations.NameOf(options.Mutation)} faults {Faults}");
         for (var i = 0; i < options.Replicas; i++)
         {
             Observe(Cluster.Replica(i));
@@ -169,16 +167,14 @@ public sealed class SimulationRun
     /// <summary>The log suffix of the replicas.</summary>
     public ulong LogSuffix { get; }
 
-<<<<<<< HEAD
     /// <summary>The bytes of executed entries after which the replicas take a checkpoint (0: by op count only).</summary>
     public long CheckpointBytesInterval { get; }
 
     /// <summary>The bytes of committed entries the replicas' view-change logs carry.</summary>
     public long ViewChangeCommittedBytesMax { get; }
-=======
+
     /// <summary>The most ticks a checkpoint takes to be written beside a replica's loop in this run.</summary>
     public int CheckpointWriteTicksMax { get; }
->>>>>>> main
 
     /// <summary>Where the run stands.</summary>
     public SimulationPhase Phase { get; private set; }
