@@ -117,19 +117,30 @@ public sealed partial class Replica
             return;
         }
 
-        executedBytesSinceCheckpoint = 0;
-        if (checkpointFetch is { } fetch && fetch.Checkpoint <= ExecutedOp)
-        {
-            // Reached by executing: the fetch is no use, and its builder may be for this very op.
-            AbandonCheckpointFetch();
-        }
-
+        BeginCheckpointOfExecutedOp();
         if (checkpointing is ISnapshottingService snapshotting)
         {
             TakeSnapshot(snapshotting);
             return;
         }
 
+        WriteCheckpoint(checkpointing);
+    }
+
+    /// <summary>What taking a checkpoint of the executed op, either way, starts with.</summary>
+    private void BeginCheckpointOfExecutedOp()
+    {
+        executedBytesSinceCheckpoint = 0;
+        if (checkpointFetch is { } fetch && fetch.Checkpoint <= ExecutedOp)
+        {
+            // Reached by executing: the fetch is no use, and its builder may be for this very op.
+            AbandonCheckpointFetch();
+        }
+    }
+
+    /// <summary>Writes the checkpoint of the executed op on the loop, and persists it with the next Ready.</summary>
+    private void WriteCheckpoint(ICheckpointingService checkpointing)
+    {
         // The previous checkpoint is replaced below; letting it go first means its state, when still
         // in memory, need not be held twice while the new one is written.
         latestCheckpoint = null;

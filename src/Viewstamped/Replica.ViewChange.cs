@@ -210,6 +210,11 @@ public sealed partial class Replica
             commit = OpNumber.Max(commit, candidate.CommitNumber);
         }
 
+        if (CheckpointBeforeDroppingLog(best.Entries, best.Op))
+        {
+            return;
+        }
+
         InstallLog(best.Entries, best.Op);
         EnterNormal();
         ViewChangesCompleted++;
@@ -246,6 +251,12 @@ public sealed partial class Replica
             || !IsRun(message.Entries, message.Op) || message.Op < ExecutedOp)
         {
             Ignore();
+            return;
+        }
+
+        if (CheckpointBeforeDroppingLog(message.Entries, message.Op))
+        {
+            // Installed when the primary sends its StartView again, in answer to our next DoViewChange.
             return;
         }
 
@@ -334,6 +345,32 @@ public sealed partial class Replica
         }
 
         CommitNumber = OpNumber.Min(CommitNumber, log.Head);
+    }
+
+    /// <summary>
+    /// True when installing <paramref name="entries"/> would drop our log while it holds executed ops
+    /// that no checkpoint holds: the log is then their only copy on our disk, and perhaps the last one
+    /// anywhere. A checkpoint of them is written at once, to be persisted by the Ready before the one that
+    /// drops the log, and the caller puts the install off until the message comes again (a view change
+    /// and a recovery resend theirs every <see cref="ReplicaOptions.RetryTicks"/>).
+    /// </summary>
+    private bool CheckpointBeforeDroppingLog(LogEntry[] entries, OpNumber head)
+    {
+        if (!TakesCheckpoints || ExecutedOp <= CheckpointOp || (ulong)entries.Length > head.Value)
+        {
+            return false;
+        }
+
+        var start = new OpNumber(head.Value + 1 - (ulong)entries.Length);
+        var keptHead = OpNumber.Min(OpNumber.Min(log.Head, CommitNumber), start.Previous);
+        if ((keptHead == start.Previous || ChainsInto(entries, start)) && start >= log.Start)
+        {
+            return false;
+        }
+
+        BeginCheckpointOfExecutedOp();
+        WriteCheckpoint((ICheckpointingService)service);
+        return true;
     }
 
     /// <summary>

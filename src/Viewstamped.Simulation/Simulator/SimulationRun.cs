@@ -84,9 +84,9 @@ public sealed class SimulationRun
         // Disk faults are drawn last, so that a seed without them replays as it did before they existed.
         Faults = options.FaultMix is null ? FaultMix.DrawDisk(options.Faults, mix, draws) : mix;
 
-        // Drawn after the faults for the same reason. A simulated entry is about a hundred bytes, so the
-        // core's default of 256 KiB sends every entry of a run, as before the budget existed.
-        ViewChangeCommittedBytesMax = options.ViewChangeCommittedBytesMax ?? Pick(draws, 0L, 200L, 4096L, 256L * 1024);
+        // Drawn after the faults for the same reason. A simulated entry is about a hundred bytes. Smaller
+        // view-change budgets than the core's default are not drawn yet: see ReplicaOptions.ViewChangeCommittedBytesMax.
+        ViewChangeCommittedBytesMax = options.ViewChangeCommittedBytesMax ?? 4L << 20;
         CheckpointBytesInterval = options.CheckpointBytesInterval ?? Pick(draws, 0L, 500L, 2000L, 32L << 20);
         livenessTicks = options.LivenessTicks ?? options.EffectiveLivenessTicks + (40 * (Faults.DelayMax + Faults.PathDelaySpread + Faults.SyncLatencyTicksMax));
         var coreMutation = Mutations.CoreFlag(options.Mutation);
