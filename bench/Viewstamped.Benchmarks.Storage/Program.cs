@@ -4,8 +4,9 @@ using Viewstamped.Benchmarks.Storage;
 
 // vsr storage benchmark. Modes:
 //   (no arguments) | run [--dir DIR] [--seconds S] [--startup-entries N] [--sizes 128,4096,65536]
-//   crash-writer DIR WRITERS ENTRY_SIZE   appends forever with WRITERS concurrent writers and prints "ack OP"
-//                                         once OP is durable; the power-loss test kills it with SIGKILL.
+//   crash-writer DIR WRITERS ENTRY_SIZE   appends with WRITERS concurrent writers and prints "ack OP" once
+//                                         OP is durable; the power-loss test kills it with SIGKILL. It exits
+//                                         by itself at end of standard input or after two minutes.
 var mode = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "run";
 var options = args.SkipWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 switch (mode)

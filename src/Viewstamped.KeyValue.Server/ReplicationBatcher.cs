@@ -13,11 +13,11 @@ namespace Viewstamped.KeyValue.Server;
 /// <remarks>
 /// Runs of different connections are concurrent, so executing them in one entry, in any order, is
 /// linearizable; a connection has one run in flight at a time, so its own commands keep their
-/// order. The entry's reply is every command's reply concatenated (<see cref="KeyValueOperation.EncodeBatch"/>),
+/// order. The entry's reply is every command's reply concatenated (<see cref="KeyValueOperation.EncodeBatch(IReadOnlyList{OperationRun})"/>),
 /// split again per run with <see cref="Resp.TryMeasure"/>. An outcome the client cannot know
 /// (<see cref="OutcomeUnknownException"/>), a failed execution or a refused request (too large)
-/// becomes an error reply for every command of every run in the batch; any other failure faults
-/// every run's task.
+/// becomes an error reply for every command of every run in the batch; any other failure fails
+/// every run with that exception.
 /// </remarks>
 internal sealed class ReplicationBatcher
 {
@@ -29,7 +29,7 @@ internal sealed class ReplicationBatcher
     private readonly int inFlightMax;
     private readonly CancellationToken stopping;
     private readonly Lock gate = new();
-    private readonly Queue<Run> waiting = new();
+    private readonly Queue<ReplicationRun> waiting = new();
     private int inFlight;
 
     /// <summary>Creates a batcher.</summary>
@@ -46,18 +46,17 @@ internal sealed class ReplicationBatcher
     }
 
     /// <summary>
-    /// Replicates <paramref name="commands"/> (encoded operations, executed in order) and completes
-    /// with their replies concatenated.
+    /// Replicates the commands of <paramref name="run"/> (executed in order) and completes it with
+    /// their replies concatenated; await <see cref="ReplicationRun.Replies"/>. The run must not be
+    /// touched until then.
     /// </summary>
-    public Task<byte[]> ReplicateAsync(IReadOnlyList<byte[]> commands)
+    public void Submit(ReplicationRun run)
     {
-        var bytes = 0L;
-        foreach (var command in commands)
+        if (run.Operations.Count == 0)
         {
-            bytes += command.Length;
+            throw new ArgumentException("a run holds at least one command", nameof(run));
         }
 
-        var run = new Run([.. commands], bytes);
         bool start;
         lock (gate)
         {
@@ -73,15 +72,12 @@ internal sealed class ReplicationBatcher
         {
             _ = LaneAsync();
         }
-
-        return run.Replies.Task;
     }
 
     /// <summary>One of at most <see cref="inFlightMax"/> loops: replicates batches while runs wait.</summary>
     private async Task LaneAsync()
     {
-        var batch = new List<Run>();
-        var operations = new List<byte[]>();
+        var batch = new List<ReplicationRun>();
         while (true)
         {
             lock (gate)
@@ -92,32 +88,32 @@ internal sealed class ReplicationBatcher
                     return;
                 }
 
-                Take(batch, operations);
+                Take(batch);
             }
 
-            await ReplicateBatchAsync(batch, operations).ConfigureAwait(false);
+            await ReplicateBatchAsync(batch).ConfigureAwait(false);
             batch.Clear();
-            operations.Clear();
         }
     }
 
     /// <summary>Takes the waiting runs that fit one batch, in order; always at least one.</summary>
-    private void Take(List<Run> batch, List<byte[]> operations)
+    private void Take(List<ReplicationRun> batch)
     {
+        var commands = 0L;
         var bytes = 0L;
         while (waiting.TryPeek(out var run)
-               && (batch.Count == 0 || (operations.Count + run.Commands.Length <= commandsMax && bytes + run.Bytes <= bytesMax)))
+               && (batch.Count == 0 || (commands + run.Operations.Count <= commandsMax && bytes + run.Operations.Length <= bytesMax)))
         {
             waiting.Dequeue();
             batch.Add(run);
-            operations.AddRange(run.Commands);
-            bytes += run.Bytes;
+            commands += run.Operations.Count;
+            bytes += run.Operations.Length;
         }
     }
 
-    private async Task ReplicateBatchAsync(List<Run> batch, List<byte[]> operations)
+    private async Task ReplicateBatchAsync(List<ReplicationRun> batch)
     {
-        var request = operations.Count == 1 ? operations[0] : KeyValueOperation.EncodeBatch(operations);
+        var request = KeyValueOperation.EncodeBatch(batch.ConvertAll(run => run.Operations));
         byte[] replies;
         try
         {
@@ -143,7 +139,7 @@ internal sealed class ReplicationBatcher
         {
             foreach (var run in batch)
             {
-                run.Replies.TrySetException(e);
+                run.Fail(e);
             }
 
             return;
@@ -151,7 +147,7 @@ internal sealed class ReplicationBatcher
 
         if (batch.Count == 1)
         {
-            batch[0].Replies.TrySetResult(replies);
+            batch[0].Complete(replies);
             return;
         }
 
@@ -159,13 +155,13 @@ internal sealed class ReplicationBatcher
     }
 
     /// <summary>Hands each run its commands' replies, cut from the batch's concatenated replies.</summary>
-    private static void Split(List<Run> batch, byte[] replies)
+    private static void Split(List<ReplicationRun> batch, byte[] replies)
     {
         var at = 0;
         var cuts = new int[batch.Count + 1];
         for (var i = 0; i < batch.Count; i++)
         {
-            for (var c = 0; c < batch[i].Commands.Length; c++)
+            for (var c = 0; c < batch[i].Operations.Count; c++)
             {
                 if (!Resp.TryMeasure(replies.AsSpan(at), out var length))
                 {
@@ -187,31 +183,22 @@ internal sealed class ReplicationBatcher
 
         for (var i = 0; i < batch.Count; i++)
         {
-            batch[i].Replies.TrySetResult(replies[cuts[i]..cuts[i + 1]]);
+            batch[i].Complete(replies.AsMemory(cuts[i]..cuts[i + 1]));
         }
     }
 
     /// <summary>Every command of every run gets <paramref name="error"/>, so replies stay paired with commands.</summary>
-    private static void Fail(List<Run> batch, byte[] error)
+    private static void Fail(List<ReplicationRun> batch, byte[] error)
     {
         foreach (var run in batch)
         {
-            var replies = new byte[error.Length * run.Commands.Length];
-            for (var i = 0; i < run.Commands.Length; i++)
+            var replies = new byte[error.Length * run.Operations.Count];
+            for (var i = 0; i < run.Operations.Count; i++)
             {
                 error.CopyTo(replies, i * error.Length);
             }
 
-            run.Replies.TrySetResult(replies);
+            run.Complete(replies);
         }
-    }
-
-    private sealed class Run(byte[][] commands, long bytes)
-    {
-        public byte[][] Commands { get; } = commands;
-
-        public long Bytes { get; } = bytes;
-
-        public TaskCompletionSource<byte[]> Replies { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Viewstamped.Runtime.Client;
@@ -185,32 +184,17 @@ public sealed class RespServer : IAsyncDisposable
 
     private async Task RunConnectionAsync(long id, Socket socket)
     {
-        using var closing = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
         var stream = new NetworkStream(socket, ownsSocket: true);
-        var queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.MaxPipelinedCommands)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
         var connection = new ConnectionState(id, connectionOptions, socket.RemoteEndPoint?.ToString());
+        var input = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+        var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
         try
         {
-            var replies = WriteRepliesAsync(stream, queue.Reader, closing);
-            try
-            {
-                await ReadCommandsAsync(stream, connection, queue.Writer, closing.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException or ChannelClosedException)
-            {
-                // The peer went away, the writer stopped, or the server is stopping.
-            }
-            finally
-            {
-                queue.Writer.TryComplete();
-            }
-
-            await replies.ConfigureAwait(false);
+            await ServeAsync(connection, input, output, stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+            // The peer went away or the server is stopping.
         }
         catch (Exception e)
         {
@@ -218,6 +202,8 @@ public sealed class RespServer : IAsyncDisposable
         }
         finally
         {
+            await input.CompleteAsync().ConfigureAwait(false);
+            await output.CompleteAsync().ConfigureAwait(false);
             try
             {
                 socket.Shutdown(SocketShutdown.Both);
@@ -233,133 +219,161 @@ public sealed class RespServer : IAsyncDisposable
         }
     }
 
-    private async Task ReadCommandsAsync(Stream stream, ConnectionState connection, ChannelWriter<Pending> queue, CancellationToken token)
+    /// <summary>
+    /// Serves one connection: reads what arrived, answers local commands into the output and gathers
+    /// the replicated ones into a run, replicates the run, and sends every reply of the read with one
+    /// flush. Replies keep request order: a local command behind replicated ones waits for their run.
+    /// </summary>
+    private async Task ServeAsync(ConnectionState connection, PipeReader input, PipeWriter output, CancellationToken token)
     {
-        var input = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
         var reader = new RespReader(connection.ReaderOptions(options.ReaderOptions));
         var authenticated = connection.Authenticated;
-        try
+        var run = new ReplicationRun();
+        var runMax = Math.Min(options.BatchMax, options.MaxPipelinedCommands);
+        var ranges = new Range[8];
+        while (true)
         {
-            while (true)
+            var result = await input.ReadAsync(token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var close = false;
+            while (!close)
             {
-                var result = await input.ReadAsync(token).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                var stop = false;
-                while (!stop)
+                if (connection.Authenticated != authenticated)
                 {
-                    if (connection.Authenticated != authenticated)
-                    {
-                        authenticated = connection.Authenticated;
-                        reader.Options = connection.ReaderOptions(options.ReaderOptions);
-                    }
-
-                    var read = reader.TryRead(ref buffer, out var command, out var error);
-                    if (read == RespReadStatus.NeedMoreData)
-                    {
-                        break;
-                    }
-
-                    if (read == RespReadStatus.ProtocolError)
-                    {
-                        await queue.WriteAsync(new Pending(Resp.Error(error ?? "ERR Protocol error"), null, Close: true), token).ConfigureAwait(false);
-                        stop = true;
-                        break;
-                    }
-
-                    var outcome = connection.Process(command!);
-                    switch (outcome.Action)
-                    {
-                        case CommandAction.Replicate:
-                            await queue.WriteAsync(new Pending(null, outcome.Operation, Close: false), token).ConfigureAwait(false);
-                            break;
-                        case CommandAction.ReplyAndClose:
-                            await queue.WriteAsync(new Pending(outcome.Reply, null, Close: true), token).ConfigureAwait(false);
-                            stop = true;
-                            break;
-                        default:
-                            await queue.WriteAsync(new Pending(outcome.Reply, null, Close: false), token).ConfigureAwait(false);
-                            break;
-                    }
+                    authenticated = connection.Authenticated;
+                    reader.Options = connection.ReaderOptions(options.ReaderOptions);
                 }
 
-                input.AdvanceTo(buffer.Start, buffer.End);
-                if (stop || result.IsCompleted)
+                if (TakeWhole(ref buffer, reader, connection, run.Operations, runMax, ref ranges))
                 {
-                    return;
+                    await ReplicateAsync(run, output).ConfigureAwait(false);
+                    continue;
+                }
+
+                var read = reader.TryRead(ref buffer, out var command, out var error);
+                if (read == RespReadStatus.NeedMoreData)
+                {
+                    break;
+                }
+
+                if (read == RespReadStatus.ProtocolError)
+                {
+                    await ReplicateAsync(run, output).ConfigureAwait(false);
+                    output.Write(Resp.Error(error ?? "ERR Protocol error"));
+                    close = true;
+                    break;
+                }
+
+                var outcome = connection.Process(command!);
+                if (outcome.Action == CommandAction.Replicate)
+                {
+                    // A command past the run's byte limit goes in a run of its own.
+                    if (run.Operations.Count > 0 && run.Operations.Length + OperationRun.ItemLength(outcome.Operation.Length) > options.BatchBytesMax)
+                    {
+                        await ReplicateAsync(run, output).ConfigureAwait(false);
+                    }
+
+                    run.Operations.Add(outcome.Operation);
+                    if (run.Operations.Count >= runMax)
+                    {
+                        await ReplicateAsync(run, output).ConfigureAwait(false);
+                    }
+
+                    continue;
+                }
+
+                await ReplicateAsync(run, output).ConfigureAwait(false);
+                output.Write(outcome.Reply);
+                close = outcome.Action == CommandAction.ReplyAndClose;
+                if (output.UnflushedBytes >= 64 << 10)
+                {
+                    await output.FlushAsync(token).ConfigureAwait(false);
                 }
             }
-        }
-        finally
-        {
-            await input.CompleteAsync().ConfigureAwait(false);
-        }
-    }
 
-    private async Task WriteRepliesAsync(Stream stream, ChannelReader<Pending> queue, CancellationTokenSource closing)
-    {
-        var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
-        var batch = new List<byte[]>();
-        try
-        {
-            while (await queue.WaitToReadAsync(closing.Token).ConfigureAwait(false))
+            await ReplicateAsync(run, output).ConfigureAwait(false);
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (output.UnflushedBytes > 0)
             {
-                while (queue.TryRead(out var pending))
-                {
-                    if (pending.Operation is { } operation)
-                    {
-                        // The replicated commands read so far go out together, in one log entry with
-                        // the runs of other connections waiting meanwhile: one round through the
-                        // protocol answers the whole run, in order.
-                        TakeRun(queue, operation, batch);
-                        output.Write(await batcher.ReplicateAsync(batch).WaitAsync(closing.Token).ConfigureAwait(false));
-                    }
-                    else
-                    {
-                        output.Write(pending.Reply!);
-                    }
-
-                    if (pending.Close)
-                    {
-                        await output.FlushAsync(closing.Token).ConfigureAwait(false);
-                        return;
-                    }
-
-                    if (output.UnflushedBytes >= 64 << 10)
-                    {
-                        await output.FlushAsync(closing.Token).ConfigureAwait(false);
-                    }
-                }
-
-                await output.FlushAsync(closing.Token).ConfigureAwait(false);
+                await output.FlushAsync(token).ConfigureAwait(false);
             }
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
-        {
-            // The peer went away or the server is stopping.
-        }
-        finally
-        {
-            // Stops the reader too: nothing more will be answered on this connection.
-            await closing.CancelAsync().ConfigureAwait(false);
-            await output.CompleteAsync().ConfigureAwait(false);
+
+            if (close || result.IsCompleted)
+            {
+                return;
+            }
         }
     }
 
     /// <summary>
-    /// Starts a run with <paramref name="first"/> and adds the replicated commands queued right behind
-    /// it, up to <see cref="RespServerOptions.BatchMax"/> commands and <see cref="RespServerOptions.BatchBytesMax"/> bytes.
+    /// The common case, without copying a command out of the stream: takes the replicated commands at
+    /// the start of <paramref name="buffer"/> that arrived whole into <paramref name="run"/>, encoding
+    /// each straight from the received bytes, and stops at anything else (a local command, a partial
+    /// or malformed request), which <see cref="RespReader.TryRead"/> and <see cref="ConnectionState.Process"/>
+    /// then handle as usual.
     /// </summary>
-    private void TakeRun(ChannelReader<Pending> queue, byte[] first, List<byte[]> run)
+    /// <returns>True when the run is full: replicate it before reading on.</returns>
+    private bool TakeWhole(ref ReadOnlySequence<byte> buffer, RespReader reader, ConnectionState connection, OperationRun run, int runMax, ref Range[] ranges)
     {
-        run.Clear();
-        run.Add(first);
-        var bytes = (long)first.Length;
-        while (run.Count < options.BatchMax && queue.TryPeek(out var next) && next.Operation is { } operation
-               && bytes + operation.Length <= options.BatchBytesMax)
+        var span = buffer.FirstSpan;
+        var at = 0;
+        var full = false;
+        while (true)
         {
-            queue.TryRead(out _);
-            run.Add(operation);
-            bytes += operation.Length;
+            if (run.Count >= runMax)
+            {
+                full = true;
+                break;
+            }
+
+            var rest = span[at..];
+            var length = reader.TryReadWhole(rest, ref ranges, out var count);
+            if (length == 0)
+            {
+                break;
+            }
+
+            var request = rest[..length];
+            var arguments = ranges.AsSpan(0, count);
+            if (!connection.TryGetReplicated(request, arguments, out var code))
+            {
+                break;
+            }
+
+            // A command past the run's byte limit goes in a run of its own.
+            if (run.Count > 0 && run.Length + OperationRun.ItemLength((int)KeyValueOperation.SizeOf(request, arguments)) > options.BatchBytesMax)
+            {
+                full = true;
+                break;
+            }
+
+            run.Add(code, request, arguments);
+            at += length;
+        }
+
+        buffer = buffer.Slice(at);
+        return full;
+    }
+
+    /// <summary>
+    /// Replicates the commands gathered in <paramref name="run"/>, if any, in one log entry with the
+    /// runs of other connections waiting meanwhile, and writes their replies.
+    /// </summary>
+    private async ValueTask ReplicateAsync(ReplicationRun run, PipeWriter output)
+    {
+        if (run.Operations.Count == 0)
+        {
+            return;
+        }
+
+        batcher.Submit(run);
+        try
+        {
+            output.Write((await run.Replies.ConfigureAwait(false)).Span);
+        }
+        finally
+        {
+            run.Reset();
         }
     }
 
@@ -401,6 +415,4 @@ public sealed class RespServer : IAsyncDisposable
             Checkpoint = current?.CheckpointOp.Value ?? 0,
         };
     }
-
-    private readonly record struct Pending(byte[]? Reply, byte[]? Operation, bool Close);
 }

@@ -14,7 +14,10 @@ public sealed class RespServerOptions
     /// <summary>Connections open at once; a client past the limit gets an error and is closed.</summary>
     public int MaxConnections { get; set; } = 1024;
 
-    /// <summary>Commands read from one connection and not yet answered; reading pauses past it.</summary>
+    /// <summary>
+    /// Replicated commands of one connection awaiting their replies at once (a run holds at most this
+    /// many, and at most <see cref="BatchMax"/>); the rest of what was read waits for their replies.
+    /// </summary>
     public int MaxPipelinedCommands { get; set; } = 1024;
 
     /// <summary>
@@ -25,9 +28,10 @@ public sealed class RespServerOptions
     public int BatchMax { get; set; } = 1024;
 
     /// <summary>
-    /// The most operation bytes in one batch; a command larger than this goes alone. Keep it under
+    /// The most operation bytes in one batch, each operation's length prefix included; a command
+    /// larger than this goes alone. Keep it under
     /// the replicas' request size limit (<c>ReplicaHostOptions.RequestSizeMax</c>, 64 KiB by default)
-    /// with room for the batch's framing, up to 3 bytes per command. Default 56 KiB.
+    /// with room for the batch header. Default 56 KiB.
     /// </summary>
     public int BatchBytesMax { get; set; } = 56 << 10;
 

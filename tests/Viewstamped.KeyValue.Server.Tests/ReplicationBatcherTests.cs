@@ -48,6 +48,19 @@ public sealed class ReplicationBatcherTests
     private static ReplicationBatcher Batcher(ScriptedInvoke invoke, int inFlight = 1, int batchMax = 1024, int bytesMax = 1 << 20) =>
         new(invoke.InvokeAsync, new RespServerOptions { BatchesInFlight = inFlight, BatchMax = batchMax, BatchBytesMax = bytesMax }, CancellationToken.None);
 
+    /// <summary>Submits a run of <paramref name="commands"/> and completes with its replies.</summary>
+    private static async Task<byte[]> Replicate(ReplicationBatcher batcher, byte[][] commands)
+    {
+        var run = new ReplicationRun();
+        foreach (var command in commands)
+        {
+            run.Operations.Add(command);
+        }
+
+        batcher.Submit(run);
+        return (await run.Replies).ToArray();
+    }
+
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     private static string Text(byte[] bytes) => Encoding.UTF8.GetString(bytes);
@@ -58,12 +71,12 @@ public sealed class ReplicationBatcherTests
         var invoke = new ScriptedInvoke();
         var batcher = Batcher(invoke);
 
-        var first = batcher.ReplicateAsync([Set]);
+        var first = Replicate(batcher, [Set]);
         var (request, reply) = await invoke.CallAsync(0);
         Assert.Equal(Set, request); // one command alone is not wrapped in a batch
 
-        var second = batcher.ReplicateAsync([Set, Get]);
-        var third = batcher.ReplicateAsync([Mget]);
+        var second = Replicate(batcher, [Set, Get]);
+        var third = Replicate(batcher, [Mget]);
         Assert.Single(invoke.Calls); // one batch in flight at most: they wait
         reply.SetResult(Bytes("+OK\r\n"));
         Assert.Equal("+OK\r\n", Text(await first));
@@ -81,9 +94,9 @@ public sealed class ReplicationBatcherTests
     {
         var invoke = new ScriptedInvoke();
         var batcher = Batcher(invoke, batchMax: 3);
-        var first = batcher.ReplicateAsync([Get]);
+        var first = Replicate(batcher, [Get]);
         var (_, reply) = await invoke.CallAsync(0);
-        var runs = new[] { batcher.ReplicateAsync([Get, Get]), batcher.ReplicateAsync([Get, Get]), batcher.ReplicateAsync([Get]) };
+        var runs = new[] { Replicate(batcher, [Get, Get]), Replicate(batcher, [Get, Get]), Replicate(batcher, [Get]) };
         reply.SetResult(Bytes(":1\r\n"));
         await first;
 
@@ -101,7 +114,7 @@ public sealed class ReplicationBatcherTests
     {
         var invoke = new ScriptedInvoke();
         var batcher = Batcher(invoke, inFlight: 2);
-        var runs = new[] { batcher.ReplicateAsync([Get]), batcher.ReplicateAsync([Get]), batcher.ReplicateAsync([Get]) };
+        var runs = new[] { Replicate(batcher, [Get]), Replicate(batcher, [Get]), Replicate(batcher, [Get]) };
         var (_, one) = await invoke.CallAsync(0);
         var (_, two) = await invoke.CallAsync(1);
         Assert.Equal(2, invoke.Calls.Count);
@@ -117,10 +130,10 @@ public sealed class ReplicationBatcherTests
     {
         var invoke = new ScriptedInvoke();
         var batcher = Batcher(invoke);
-        var first = batcher.ReplicateAsync([Get]);
+        var first = Replicate(batcher, [Get]);
         var (_, reply) = await invoke.CallAsync(0);
-        var second = batcher.ReplicateAsync([Set, Get]);
-        var third = batcher.ReplicateAsync([Get]);
+        var second = Replicate(batcher, [Set, Get]);
+        var third = Replicate(batcher, [Get]);
         reply.SetException(new OutcomeUnknownException(OutcomeUnknownReason.TimedOut, default, 1));
         Assert.StartsWith("-ERR outcome unknown", Text(await first), StringComparison.Ordinal);
 
@@ -136,7 +149,7 @@ public sealed class ReplicationBatcherTests
     {
         var invoke = new ScriptedInvoke();
         var batcher = Batcher(invoke);
-        var run = batcher.ReplicateAsync([Set, Get]);
+        var run = Replicate(batcher, [Set, Get]);
         var (_, reply) = await invoke.CallAsync(0);
         reply.SetException(new ArgumentException("the request is larger than the cluster's RequestSizeMax; it was not executed"));
         var error = "-ERR the request is larger than the cluster's RequestSizeMax; it was not executed\r\n";
@@ -148,13 +161,13 @@ public sealed class ReplicationBatcherTests
     {
         var invoke = new ScriptedInvoke();
         var batcher = Batcher(invoke);
-        var first = batcher.ReplicateAsync([Get]);
+        var first = Replicate(batcher, [Get]);
         var (_, reply) = await invoke.CallAsync(0);
         reply.SetException(new TimeoutException("no session"));
         await Assert.ThrowsAsync<TimeoutException>(() => first);
 
         // The lane went on: the next run is replicated.
-        var next = batcher.ReplicateAsync([Get]);
+        var next = Replicate(batcher, [Get]);
         var (_, nextReply) = await invoke.CallAsync(1);
         nextReply.SetResult(Bytes(":1\r\n"));
         Assert.Equal(":1\r\n", Text(await next));

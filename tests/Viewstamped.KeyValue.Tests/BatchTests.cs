@@ -54,4 +54,29 @@ public sealed class BatchTests
         Assert.Equal(Nil, kv.Run("GET t"));
         Assert.False(KeyValueOperation.TryDecode(inner, out _));
     }
+
+    [Fact]
+    public void Runs_of_operations_make_the_same_batch_as_the_operations_themselves()
+    {
+        byte[][] operations = [KeyValueOperation.Encode("SET", "k", new string('v', 200)), KeyValueOperation.Encode("GET", "k"), KeyValueOperation.Encode("INCR", "n")];
+        var first = new OperationRun();
+        var second = new OperationRun();
+        first.Add(operations[0]);
+        first.Add(operations[1]);
+        second.Add(operations[2]);
+        Assert.Equal(KeyValueOperation.EncodeBatch(operations), KeyValueOperation.EncodeBatch([first, second, new OperationRun()]));
+        Assert.Equal(3, first.Count + second.Count);
+        Assert.Equal(operations.Sum(o => OperationRun.ItemLength(o.Length)), first.Length + second.Length);
+
+        // A single operation in all goes alone, not wrapped in a batch.
+        Assert.Equal(operations[2], KeyValueOperation.EncodeBatch([new OperationRun(), second]));
+        Assert.Throws<ArgumentException>(() => KeyValueOperation.EncodeBatch([new OperationRun()]));
+        Assert.Throws<ArgumentException>(() => second.Add(KeyValueOperation.EncodeBatch(operations)));
+
+        // A cleared run is empty and reusable.
+        first.Clear();
+        Assert.Equal(0, first.Length);
+        first.Add(operations[1]);
+        Assert.Equal(operations[1], KeyValueOperation.EncodeBatch([first]));
+    }
 }

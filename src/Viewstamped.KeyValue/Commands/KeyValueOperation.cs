@@ -52,6 +52,36 @@ public static class KeyValueOperation
     }
 
     /// <summary>
+    /// The length of the operation for a command given in place: <paramref name="arguments"/> are
+    /// ranges of <paramref name="request"/>, the command name first (not stored).
+    /// </summary>
+    public static long SizeOf(ReadOnlySpan<byte> request, ReadOnlySpan<Range> arguments)
+    {
+        var size = 1L + VarInt.SizeOf((uint)(arguments.Length - 1));
+        for (var i = 1; i < arguments.Length; i++)
+        {
+            var length = arguments[i].GetOffsetAndLength(request.Length).Length;
+            size += VarInt.SizeOf((uint)length) + length;
+        }
+
+        return size;
+    }
+
+    /// <summary>Writes the operation of a command given in place (see <see cref="SizeOf"/>) to exactly that many bytes of <paramref name="destination"/>.</summary>
+    internal static void Write(CommandCode code, ReadOnlySpan<byte> request, ReadOnlySpan<Range> arguments, Span<byte> destination)
+    {
+        destination[0] = (byte)code;
+        var at = 1 + VarInt.Write(destination[1..], (uint)(arguments.Length - 1));
+        for (var i = 1; i < arguments.Length; i++)
+        {
+            var argument = request[arguments[i]];
+            at += VarInt.Write(destination[at..], (uint)argument.Length);
+            argument.CopyTo(destination[at..]);
+            at += argument.Length;
+        }
+    }
+
+    /// <summary>
     /// Encodes a run of operations (each from <see cref="TryEncode"/>) as one: the code
     /// <see cref="CommandCode.Batch"/>, the count, then each operation as a varint length and its
     /// bytes. Executing it executes each in order and replies with their replies concatenated, so a
@@ -79,6 +109,52 @@ public static class KeyValueOperation
             at += VarInt.Write(batch.AsSpan(at), (uint)operation.Length);
             operation.CopyTo(batch.AsSpan(at));
             at += operation.Length;
+        }
+
+        return batch;
+    }
+
+    /// <summary>
+    /// The request for <paramref name="runs"/> executed in order: the lone operation when they hold
+    /// one in all, else a batch (<see cref="EncodeBatch(IReadOnlyList{byte[]})"/>) of every run's
+    /// operations, each run's items copied once.
+    /// </summary>
+    public static byte[] EncodeBatch(IReadOnlyList<OperationRun> runs)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var count = 0L;
+        var bytes = 0L;
+        OperationRun? nonEmpty = null;
+        foreach (var run in runs)
+        {
+            count += run.Count;
+            bytes += run.Length;
+            nonEmpty = run.Count > 0 ? run : nonEmpty;
+        }
+
+        if (count == 0)
+        {
+            throw new ArgumentException("a batch holds at least one operation", nameof(runs));
+        }
+
+        if (count == 1)
+        {
+            return nonEmpty!.First.ToArray();
+        }
+
+        var size = 1 + VarInt.SizeOf((uint)count) + bytes;
+        if (count > int.MaxValue || size > Array.MaxLength)
+        {
+            throw new ArgumentException("the batch would exceed the largest array", nameof(runs));
+        }
+
+        var batch = new byte[size];
+        batch[0] = (byte)CommandCode.Batch;
+        var at = 1 + VarInt.Write(batch.AsSpan(1), (uint)count);
+        foreach (var run in runs)
+        {
+            run.Items.CopyTo(batch.AsSpan(at));
+            at += run.Length;
         }
 
         return batch;

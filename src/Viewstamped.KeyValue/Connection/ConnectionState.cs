@@ -15,6 +15,7 @@ public sealed class ConnectionState
 {
     private readonly ConnectionOptions options;
     private readonly byte[]? passwordHash;
+    private CommandSpec? lastReplicated; // pipelines repeat a command: its name is compared before any lookup
 
     /// <summary>A new connection; the server picks unique ids (CLIENT ID).</summary>
     public ConnectionState(long id, ConnectionOptions? options = null, string? remoteAddress = null)
@@ -105,6 +106,42 @@ public sealed class ConnectionState
             "role" => Role(),
             _ => CommandClassifier.UnknownCommandReply(command),
         });
+    }
+
+    /// <summary>
+    /// The fast path of <see cref="Process"/> for a command read in place (<see cref="RespReader.TryReadWhole"/>):
+    /// true, with its operation code, when the command whose <paramref name="arguments"/> are ranges of
+    /// <paramref name="request"/> (the name first) is to be replicated — known, replicated, the right
+    /// number of arguments, and the connection authenticated. False for everything else, which
+    /// <see cref="Process"/> then answers.
+    /// </summary>
+    public bool TryGetReplicated(ReadOnlySpan<byte> request, ReadOnlySpan<Range> arguments, out CommandCode code)
+    {
+        code = CommandCode.None;
+        if (arguments.IsEmpty || !Authenticated)
+        {
+            return false;
+        }
+
+        var name = request[arguments[0]];
+        var spec = lastReplicated is { } last && Ascii.EqualsIgnoreCase(name, last.Name) ? last : null;
+        if (spec is null)
+        {
+            if (!CommandClassifier.TryGetSpec(name, out spec) || !spec.IsReplicated)
+            {
+                return false;
+            }
+
+            lastReplicated = spec;
+        }
+
+        if (!spec.AcceptsArgumentCount(arguments.Length))
+        {
+            return false;
+        }
+
+        code = spec.Code;
+        return true;
     }
 
     private static byte[] Ping(RespCommand command) => command.Count switch

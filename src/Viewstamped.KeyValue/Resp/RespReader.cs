@@ -195,6 +195,81 @@ public sealed class RespReader
         }
     }
 
+    /// <summary>
+    /// The fast path of <see cref="TryRead"/> for requests that arrive whole: when the next request in
+    /// <paramref name="data"/> is an array of bulk strings that lies entirely in it, within the limits,
+    /// returns its length in bytes and puts the ranges of its arguments (into <paramref name="data"/>,
+    /// the command name first) in <paramref name="arguments"/>, copying nothing. Returns 0 for anything
+    /// else — a partial request, an inline or empty one, a malformed one, one past a limit, or any
+    /// request while the reader holds a partial one — which <see cref="TryRead"/> then reads (and
+    /// reports) as usual. The caller advances its buffer past the returned length before it calls
+    /// <see cref="TryRead"/> again.
+    /// </summary>
+    /// <param name="data">The unconsumed bytes, or their first segment.</param>
+    /// <param name="arguments">Reused when large enough, else replaced by a larger array.</param>
+    /// <param name="count">The number of arguments, the command name included.</param>
+    public int TryReadWhole(ReadOnlySpan<byte> data, ref Range[] arguments, out int count)
+    {
+        count = 0;
+        if (HasPartialCommand || !TryReadWholeHeader(data, 0, (byte)'*', out var at, out var length)
+            || length <= 0 || length > options.MaxArrayLength)
+        {
+            return 0;
+        }
+
+        if (arguments.Length < length)
+        {
+            if (length > data.Length / 4)
+            {
+                return 0; // each argument takes at least 4 bytes ("$0\r\n" and CRLF): it cannot be whole
+            }
+
+            arguments = new Range[Math.Max(length, 2 * arguments.Length)];
+        }
+
+        for (var i = 0; i < length; i++)
+        {
+            if (!TryReadWholeHeader(data, at, (byte)'$', out var start, out var bulk) || bulk < 0 || bulk > options.MaxBulkLength)
+            {
+                return 0;
+            }
+
+            var end = start + bulk;
+            if (end + 2 > options.MaxRequestLength || end + 2 > data.Length || data[(int)end] != (byte)'\r' || data[(int)end + 1] != (byte)'\n')
+            {
+                return 0;
+            }
+
+            arguments[i] = new Range(start, (int)end);
+            at = (int)end + 2;
+        }
+
+        count = (int)length;
+        lastLength = 0;
+        return at;
+    }
+
+    /// <summary>Reads <c>*n\r\n</c> or <c>$n\r\n</c> (per <paramref name="marker"/>) at <paramref name="at"/> as <see cref="ReadHeader"/> accepts it.</summary>
+    private static bool TryReadWholeHeader(ReadOnlySpan<byte> data, int at, byte marker, out int next, out long value)
+    {
+        next = 0;
+        value = 0;
+        if (at >= data.Length || data[at] != marker)
+        {
+            return false;
+        }
+
+        var line = data.Slice(at, Math.Min(data.Length - at, HeaderMax));
+        var cr = line.IndexOfAny((byte)'\r', (byte)'\n');
+        if (cr < 0 || line[cr] != (byte)'\r' || cr + 1 >= line.Length || line[cr + 1] != (byte)'\n' || !RespInteger.TryParse(line[1..cr], out value))
+        {
+            return false;
+        }
+
+        next = at + cr + 2;
+        return true;
+    }
+
     private RespReadStatus ReadInline(ref ReadOnlySequence<byte> buffer, out RespCommand? command, out string? error)
     {
         command = null;

@@ -38,6 +38,19 @@ public sealed partial class KeyValueService
     public void WriteCheckpoint(IBufferWriter<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
+        WriteCheckpoint(store, destination);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Freezes the store (a copy of its index, 4 bytes a slot; see <see cref="Store.Freeze"/>): until the
+    /// replica disposes of the snapshot, writes to the records it sees go to new records instead, and
+    /// the sort and the copy of every record happen when the snapshot is written, off the loop.
+    /// </remarks>
+    public IServiceSnapshot TakeSnapshot() => new Snapshot(store);
+
+    private static void WriteCheckpoint(Store store, IBufferWriter<byte> destination)
+    {
         var live = store.LiveInKeyOrder();
         var span = destination.GetSpan(HeaderSize);
         Magic.CopyTo(span);
@@ -65,7 +78,7 @@ public sealed partial class KeyValueService
                 continue;
             }
 
-            WriteEntry(destination, record);
+            WriteEntry(store, destination, record);
             span = destination.GetSpan(CopySpanSize);
         }
 
@@ -73,7 +86,7 @@ public sealed partial class KeyValueService
     }
 
     /// <summary>One entry field by field: a record with spare room (grown by APPEND), or a large one.</summary>
-    private void WriteEntry(IBufferWriter<byte> destination, int record)
+    private static void WriteEntry(Store store, IBufferWriter<byte> destination, int record)
     {
         var key = store.Key(record);
         var value = store.Value(record);
@@ -198,5 +211,19 @@ public sealed partial class KeyValueService
 
         reader.Advance(used);
         return true;
+    }
+
+    /// <summary>The store frozen at a checkpoint: written from any thread, thawed on the loop when disposed of.</summary>
+    private sealed class Snapshot(Store live) : IServiceSnapshot
+    {
+        private readonly Store frozen = live.Freeze();
+
+        public void WriteTo(IBufferWriter<byte> destination)
+        {
+            ArgumentNullException.ThrowIfNull(destination);
+            WriteCheckpoint(frozen, destination);
+        }
+
+        public void Dispose() => live.Thaw();
     }
 }

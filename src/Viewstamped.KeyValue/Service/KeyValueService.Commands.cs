@@ -215,7 +215,7 @@ public sealed partial class KeyValueService
         {
             store.Put(Store.None, key, tail, null);
         }
-        else if (store.HasSpareRoom(existing) && store.Capacity(existing) >= length)
+        else if (store.CanAppendInPlace(existing, length))
         {
             store.AppendInPlace(existing, tail);
         }

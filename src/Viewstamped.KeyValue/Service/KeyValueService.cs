@@ -18,9 +18,11 @@ namespace Viewstamped.KeyValue;
 /// removed when an operation touches them and, up to <see cref="KeyValueOptions.SweepPerOperation"/>
 /// per operation, earliest first; DBSIZE removes all of them first. Replies and checkpoints never
 /// depend on which expired keys are still held, so replicas agree byte for byte.</para>
-/// <para>Not thread-safe: the replica's driver calls it one operation at a time.</para>
+/// <para>Not thread-safe: the replica's driver calls it one operation at a time. The one exception is a
+/// checkpoint snapshot (<see cref="TakeSnapshot"/>), which may be written on another thread while
+/// operations execute.</para>
 /// </remarks>
-public sealed partial class KeyValueService : IPredictingService, IStreamingCheckpointingService
+public sealed partial class KeyValueService : IPredictingService, IStreamingCheckpointingService, ISnapshottingService
 {
     private readonly Func<long> clock;
     private readonly KeyValueOptions options;
@@ -106,7 +108,7 @@ public sealed partial class KeyValueService : IPredictingService, IStreamingChec
     }
 
     /// <summary>
-    /// A batch (<see cref="KeyValueOperation.EncodeBatch"/>): each operation in order, at the same
+    /// A batch (<see cref="KeyValueOperation.EncodeBatch(IReadOnlyList{byte[]})"/>): each operation in order, at the same
     /// predicted time, and their replies concatenated. A malformed batch executes nothing; a nested
     /// batch is refused like any malformed operation.
     /// </summary>

@@ -60,6 +60,15 @@ internal sealed class Store
     private int[] hashes;
     private int count;
 
+    /// <summary>While frozen: per slab, the bytes at its start that the frozen store may read.</summary>
+    private int[]? frozenUsed;
+
+    /// <summary>While frozen: the large records the frozen store holds, by id.</summary>
+    private byte[]?[]? frozenLarge;
+
+    /// <summary>While frozen: slab records removed since the freeze, marked dead at the thaw.</summary>
+    private readonly List<int> deadWhileFrozen = [];
+
     public Store(int capacity = 0)
     {
         expiring = new SortedSet<int>(new ExpiryOrder(this));
@@ -71,6 +80,18 @@ internal sealed class Store
 
         handles = NewHandles(size);
         hashes = new int[size];
+    }
+
+    /// <summary>A read-only copy of <paramref name="live"/>: its index, and the slabs and large records it shares.</summary>
+    private Store(Store live)
+    {
+        expiring = new SortedSet<int>(new ExpiryOrder(this));
+        slabs = (byte[]?[])live.slabs.Clone();
+        large = [.. live.large];
+        handles = (int[])live.handles.Clone();
+        hashes = [];
+        count = live.count;
+        Now = live.Now;
     }
 
     /// <summary>The store's time in milliseconds; it only moves forward.</summary>
@@ -120,11 +141,60 @@ internal sealed class Store
 
     public bool IsExpired(int handle) => HasExpiry(handle) && Now > ExpireAt(handle);
 
+    /// <summary>True between <see cref="Freeze"/> and <see cref="Thaw"/>.</summary>
+    public bool IsFrozen => frozenUsed is not null;
+
+    /// <summary>
+    /// Returns a read-only store holding exactly the records held now, which stay as they are until
+    /// <see cref="Thaw"/> (see the remarks on the class). It may be read from any thread. Costs a copy
+    /// of the index (4 bytes a slot).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The store is frozen already.</exception>
+    public Store Freeze()
+    {
+        if (frozenUsed is not null)
+        {
+            throw new InvalidOperationException("the store is frozen already: one checkpoint at a time");
+        }
+
+        var used = new int[slabCount];
+        for (var id = 0; id < slabCount; id++)
+        {
+            used[id] = slabs[id] is null ? 0 : slabUsed[id];
+        }
+
+        var frozen = new Store(this);
+        frozenUsed = used;
+        frozenLarge = [.. large];
+        return frozen;
+    }
+
+    /// <summary>Ends the freeze: the frozen store is no longer read, and records removed meanwhile are marked dead.</summary>
+    public void Thaw()
+    {
+        if (frozenUsed is null)
+        {
+            return;
+        }
+
+        frozenUsed = null;
+        frozenLarge = null;
+        foreach (var handle in deadWhileFrozen)
+        {
+            Span(handle)[0] |= DeadFlag;
+        }
+
+        deadWhileFrozen.Clear();
+    }
+
     /// <summary>True when the record has room beyond its value (grown by APPEND).</summary>
     public bool HasSpareRoom(int handle) => (Span(handle)[0] & CapacityFlag) != 0;
 
     /// <summary>The room for the value: its length, or more for a record grown by APPEND.</summary>
     public int Capacity(int handle) => Layout.Of(Span(handle)).Capacity;
+
+    /// <summary>True when <see cref="AppendInPlace"/> may make the value <paramref name="length"/> bytes long: there is room, and no frozen store sees the record.</summary>
+    public bool CanAppendInPlace(int handle, long length) => HasSpareRoom(handle) && Capacity(handle) >= length && !IsFrozenRecord(handle);
 
     /// <summary>
     /// The record's bytes when they are exactly its checkpoint entry (flags 0 or 1, the expiry,
@@ -168,7 +238,8 @@ internal sealed class Store
         {
             var record = Span(existing);
             var layout = Layout.Of(record);
-            if ((record[0] & CapacityFlag) == 0 && ((record[0] & ExpiryFlag) != 0) == expireAt.HasValue && layout.ValueLength == value.Length)
+            if ((record[0] & CapacityFlag) == 0 && ((record[0] & ExpiryFlag) != 0) == expireAt.HasValue && layout.ValueLength == value.Length
+                && !IsFrozenRecord(existing))
             {
                 // Same size and layout: in place (the common SET of a fixed-size value).
                 if (expireAt is { } expiry)
@@ -215,7 +286,7 @@ internal sealed class Store
     /// <summary>Changes the expiry of a live record (null: none).</summary>
     public void SetExpiry(int handle, long? expireAt)
     {
-        if (HasExpiry(handle) && expireAt is { } expiry)
+        if (HasExpiry(handle) && expireAt is { } expiry && !IsFrozenRecord(handle))
         {
             expiring.Remove(handle);
             BinaryPrimitives.WriteInt64LittleEndian(Span(handle)[1..], expiry);
@@ -231,9 +302,14 @@ internal sealed class Store
         Insert(handle, Key(handle), Value(handle), expireAt, capacity: -1);
     }
 
-    /// <summary>Appends to a record with spare room: the caller checked <see cref="Capacity"/>.</summary>
+    /// <summary>Appends to a record with spare room: the caller checked <see cref="CanAppendInPlace"/>, or made the record.</summary>
     public int AppendInPlace(int handle, ReadOnlySpan<byte> tail)
     {
+        if (IsFrozenRecord(handle))
+        {
+            throw new InvalidOperationException("a record a frozen store sees is never changed in place");
+        }
+
         var record = Span(handle);
         var layout = Layout.Of(record);
         tail.CopyTo(record[(layout.KeyStart + layout.KeyLength + layout.ValueLength)..]);
@@ -277,7 +353,8 @@ internal sealed class Store
     /// </summary>
     public void Compact()
     {
-        if (deadBytes <= 2L * SlabSize || deadBytes * 4 <= (long)slabsHeld * SlabSize)
+        // A frozen store reads the slabs as they are; the dead bytes wait for the thaw.
+        if (frozenUsed is not null || deadBytes <= 2L * SlabSize || deadBytes * 4 <= (long)slabsHeld * SlabSize)
         {
             return;
         }
@@ -412,6 +489,24 @@ internal sealed class Store
         return created;
     }
 
+    /// <summary>True when a frozen store sees the record, so it must not change in place.</summary>
+    private bool IsFrozenRecord(int handle)
+    {
+        if (frozenUsed is not { } used)
+        {
+            return false;
+        }
+
+        if (handle < 0)
+        {
+            var id = -2 - handle;
+            return id < frozenLarge!.Length && ReferenceEquals(frozenLarge[id], large[id]);
+        }
+
+        var slab = handle >> OffsetBits;
+        return slab < used.Length && (handle & OffsetMask) << 2 < used[slab];
+    }
+
     private long ExpireAt(int handle) => BinaryPrimitives.ReadInt64LittleEndian(Span(handle)[1..]);
 
     private Span<byte> Span(int handle) =>
@@ -537,7 +632,15 @@ internal sealed class Store
             return;
         }
 
-        record[0] |= DeadFlag;
+        if (IsFrozenRecord(handle))
+        {
+            deadWhileFrozen.Add(handle);
+        }
+        else
+        {
+            record[0] |= DeadFlag;
+        }
+
         var size = Layout.Of(record).Size;
         slabDead[handle >> OffsetBits] += size;
         deadBytes += size;

@@ -52,4 +52,10 @@ internal static partial class RuntimeLog
 
     [LoggerMessage(EventId = 16, Level = LogLevel.Debug, Message = "Answered Busy to a request from {Remote}: more than {Limit} sessions have a request in flight on that connection")]
     public static partial void RequestRefused(ILogger logger, string remote, int limit);
+
+    [LoggerMessage(EventId = 17, Level = LogLevel.Information, Message = "Replica {Replica} took the checkpoint at op {Op} (the loop's batch that took it ran {BatchMilliseconds:0.#} ms); writing it beside the loop")]
+    public static partial void CheckpointTaken(ILogger logger, int replica, ulong op, double batchMilliseconds);
+
+    [LoggerMessage(EventId = 18, Level = LogLevel.Information, Message = "Replica {Replica} wrote the checkpoint at op {Op} ({Bytes} bytes) beside the loop in {Milliseconds:0} ms")]
+    public static partial void CheckpointWritten(ILogger logger, int replica, ulong op, long bytes, double milliseconds);
 }

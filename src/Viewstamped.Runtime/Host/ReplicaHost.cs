@@ -71,6 +71,9 @@ public sealed class ReplicaHost : IAsyncDisposable
     private readonly List<Envelope> preparesAhead = [];
     private readonly List<Reply> repliesAhead = [];
     private SendAhead? sendAhead;
+    private Task<Checkpoint>? checkpointWriting;
+    private long checkpointStarted;
+    private long batchStarted;
     private ReplicaHostStatus? status;
     private long pendingTicks;
     private ulong lastView;
@@ -304,6 +307,13 @@ public sealed class ReplicaHost : IAsyncDisposable
             // The loops report their own failures.
         }
 
+        if (checkpointWriting is { } writing)
+        {
+            // Nothing writes to the data directory once the host has stopped; the checkpoint is lost,
+            // as in a crash, and the storage deletes its file when it next opens.
+            await writing.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
         try
         {
             await Task.WhenAll(connections.Keys.Select(c => c.Completion)).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
@@ -333,6 +343,8 @@ public sealed class ReplicaHost : IAsyncDisposable
         {
             while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
             {
+                batchStarted = time.GetTimestamp();
+                TakeBackCheckpoint();
                 var handled = 0;
                 while (handled < options.BatchMax && reader.TryRead(out var item))
                 {
@@ -424,6 +436,11 @@ public sealed class ReplicaHost : IAsyncDisposable
         if (core.HasReady)
         {
             var ready = core.TakeReady();
+            if (ready.Snapshot is { } snapshot)
+            {
+                WriteCheckpointBeside(snapshot);
+            }
+
             var persisted = Task.CompletedTask;
             var barrier = false;
             if (ready.HardState is not null || ready.LogChanges.Count > 0 || ready.Checkpoint is not null || ready.CompactBefore is not null)
@@ -462,6 +479,48 @@ public sealed class ReplicaHost : IAsyncDisposable
         }
 
         SendPersisted();
+    }
+
+    /// <summary>
+    /// Writes a checkpoint the replica handed out on a thread-pool thread, so the loop goes on stepping
+    /// meanwhile (the core allows one at a time); <see cref="TakeBackCheckpoint"/> hands it back on the
+    /// loop once written. With <see cref="FileStorage"/> the file's data is also synced there, so the
+    /// log writer later syncs only its header.
+    /// </summary>
+    private void WriteCheckpointBeside(CheckpointSnapshot snapshot)
+    {
+        Invariant.That(checkpointWriting is null, "one checkpoint written at a time");
+        checkpointStarted = time.GetTimestamp();
+        var batch = time.GetElapsedTime(batchStarted, checkpointStarted);
+        RuntimeLog.CheckpointTaken(logger, options.Replica, snapshot.Op.Value, batch.TotalMilliseconds);
+        checkpointWriting = Task.Run(
+            () =>
+            {
+                var checkpoint = snapshot.Write();
+                FileStorage.SyncWritten(checkpoint);
+                return checkpoint;
+            },
+            CancellationToken.None);
+        _ = checkpointWriting.ContinueWith(
+            _ => inbox.Writer.TryWrite(new InboxItem(InboxKind.Wake, null, null)),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    /// <summary>Hands a checkpoint written beside the loop back to the replica; a failed write is fatal, as any failed write is.</summary>
+    private void TakeBackCheckpoint()
+    {
+        if (checkpointWriting is not { IsCompleted: true } writing)
+        {
+            return;
+        }
+
+        checkpointWriting = null;
+        var checkpoint = writing.GetAwaiter().GetResult();
+        var (op, bytes, took) = (checkpoint.Op.Value, checkpoint.State.Length, time.GetElapsedTime(checkpointStarted));
+        RuntimeLog.CheckpointWritten(logger, options.Replica, op, bytes, took.TotalMilliseconds);
+        replica!.CheckpointWritten(checkpoint);
     }
 
     private void SendAheadOfDurability()

@@ -69,6 +69,7 @@ public sealed class PowerLossTests
     {
         var start = new ProcessStartInfo("dotnet", [writer, "crash-writer", directory, "8", "200"])
         {
+            RedirectStandardInput = true, // held open until the kill: the writer exits by itself if this process dies
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
