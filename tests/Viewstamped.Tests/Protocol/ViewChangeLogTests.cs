@@ -138,7 +138,14 @@ public class ViewChangeLogTests
         Prepare(backup, [.. shared, .. stale], 50);
         backup.Clear();
 
-        backup.Step(new StartView(new OpNumber(110), new OpNumber(105), view1[5..]) { Header = From(1, 1) });
+        var startView = new StartView(new OpNumber(110), new OpNumber(105), view1[5..]) { Header = From(1, 1) };
+        backup.Step(startView);
+
+        // Dropping its log would drop executed ops 1 to 50, held by no checkpoint: it writes one first,
+        // and installs the log when the StartView comes again.
+        Assert.Equal(new OpNumber(50), backup.Storage.Checkpoint?.Op);
+        Assert.Equal(new OpNumber(95), backup.Replica.Op);
+        backup.Step(startView);
 
         Assert.Equal(ReplicaStatus.Normal, backup.Replica.Status);
         Assert.Equal(new OpNumber(50), backup.Replica.ExecutedOp);
