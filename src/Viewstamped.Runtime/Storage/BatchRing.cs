@@ -29,8 +29,8 @@ internal readonly record struct BatchSummary(
 /// The batch ring (file <c>batch-ring</c>): a slot of 128 bytes per log batch, batch number modulo
 /// <see cref="Slots"/>, each holding a salted, checksummed <see cref="BatchSummary"/>. A slot is
 /// written after its batch's fsync returned and before the batch's callers are released, and is made
-/// durable when the log goes idle (<see cref="FileStorageOptions.SummarySyncDelay"/>) and on close,
-/// never on the acknowledgement path. The scanner treats damage at or below the newest summary's last
+/// durable by a thread of its own when the log goes idle (<see cref="FileStorageOptions.SummarySyncDelay"/>)
+/// and on close, never on the acknowledgement path. The scanner treats damage at or below the newest summary's last
 /// sequence number as corruption: the summary proves the batch was complete, so it was not torn.
 /// docs/storage.md argues which batches can be acknowledged before their summary is durable.
 /// </summary>
@@ -51,9 +51,6 @@ internal sealed class BatchRing : IDisposable
         this.salt = salt;
     }
 
-    /// <summary>True when a summary was written since the last <see cref="Sync"/>.</summary>
-    public bool Dirty { get; private set; }
-
     /// <summary>Opens the ring in <paramref name="directory"/>, creating it (zeroed, synced, and the directory synced) when it is missing.</summary>
     public static BatchRing Open(string directory, ulong salt)
     {
@@ -71,15 +68,10 @@ internal sealed class BatchRing : IDisposable
     {
         Encode(summary, salt, slot);
         RandomAccess.Write(handle, slot, (long)(summary.Batch % Slots) * SlotSize);
-        Dirty = true;
     }
 
-    /// <summary>Makes every summary written so far durable.</summary>
-    public void Sync()
-    {
-        Durability.SyncData(handle);
-        Dirty = false;
-    }
+    /// <summary>Makes every summary written before the call durable; may run beside <see cref="Write"/> on another thread.</summary>
+    public void Sync() => Durability.SyncData(handle);
 
     /// <summary>
     /// The summary with the highest last sequence number among the valid slots of the ring in

@@ -79,6 +79,17 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     private long records;
     private long batches;
     private long syncs;
+
+    /// <summary>Guards the batch ring's counters, which its own thread (<see cref="RingSyncLoop"/>) reads.</summary>
+    private readonly object ringGate = new();
+    private Thread? ringSyncer;
+    private bool ringSyncerParked;
+    private bool ringStopping;
+    private long summariesWritten;
+    private long summariesSynced;
+
+    /// <summary>When a write was last queued or a batch last finished: the log is idle once this is old enough.</summary>
+    private long lastActivityAt;
     private long summarySyncs;
     private long logBytes;
     private long superblockWrites;
@@ -125,8 +136,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
                 {
                     Records = records,
                     Batches = batches,
-                    Syncs = syncs,
-                    SummarySyncs = summarySyncs,
+                    Syncs = syncs + Interlocked.Read(ref summarySyncs),
+                    SummarySyncs = Interlocked.Read(ref summarySyncs),
                     LogBytes = logBytes,
                     SuperblockWrites = superblockWrites,
                     RecordsScanned = scan.RecordsScanned,
@@ -392,6 +403,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             ThrowIfFaulted();
             logicalHead = write.Validate(logicalHead);
             queue.Add(write);
+            Volatile.Write(ref lastActivityAt, Stopwatch.GetTimestamp());
             if (append)
             {
                 queuedAppends++;
@@ -419,6 +431,13 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         }
 
         flusher.Join();
+        lock (ringGate)
+        {
+            ringStopping = true;
+            Monitor.PulseAll(ringGate);
+        }
+
+        ringSyncer?.Join();
         activeHandle?.Dispose();
         ring?.Dispose();
         foreach (var handle in readHandles.Values)
@@ -585,26 +604,22 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             List<PendingWrite> batch;
             lock (gate)
             {
-                var idle = WaitForWork();
+                while (queue.Count == 0 && !stopping)
+                {
+                    Monitor.Wait(gate);
+                }
+
                 if (queue.Count == 0)
                 {
-                    if (!idle)
-                    {
-                        return;
-                    }
+                    return;
+                }
 
-                    // The log went idle: make the newest summaries durable now, when no caller waits for an fsync.
-                    batch = spare;
-                }
-                else
-                {
-                    batch = queue;
-                    queue = spare;
-                    spare = batch;
-                    flushing = true;
-                    previousBatch = queuedAppends;
-                    queuedAppends = 0;
-                }
+                batch = queue;
+                queue = spare;
+                spare = batch;
+                flushing = true;
+                previousBatch = queuedAppends;
+                queuedAppends = 0;
             }
 
             Exception? error = null;
@@ -612,16 +627,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             {
                 try
                 {
-                    if (batch.Count == 0)
-                    {
-                        ring!.Sync();
-                        syncs++;
-                        summarySyncs++;
-                    }
-                    else
-                    {
-                        Flush(batch);
-                    }
+                    Flush(batch);
                 }
                 catch (Exception e)
                 {
@@ -657,25 +663,66 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     }
 
     /// <summary>
-    /// Waits (under <see cref="gate"/>) until a write is queued or the storage closes. While the batch
-    /// ring holds summaries that are not durable, it waits at most <see cref="FileStorageOptions.SummarySyncDelay"/>
-    /// and returns true when that passed with nothing queued, or when closing: the ring is to be synced.
+    /// The batch ring's own thread: once the log has been idle for <see cref="FileStorageOptions.SummarySyncDelay"/>
+    /// (nothing queued, no batch being written, and neither for that long) it fdatasyncs the ring, and once more when
+    /// the storage closes. The log writer never waits for it: a batch that arrives meanwhile is written and
+    /// synced beside it.
     /// </summary>
-    private bool WaitForWork()
+    private void RingSyncLoop()
     {
-        while (queue.Count == 0 && !stopping)
+        while (true)
         {
-            if (ring is not { Dirty: true } || fault is not null)
+            long target;
+            lock (ringGate)
             {
-                Monitor.Wait(gate);
+                while (true)
+                {
+                    if (summariesWritten == summariesSynced)
+                    {
+                        if (ringStopping)
+                        {
+                            return;
+                        }
+
+                        ringSyncerParked = true;
+                        Monitor.Wait(ringGate);
+                        ringSyncerParked = false;
+                        continue;
+                    }
+
+                    var quiet = Stopwatch.GetElapsedTime(Volatile.Read(ref lastActivityAt));
+                    if (ringStopping || (quiet >= options.SummarySyncDelay && !Volatile.Read(ref flushing) && Volatile.Read(ref queuedAppends) == 0))
+                    {
+                        break;
+                    }
+
+                    Monitor.Wait(ringGate, quiet >= options.SummarySyncDelay ? options.SummarySyncDelay : options.SummarySyncDelay - quiet);
+                }
+
+                target = summariesWritten;
             }
-            else if (!Monitor.Wait(gate, options.SummarySyncDelay) && queue.Count == 0)
+
+            try
             {
-                return true;
+                ring!.Sync();
+            }
+            catch (Exception e)
+            {
+                lock (gate)
+                {
+                    fault ??= e;
+                    Monitor.PulseAll(gate);
+                }
+
+                return;
+            }
+
+            lock (ringGate)
+            {
+                summariesSynced = Math.Max(summariesSynced, target);
+                summarySyncs++;
             }
         }
-
-        return queue.Count == 0 && ring is { Dirty: true } && fault is null;
     }
 
     private void Flush(List<PendingWrite> batch)
@@ -737,6 +784,15 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             // Only now, with the batch durable, may the ring say so; and before any caller is released, so a
             // batch that was acknowledged has its summary at least in the page cache (a killed process keeps it).
             ring!.Write(Summarize(firstSeq, writeOffset, offset, placed));
+            lock (ringGate)
+            {
+                summariesWritten++;
+                Volatile.Write(ref lastActivityAt, Stopwatch.GetTimestamp());
+                if (ringSyncerParked)
+                {
+                    Monitor.Pulse(ringGate);
+                }
+            }
             logBytes += offset - writeOffset;
             writeOffset = offset;
             nextBatch++;
@@ -856,6 +912,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     {
         prepared = true;
         ring = BatchRing.Open(directory, salt);
+        ringSyncer = new Thread(RingSyncLoop) { IsBackground = true, Name = $"vsr-ring-{Identity.Replica}" };
+        ringSyncer.Start();
         var changedNames = false;
         ulong newSegment;
         if (scan.TailSegment == 0)

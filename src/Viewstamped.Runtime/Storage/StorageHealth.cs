@@ -114,11 +114,13 @@ public sealed record FileStorageOptions
     public long PreallocateBytes { get; init; } = 1024 * 1024;
 
     /// <summary>
-    /// How long the log must stay idle after a batch before the writer syncs the batch ring, the record
-    /// of which batches were complete (docs/storage.md). A summary is written after every batch's fsync
-    /// but synced only then (and on close), so it costs no fsync on the acknowledgement path; a busy log
-    /// never waits for it. Until it is synced, corruption of the newest batch would read as a torn write.
-    /// Default 1 ms.
+    /// How long the log must stay idle (nothing queued, no batch being written) before the batch ring, the
+    /// record of which batches were complete (docs/storage.md), is synced. A summary is written after
+    /// every batch's fsync but synced only then (and on close), on a thread of its own, so it costs no
+    /// fsync on the acknowledgement path and the log writer never waits for it. Until it is synced,
+    /// corruption of the newest batch would read as a torn write. Default 10 ms: long enough that
+    /// closed-loop writers whose threads are slow to be scheduled again (a busy machine) do not look idle
+    /// between two batches, where a ring sync beside the log's would slow the next fsync.
     /// </summary>
-    public TimeSpan SummarySyncDelay { get; init; } = TimeSpan.FromMilliseconds(1);
+    public TimeSpan SummarySyncDelay { get; init; } = TimeSpan.FromMilliseconds(10);
 }

@@ -58,6 +58,38 @@ public sealed class FileStorageRepairTests : IDisposable
         storages[replica] = damagedDirectory.Open();
     }
 
+    /// <summary>
+    /// A cluster on the three directories that ran 1 to 5 on every replica, then 6 to <paramref name="last"/>
+    /// with replica 2 down: those ops are committed by replicas 0 and 1 alone.
+    /// </summary>
+    private Cluster CommitWithReplicaTwoDown(int last, out SimulatedClient client)
+    {
+        var cluster = new Cluster(new ClusterOptions { ClusterId = StorageDirectory.Cluster, Storage = i => storages[i] });
+        client = cluster.AddClient();
+        var registering = client;
+        Assert.True(cluster.RunUntil(() => registering.IsIdle, 500));
+        Add(cluster, client, 1, 5);
+        cluster.Crash(2);
+        Add(cluster, client, 6, last);
+        return cluster;
+    }
+
+    /// <summary>
+    /// With replica 0 down, replicas 1 and 2 are a quorum but neither holds <paramref name="op"/>: with
+    /// replica 1's vote they would start a view without it and lose a committed op (the checker would
+    /// throw), so replica 1 withholds its vote. Then replica 0 comes back, the view starts from its log,
+    /// replica 1 takes <paramref name="op"/> from it, and the cluster serves on.
+    /// </summary>
+    private static void NoViewWithoutReplicaZeroThenRepairFromIt(Cluster cluster, SimulatedClient client, OpNumber op, OpNumber head)
+    {
+        cluster.RunTicks(2000);
+        Assert.All([1, 2], i => Assert.NotEqual(ReplicaStatus.Normal, cluster.Replica(i).Status));
+        cluster.Restart(0);
+        Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.Status == ReplicaStatus.Normal && r.ExecutedOp >= head), 3000));
+        Assert.Equal(cluster.Replica(0).EntryAt(op), cluster.Replica(1).EntryAt(op));
+        AddThroughFourteenOnEveryReplica(cluster, client);
+    }
+
     [Fact]
     public void A_corrupt_committed_entry_in_the_middle_of_the_log_is_fetched_from_a_peer_alone()
     {
@@ -107,14 +139,9 @@ public sealed class FileStorageRepairTests : IDisposable
     public void A_replica_with_a_corrupt_committed_entry_does_not_vote_until_a_peer_repairs_its_log()
     {
         const int damaged = 1;
-        var cluster = new Cluster(new ClusterOptions { ClusterId = StorageDirectory.Cluster, Storage = i => storages[i] });
-        var client = cluster.AddClient();
-        Assert.True(cluster.RunUntil(() => client.IsIdle, 500));
-        Add(cluster, client, 1, 5);
 
         // Replica 2 goes down; ops 7 to 12 are committed by replicas 0 and 1 alone.
-        cluster.Crash(2);
-        Add(cluster, client, 6, 11);
+        var cluster = CommitWithReplicaTwoDown(11, out var client);
         var head = cluster.Replica(0).Op;
         Assert.Equal(new OpNumber(12), head);
 
@@ -140,17 +167,7 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.False(cluster.Replica(damaged).IsRepairingEntries);
         Assert.Equal(cluster.Replica(damaged).CheckpointOp, cluster.Replica(damaged).Op);
         cluster.Restart(2);
-
-        // Replicas 1 and 2 are a quorum, but neither holds op 9: with replica 1's vote they would start a
-        // view without it and lose a committed op (the checker would throw). Replica 1 withholds its vote.
-        cluster.RunTicks(2000);
-        Assert.All([1, 2], i => Assert.NotEqual(ReplicaStatus.Normal, cluster.Replica(i).Status));
-
-        // Replica 0 comes back: the view starts from its log, and replica 1 takes it.
-        cluster.Restart(0);
-        Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.Status == ReplicaStatus.Normal && r.ExecutedOp == head), 3000));
-        Assert.Equal(cluster.Replica(0).EntryAt(new OpNumber(9)), cluster.Replica(damaged).EntryAt(new OpNumber(9)));
-        AddThroughFourteenOnEveryReplica(cluster, client);
+        NoViewWithoutReplicaZeroThenRepairFromIt(cluster, client, new OpNumber(9), head);
 
         // The repair is durable: reopened, the directory no longer says the log is damaged.
         CrashAndReopen(cluster, damaged);
@@ -163,14 +180,9 @@ public sealed class FileStorageRepairTests : IDisposable
     public void An_acknowledged_newest_batch_that_rots_is_corruption_not_a_torn_write_and_is_repaired_from_a_peer()
     {
         const int damaged = 1;
-        var cluster = new Cluster(new ClusterOptions { ClusterId = StorageDirectory.Cluster, Storage = i => storages[i] });
-        var client = cluster.AddClient();
-        Assert.True(cluster.RunUntil(() => client.IsIdle, 500));
-        Add(cluster, client, 1, 5);
 
         // Replica 2 goes down: from now on replicas 0 and 1 alone commit.
-        cluster.Crash(2);
-        Add(cluster, client, 6, 10);
+        var cluster = CommitWithReplicaTwoDown(10, out var client);
 
         // Replica 1 makes op 12 durable, acknowledges it and goes down before it writes anything else:
         // op 12 is in its newest batch, and its PrepareOk lets replica 0 commit op 12.
@@ -194,18 +206,10 @@ public sealed class FileStorageRepairTests : IDisposable
         Assert.Equal(0, storages[damaged].Health.TornRecords);
         Assert.True(storages[damaged].Load().LogDamaged);
 
-        // Replicas 1 and 2 are a quorum, but neither holds op 12: had replica 1 cut its newest batch as torn,
-        // they would start a view without a committed op (the checker would throw). Replica 1 withholds its vote.
+        // Had replica 1 cut its newest batch as torn, it would vote with replica 2 for a log without op 12.
         cluster.Restart(damaged, storages[damaged]);
         cluster.Restart(2);
-        cluster.RunTicks(2000);
-        Assert.All([1, 2], i => Assert.NotEqual(ReplicaStatus.Normal, cluster.Replica(i).Status));
-
-        // Replica 0 comes back: the view starts from its log, and replica 1 takes op 12 from it.
-        cluster.Restart(0);
-        Assert.True(cluster.RunUntil(() => cluster.Running.All(r => r.Status == ReplicaStatus.Normal && r.ExecutedOp >= op), 3000));
-        Assert.Equal(cluster.Replica(0).EntryAt(op), cluster.Replica(damaged).EntryAt(op));
-        AddThroughFourteenOnEveryReplica(cluster, client);
+        NoViewWithoutReplicaZeroThenRepairFromIt(cluster, client, op, op);
 
         // The repair is durable: reopened, the directory is sound and holds op 12 as the peers do.
         CrashAndReopen(cluster, damaged);
