@@ -11,6 +11,7 @@ public sealed partial class Replica
     private Checkpoint? latestCheckpoint;
     private CheckpointSnapshot? snapshotInFlight;
     private bool logDamaged;
+    private long executedBytesSinceCheckpoint;
 
     /// <summary>Executes, in order, every committed op held in the log; the primary replies to clients.</summary>
     private void ExecuteCommitted()
@@ -24,6 +25,7 @@ public sealed partial class Replica
     private void Execute(LogEntry entry)
     {
         ExecutedOp = entry.Op;
+        executedBytesSinceCheckpoint += ReplicaLog.SizeOf(entry);
         var replying = Status == ReplicaStatus.Normal && IsPrimary;
         if (replying && pendingRequests.TryGetValue(entry.Client, out var pending) && pending.Op == entry.Op)
         {
@@ -83,32 +85,62 @@ public sealed partial class Replica
         return (status, result);
     }
 
+    /// <summary>True when checkpoints are on: the service can take them and they are not disabled.</summary>
+    private bool TakesCheckpoints => options.CheckpointInterval != 0 && service is ICheckpointingService;
+
+    /// <summary>
+    /// True when a checkpoint is due at <see cref="ExecutedOp"/>: every <see cref="ReplicaOptions.CheckpointInterval"/>
+    /// ops; once the entries executed since the last checkpoint reach <see cref="ReplicaOptions.CheckpointBytesInterval"/>
+    /// bytes, which bounds the log in memory when entries are large; and as soon as a gap between the
+    /// latest checkpoint and the log's start is executed, since nothing on disk holds those committed ops.
+    /// The first two depend only on the executed log since the last checkpoint, so replicas that took the
+    /// same checkpoints take the same next one; the op-count one is the same on every replica whatever
+    /// came before, so one that took a checkpoint of its own (the third, or a peer's) falls back in step there.
+    /// </summary>
+    private bool CheckpointDue() =>
+        TakesCheckpoints
+        && (ExecutedOp.Value % options.CheckpointInterval == 0
+            || (options.CheckpointBytesInterval != 0 && executedBytesSinceCheckpoint >= options.CheckpointBytesInterval)
+            || (CheckpointOp < log.Start.Previous && ExecutedOp >= log.Start.Previous));
+
     private void TakeCheckpointIfDue()
     {
-        if (options.CheckpointInterval == 0 || service is not ICheckpointingService checkpointing
-            || ExecutedOp.Value % options.CheckpointInterval != 0)
+        if (!CheckpointDue() || service is not ICheckpointingService checkpointing)
         {
             return;
         }
 
         if (snapshotInFlight is not null)
         {
-            // One checkpoint is written at a time: this one is skipped, and the log waits for the next.
+            // One checkpoint is written at a time: this one is skipped, and the log waits for the next
+            // (by op count; by bytes or for a gap, the next op executed tries again).
             return;
         }
 
-        if (checkpointFetch is { } fetch && fetch.Checkpoint <= ExecutedOp)
-        {
-            // Reached by executing: the fetch is no use, and its builder may be for this very op.
-            AbandonCheckpointFetch();
-        }
-
+        BeginCheckpointOfExecutedOp();
         if (checkpointing is ISnapshottingService snapshotting)
         {
             TakeSnapshot(snapshotting);
             return;
         }
 
+        WriteCheckpoint(checkpointing);
+    }
+
+    /// <summary>What taking a checkpoint of the executed op, either way, starts with.</summary>
+    private void BeginCheckpointOfExecutedOp()
+    {
+        executedBytesSinceCheckpoint = 0;
+        if (checkpointFetch is { } fetch && fetch.Checkpoint <= ExecutedOp)
+        {
+            // Reached by executing: the fetch is no use, and its builder may be for this very op.
+            AbandonCheckpointFetch();
+        }
+    }
+
+    /// <summary>Writes the checkpoint of the executed op on the loop, and persists it with the next Ready.</summary>
+    private void WriteCheckpoint(ICheckpointingService checkpointing)
+    {
         // The previous checkpoint is replaced below; letting it go first means its state, when still
         // in memory, need not be held twice while the new one is written.
         latestCheckpoint = null;
@@ -223,6 +255,7 @@ public sealed partial class Replica
 
         latestCheckpoint = checkpoint;
         ExecutedOp = checkpoint.Op;
+        executedBytesSinceCheckpoint = 0;
         CommitNumber = OpNumber.Max(CommitNumber, checkpoint.Op);
     }
 

@@ -111,6 +111,13 @@ public sealed partial class Replica
 
     private void FinishRecovery(RecoveryResponse primary)
     {
+        if (CheckpointBeforeDroppingLog(primary.Entries, primary.Op))
+        {
+            // The next round of responses finishes it (Recovery is resent every retry period).
+            recoveryResponses.Clear();
+            return;
+        }
+
         InstallLog(primary.Entries, primary.Op);
         recoveryResponses.Clear();
         if (primary.View >= View)

@@ -210,6 +210,11 @@ public sealed partial class Replica
             commit = OpNumber.Max(commit, candidate.CommitNumber);
         }
 
+        if (CheckpointBeforeDroppingLog(best.Entries, best.Op))
+        {
+            return;
+        }
+
         InstallLog(best.Entries, best.Op);
         EnterNormal();
         ViewChangesCompleted++;
@@ -227,10 +232,15 @@ public sealed partial class Replica
 
     /// <summary>
     /// The log to send in a DoViewChange, StartView or RecoveryResponse: every entry after the commit
-    /// number, and as many committed ones before them as fit in a message. The receiver treats what
-    /// precedes the first entry as committed, which is why nothing after the commit number is left out.
+    /// number, and committed ones before them only up to <see cref="ReplicaOptions.ViewChangeCommittedBytesMax"/>.
+    /// The receiver treats what precedes the first entry as committed, which is why nothing after the
+    /// commit number is left out; it keeps its own entries that chain into these, and fetches what it
+    /// still lacks by state transfer and then takes a checkpoint, because the ops it fetched are on its
+    /// disk in no log. Without checkpoints the log is the only durable copy of the state, so committed
+    /// entries then go as far as a quarter of a message allows, as they did before the budget.
     /// </summary>
-    private LogEntry[] RetainedLog() => log.Tail(CommitNumber, EntryBytesMax);
+    private LogEntry[] RetainedLog() =>
+        log.Tail(CommitNumber, TakesCheckpoints ? Math.Min(options.ViewChangeCommittedBytesMax, options.MessageSizeMax / 4) : options.MessageSizeMax / 4);
 
     private void OnStartView(StartView message)
     {
@@ -241,6 +251,12 @@ public sealed partial class Replica
             || !IsRun(message.Entries, message.Op) || message.Op < ExecutedOp)
         {
             Ignore();
+            return;
+        }
+
+        if (CheckpointBeforeDroppingLog(message.Entries, message.Op))
+        {
+            // Installed when the primary sends its StartView again, in answer to our next DoViewChange.
             return;
         }
 
@@ -295,8 +311,9 @@ public sealed partial class Replica
     /// <summary>
     /// Makes the log equal to an authoritative one (a StartView's, the chosen DoViewChange's, the
     /// primary's RecoveryResponse): <paramref name="entries"/> end at <paramref name="head"/> and
-    /// everything before them is committed. Our own entries before them are kept only where they are
-    /// committed too; if they do not reach, the gap is fetched by state transfer.
+    /// everything before them is committed. Our own entries before them are kept where they are
+    /// committed too, or where they chain into the first of them (<see cref="ChainsInto"/>); if they do
+    /// not reach, the gap is fetched by state transfer.
     /// </summary>
     private void InstallLog(LogEntry[] entries, OpNumber head)
     {
@@ -304,6 +321,11 @@ public sealed partial class Replica
         var start = new OpNumber(head.Value + 1 - (ulong)entries.Length);
         Invariant.That(head >= ExecutedOp, $"installed log ends at {head}, before executed op {ExecutedOp}");
         var keptHead = OpNumber.Min(OpNumber.Min(log.Head, CommitNumber), start.Previous);
+        if (keptHead < start.Previous && ChainsInto(entries, start))
+        {
+            keptHead = start.Previous;
+        }
+
         if (keptHead < start.Previous || keptHead.Next < log.Start)
         {
             // Everything before an authoritative log is committed: what we lack of it is fetched.
@@ -323,6 +345,66 @@ public sealed partial class Replica
         }
 
         CommitNumber = OpNumber.Min(CommitNumber, log.Head);
+    }
+
+    /// <summary>
+    /// True when installing <paramref name="entries"/> would drop our log while it holds executed ops
+    /// that no checkpoint holds: the log is then their only copy on our disk, and perhaps the last one
+    /// anywhere. A checkpoint of them is written at once, to be persisted by the Ready before the one that
+    /// drops the log, and the caller puts the install off until the message comes again (a view change
+    /// and a recovery resend theirs every <see cref="ReplicaOptions.RetryTicks"/>).
+    /// </summary>
+    private bool CheckpointBeforeDroppingLog(LogEntry[] entries, OpNumber head)
+    {
+        if (!TakesCheckpoints || ExecutedOp <= CheckpointOp || (ulong)entries.Length > head.Value)
+        {
+            return false;
+        }
+
+        var start = new OpNumber(head.Value + 1 - (ulong)entries.Length);
+        var keptHead = OpNumber.Min(OpNumber.Min(log.Head, CommitNumber), start.Previous);
+        if ((keptHead == start.Previous || ChainsInto(entries, start)) && start >= log.Start)
+        {
+            return false;
+        }
+
+        BeginCheckpointOfExecutedOp();
+        WriteCheckpoint((ICheckpointingService)service);
+        return true;
+    }
+
+    /// <summary>
+    /// True when our entries after the commit number up to <paramref name="start"/>-1 are those of the
+    /// authoritative log that <paramref name="entries"/> begin at <paramref name="start"/>: the first
+    /// entry's <see cref="LogEntry.Parent"/> names our entry before it by checksum, that entry's parent
+    /// names the one before, and so on down to an op we know to be committed. A parent of 0 (its
+    /// primary did not hold the op before) proves nothing, and nor does a gap in our log.
+    /// </summary>
+    private bool ChainsInto(LogEntry[] entries, OpNumber start)
+    {
+        if (entries.Length == 0)
+        {
+            return false;
+        }
+
+        var parent = entries[0].Parent;
+        for (var op = start.Previous; op > CommitNumber; op = op.Previous)
+        {
+            if (parent == 0 || !log.Contains(op))
+            {
+                return false;
+            }
+
+            var ours = log.Get(op);
+            if (ours.Checksum() != parent)
+            {
+                return false;
+            }
+
+            parent = ours.Parent;
+        }
+
+        return true;
     }
 
     /// <summary>True when <paramref name="entries"/> are consecutive ops ending at <paramref name="head"/>: a malformed log from the network is ignored, never installed.</summary>

@@ -93,19 +93,23 @@ internal sealed class ReplicaLog
     }
 
     /// <summary>
-    /// The newest entries that fit in <paramref name="bytesMax"/>, but never fewer than every entry
-    /// after <paramref name="mustInclude"/>: a log sent in a view change must carry every op that may
-    /// not be committed, and may leave out older, committed ones.
+    /// Every entry after <paramref name="mustInclude"/>, and before them as many of the newest entries
+    /// up to it as fit in <paramref name="committedBytesMax"/> bytes: a log sent in a view change must
+    /// carry every op that may not be committed, and may leave out older, committed ones.
     /// </summary>
-    public LogEntry[] Tail(OpNumber mustInclude, long bytesMax)
+    public LogEntry[] Tail(OpNumber mustInclude, long committedBytesMax)
     {
         var index = entries.Count;
-        long bytes = 0;
+        while (index > 0 && entries[index - 1].Op > mustInclude)
+        {
+            index--;
+        }
+
+        long committedBytes = 0;
         while (index > 0)
         {
-            var entry = entries[index - 1];
-            bytes += SizeOf(entry);
-            if (bytes > bytesMax && entry.Op <= mustInclude)
+            committedBytes += SizeOf(entries[index - 1]);
+            if (committedBytes > committedBytesMax)
             {
                 break;
             }

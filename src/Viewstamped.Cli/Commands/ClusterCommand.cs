@@ -20,14 +20,18 @@ public static class ClusterCommand
         var service = new Option<string>("--service") { Description = "The replicated service: kv (the key-value store, each replica serving RESP for redis-cli and Redis clients) or adder (the sample).", DefaultValueFactory = _ => "kv" };
         service.AcceptOnlyFromAmong("kv", "adder");
         var requirePass = new Option<string?>("--requirepass") { Description = "With --service kv: RESP clients must AUTH with this password." };
+        var checkpointBytes = new Option<long?>("--checkpoint-bytes")
+        {
+            Description = "Each replica also takes a checkpoint once this many bytes of log were executed since the last one; 0: by op count only. Default 33554432 (32 MiB).",
+        };
         var command = new Command("cluster", "Run a local cluster of replica processes on 127.0.0.1 with free ports and a new key, serving the key-value store over RESP by default; prints the endpoints and redis-cli commands; Ctrl-C or end of input stops it.")
         {
-            replicas, data, tick, unauthenticated, service, requirePass,
+            replicas, data, tick, unauthenticated, service, requirePass, checkpointBytes,
         };
         command.SetAction((parse, cancellationToken) => ClusterRunner.RunAsync(
             new ClusterSettings(
                 parse.GetValue(replicas), parse.GetValue(data), parse.GetValue(tick), parse.GetValue(unauthenticated),
-                parse.GetValue(service)!, parse.GetValue(requirePass)),
+                parse.GetValue(service)!, parse.GetValue(requirePass), parse.GetValue(checkpointBytes)),
             parse.InvocationConfiguration.Output,
             parse.InvocationConfiguration.Error,
             cancellationToken));

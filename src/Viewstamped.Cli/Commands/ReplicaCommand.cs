@@ -36,6 +36,10 @@ public static class ReplicaCommand
         var requirePass = new Option<string?>("--requirepass") { Description = "With --resp: the password RESP clients must give with AUTH." };
         var tick = new Option<int>("--tick-ms") { Description = "Milliseconds per logical tick.", DefaultValueFactory = _ => 10 };
         var status = new Option<int>("--status-interval-ms") { Description = "Print a 'status ...' line on standard output this often (0: never).", DefaultValueFactory = _ => 0 };
+        var checkpointBytes = new Option<long?>("--checkpoint-bytes")
+        {
+            Description = "Also take a checkpoint once this many bytes of log were executed since the last one; 0: by op count only. Default 33554432 (32 MiB).",
+        };
         var rejoin = new Option<bool>("--rejoin") { Description = "Without --data: this replica lost its state; rejoin through the Recovery protocol." };
         var stopOnEof = new Option<bool>("--stop-on-eof") { Description = "Stop cleanly when standard input ends (for supervisors and tests)." };
         var tls = new TlsArguments("this replica's");
@@ -44,7 +48,7 @@ public static class ReplicaCommand
 
         var command = new Command("replica", "Run one replica of the Adder sample service (or, with --service kv, the key-value service; --resp serves Redis clients) until Ctrl-C, SIGTERM or (with --stop-on-eof) the end of standard input.")
         {
-            data, cluster, replica, replicas, listen, keyFile, service, resp, requirePass, tick, status, rejoin, stopOnEof, logLevel,
+            data, cluster, replica, replicas, listen, keyFile, service, resp, requirePass, tick, status, checkpointBytes, rejoin, stopOnEof, logLevel,
         };
         foreach (var option in tls.All)
         {
@@ -73,8 +77,15 @@ public static class ReplicaCommand
                 return ExitCodes.BadArguments;
             }
 
+            if (parse.GetValue(checkpointBytes) is < 0)
+            {
+                await error.WriteLineAsync("vsr replica: --checkpoint-bytes must be 0 (by op count only) or more").ConfigureAwait(false);
+                return ExitCodes.BadArguments;
+            }
+
             var settings = new ReplicaSettings
             {
+                CheckpointBytesInterval = parse.GetValue(checkpointBytes),
                 Data = parse.GetValue(data),
                 Cluster = clusterId,
                 Replica = parse.GetValue(replica),
@@ -108,14 +119,15 @@ public static class ReplicaCommand
 
 /// <summary>
 /// <c>vsr replica --service kv</c>: one replica of the key-value service (clock: Unix milliseconds;
-/// a checkpoint every 4096 ops), with an optional RESP
+/// a checkpoint every 4096 ops or 32 MiB of log), with an optional RESP
 /// server in front (<c>--resp</c>), until Ctrl-C, SIGTERM or (with --stop-on-eof) the end of input.
 /// </summary>
 internal static class KeyValueReplicaRunner
 {
     /// <summary>
-    /// A checkpoint every 4096 ops: the log is compacted often enough that its memory stays small
-    /// even when each op is a batch of pipelined commands.
+    /// A checkpoint every 4096 ops, and (<see cref="ReplicaHostOptions.CheckpointBytesInterval"/>, 32 MiB
+    /// unless <c>--checkpoint-bytes</c> says otherwise) once the log executed since the last one reaches
+    /// that many bytes, which is what keeps the log's memory small when each op is a batch of pipelined commands.
     /// </summary>
     private const ulong CheckpointInterval = 4096;
 
@@ -181,6 +193,7 @@ internal static class KeyValueReplicaRunner
             options.TickInterval = TimeSpan.FromMilliseconds(settings.TickMilliseconds);
             options.Rejoin = settings.Rejoin;
             options.CheckpointInterval = CheckpointInterval;
+            settings.ApplyCheckpointBytes(options);
             ReplicaRunner.UseTls(options, tls);
         });
         using var app = builder.Build();

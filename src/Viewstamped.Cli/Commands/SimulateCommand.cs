@@ -27,6 +27,14 @@ public static class SimulateCommand
         };
         var checkpoint = new Option<ulong?>("--checkpoint-interval") { Description = "Ops between checkpoints, 0 for none (default: drawn from each seed)." };
         var suffix = new Option<ulong?>("--log-suffix") { Description = "Log entries kept before a checkpoint (default: drawn from each seed)." };
+        var checkpointBytes = new Option<long?>("--checkpoint-bytes")
+        {
+            Description = "Also take a checkpoint once this many bytes of log were executed since the last one, 0 for by op count only (default: drawn from each seed).",
+        };
+        var viewChangeBytes = new Option<long?>("--view-change-committed-bytes")
+        {
+            Description = "Bytes of committed entries a view change's log carries besides the uncommitted ones (default: drawn from each seed).",
+        };
         var seed = new Option<ulong?>("--seed") { Description = "The seed (the first of a sweep). Default: a random seed, printed." };
         var seeds = new Option<int>("--seeds") { Description = "Run a sweep of this many consecutive seeds.", DefaultValueFactory = _ => 1 };
         var jobs = new Option<int>("--jobs")
@@ -48,8 +56,8 @@ public static class SimulateCommand
 
         var command = new Command("simulate", "Run the deterministic simulator: a cluster under faults, a key-value workload, and every checker.")
         {
-            replicas, failures, clients, requests, keys, drop, heartbeat, viewChange, checkpoint, suffix, seed, seeds, jobs, faults,
-            history, trace, mutate, listMutations, json,
+            replicas, failures, clients, requests, keys, drop, heartbeat, viewChange, checkpoint, suffix, checkpointBytes, viewChangeBytes, seed, seeds,
+            jobs, faults, history, trace, mutate, listMutations, json,
         };
 
         command.SetAction(parse =>
@@ -67,7 +75,7 @@ public static class SimulateCommand
             }
 
             var settings = Settings(parse, error, replicas, failures, clients, requests, keys, drop, heartbeat, viewChange, checkpoint, suffix,
-                seed, seeds, jobs, faults, history, trace, mutate, json);
+                checkpointBytes, viewChangeBytes, seed, seeds, jobs, faults, history, trace, mutate, json);
             return settings is null ? ExitCodes.BadArguments : SimulateRunner.Run(settings, output, error);
         });
         return command;
@@ -86,6 +94,8 @@ public static class SimulateCommand
         Option<int> viewChange,
         Option<ulong?> checkpoint,
         Option<ulong?> suffix,
+        Option<long?> checkpointBytes,
+        Option<long?> viewChangeBytes,
         Option<ulong?> seed,
         Option<int> seeds,
         Option<int> jobs,
@@ -159,6 +169,8 @@ public static class SimulateCommand
             ViewChangeTimeoutTicks = parse.GetValue(viewChange),
             CheckpointInterval = parse.GetValue(checkpoint),
             LogSuffix = parse.GetValue(suffix),
+            CheckpointBytesInterval = parse.GetValue(checkpointBytes),
+            ViewChangeCommittedBytesMax = parse.GetValue(viewChangeBytes),
             Faults = profile,
             Mutation = mutation,
         };

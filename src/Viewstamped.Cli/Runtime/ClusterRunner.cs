@@ -15,7 +15,9 @@ namespace Viewstamped.Cli.Runtime;
 /// <param name="Unauthenticated">Run without a cluster key.</param>
 /// <param name="Service">The replicated service: <c>kv</c> (the key-value store, with a RESP endpoint per replica) or <c>adder</c>.</param>
 /// <param name="RequirePass">With <c>kv</c>: the password RESP clients must give with AUTH; null for none.</param>
-public sealed record ClusterSettings(int Replicas, string? Data, int TickMilliseconds, bool Unauthenticated, string Service = "kv", string? RequirePass = null)
+/// <param name="CheckpointBytesInterval">The replicas' <c>--checkpoint-bytes</c>; null for their default.</param>
+public sealed record ClusterSettings(
+    int Replicas, string? Data, int TickMilliseconds, bool Unauthenticated, string Service = "kv", string? RequirePass = null, long? CheckpointBytesInterval = null)
 {
     /// <summary>True when the replicas serve the key-value store over RESP.</summary>
     public bool IsKeyValue => Service == "kv";
@@ -48,6 +50,12 @@ public static class ClusterRunner
             return ExitCodes.BadArguments;
         }
 
+        if (settings.CheckpointBytesInterval is < 0)
+        {
+            await error.WriteLineAsync("vsr cluster: --checkpoint-bytes must be 0 (by op count only) or more").ConfigureAwait(false);
+            return ExitCodes.BadArguments;
+        }
+
         var temporary = settings.Data is null;
         var root = settings.Data ?? Path.Combine(Path.GetTempPath(), "vsr-cluster-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)));
         var children = new List<ReplicaProcess>();
@@ -77,6 +85,11 @@ public static class ClusterRunner
                 if (!settings.Unauthenticated)
                 {
                     arguments.AddRange(["--key-file", keyFile]);
+                }
+
+                if (settings.CheckpointBytesInterval is { } checkpointBytes)
+                {
+                    arguments.AddRange(["--checkpoint-bytes", checkpointBytes.ToString(CultureInfo.InvariantCulture)]);
                 }
 
                 if (settings.IsKeyValue)

@@ -47,11 +47,24 @@ public sealed record ReplicaSettings
     /// <summary>The replica lost its state and rejoins through the Recovery protocol (in-memory restarts).</summary>
     public bool Rejoin { get; init; }
 
+    /// <summary>A checkpoint also after this many bytes of executed log (0: by op count only); null keeps the default.</summary>
+    public long? CheckpointBytesInterval { get; init; }
+
     /// <summary>Stop when standard input reaches its end.</summary>
     public bool StopOnEndOfInput { get; init; }
 
     /// <summary>The lowest level logged to standard error.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Sets the options' <see cref="ReplicaHostOptions.CheckpointBytesInterval"/> when one was given.</summary>
+    public void ApplyCheckpointBytes(ReplicaHostOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (CheckpointBytesInterval is { } bytes)
+        {
+            options.CheckpointBytesInterval = bytes;
+        }
+    }
 }
 
 /// <summary>Runs one replica of the Adder service in a generic host until stopped.</summary>
@@ -239,6 +252,7 @@ public static class ReplicaRunner
             options.Listen = settings.Listen;
             options.TickInterval = TimeSpan.FromMilliseconds(settings.TickMilliseconds);
             options.Rejoin = settings.Rejoin;
+            settings.ApplyCheckpointBytes(options);
         };
         return true;
     }

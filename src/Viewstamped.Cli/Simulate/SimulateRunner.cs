@@ -59,7 +59,7 @@ internal static class SimulateRunner
         Report(settings, result, output);
         output.WriteLine($"  faults: {result.Faults}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {result.Ticks} ticks (healed at {result.HealedAt}, longest wait after that {result.LongestWaitAfterHeal}, converged in {result.ConvergenceTicks}), {result.MessagesSent} messages ({result.MessagesDropped} lost), checkpoint interval {result.CheckpointInterval}, log suffix {result.LogSuffix}, fingerprint {result.Fingerprint:x16}"));
+            $"  {result.Ticks} ticks (healed at {result.HealedAt}, longest wait after that {result.LongestWaitAfterHeal}, converged in {result.ConvergenceTicks}), {result.MessagesSent} messages ({result.MessagesDropped} lost), checkpoint interval {result.CheckpointInterval}, log suffix {result.LogSuffix}, checkpoint bytes {result.CheckpointBytesInterval}, view-change committed bytes {result.ViewChangeCommittedBytesMax}, fingerprint {result.Fingerprint:x16}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {elapsed:0.000} s ({cpu:0.000} s CPU), {result.OpsCommitted / Math.Max(elapsed, 1e-9):0} ops/s"));
         var summary = Summary.Of([result], elapsed, cpu, settings.FirstSeed);

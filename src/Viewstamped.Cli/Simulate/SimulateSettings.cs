@@ -87,6 +87,16 @@ internal sealed record SimulateSettings
             Add("--log-suffix", suffix);
         }
 
+        if (o.CheckpointBytesInterval is { } checkpointBytes)
+        {
+            Add("--checkpoint-bytes", checkpointBytes);
+        }
+
+        if (o.ViewChangeCommittedBytesMax is { } viewChangeBytes)
+        {
+            Add("--view-change-committed-bytes", viewChangeBytes);
+        }
+
         if (o.Mutation != PlantedMutation.None)
         {
             Add("--mutate", Mutations.NameOf(o.Mutation));

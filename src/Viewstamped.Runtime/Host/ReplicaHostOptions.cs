@@ -76,8 +76,20 @@ public sealed class ReplicaHostOptions
     /// <summary>Ops between checkpoints; see <see cref="ReplicaOptions.CheckpointInterval"/>. Default 1024.</summary>
     public ulong CheckpointInterval { get; set; } = 1024;
 
+    /// <summary>
+    /// A checkpoint also once this many bytes of log were executed since the last one, 0 for by op count
+    /// only; see <see cref="ReplicaOptions.CheckpointBytesInterval"/>. Default 32 MiB.
+    /// </summary>
+    public long CheckpointBytesInterval { get; set; } = 32 << 20;
+
     /// <summary>Entries kept before a checkpoint; see <see cref="ReplicaOptions.LogSuffix"/>. Default 256.</summary>
     public ulong LogSuffix { get; set; } = 256;
+
+    /// <summary>
+    /// Bytes of committed entries a view change's log carries besides the uncommitted ones; see
+    /// <see cref="ReplicaOptions.ViewChangeCommittedBytesMax"/> (smaller than the default is not safe yet). Default 4 MiB.
+    /// </summary>
+    public long ViewChangeCommittedBytesMax { get; set; } = 4 << 20;
 
     /// <summary>Uncommitted ops at the primary; see <see cref="ReplicaOptions.PipelineMax"/>. Default 256.</summary>
     public int PipelineMax { get; set; } = 256;
@@ -218,7 +230,9 @@ public sealed class ReplicaHostOptions
         ViewChangeTimeoutTicks = ViewChangeTimeoutTicks,
         RetryTicks = RetryTicks,
         CheckpointInterval = CheckpointInterval,
+        CheckpointBytesInterval = CheckpointBytesInterval,
         LogSuffix = LogSuffix,
+        ViewChangeCommittedBytesMax = ViewChangeCommittedBytesMax,
         PipelineMax = PipelineMax,
         ClientsMax = ClientsMax,
         RequestSizeMax = RequestSizeMax,

@@ -61,6 +61,20 @@ public sealed record SimulationOptions
     public ulong? LogSuffix { get; init; }
 
     /// <summary>
+    /// Take a checkpoint also once this many bytes of entries were executed since the last one (see
+    /// <see cref="ReplicaOptions.CheckpointBytesInterval"/>; 0: by op count only); null draws it from the
+    /// seed: off, every few entries, every couple of dozen, or the core's default (never reached in a run).
+    /// </summary>
+    public long? CheckpointBytesInterval { get; init; }
+
+    /// <summary>
+    /// Bytes of committed entries a view change's log may carry (see
+    /// <see cref="ReplicaOptions.ViewChangeCommittedBytesMax"/>); null: the core's default, every entry
+    /// of a simulated run (smaller budgets are not safe yet, so swarm runs do not draw them).
+    /// </summary>
+    public long? ViewChangeCommittedBytesMax { get; init; }
+
+    /// <summary>
     /// The most ticks a checkpoint takes to be written beside a replica's loop (each one draws its own
     /// from 0 to this); null draws it from the seed (0, 4, 40 or 400), from a stream of its own.
     /// </summary>
@@ -125,6 +139,8 @@ public sealed record SimulationOptions
         Require(ClientTimeoutTicks >= 1, $"client timeout ticks must be at least 1, not {ClientTimeoutTicks}");
         Require(CheckpointInterval is null || LogSuffix is null || CheckpointInterval == 0 || LogSuffix < CheckpointInterval * 4,
             $"the log suffix ({LogSuffix}) must be smaller than four checkpoint intervals ({CheckpointInterval * 4})");
+        Require(CheckpointBytesInterval is null or >= 0, $"the checkpoint bytes interval must not be negative, not {CheckpointBytesInterval}");
+        Require(ViewChangeCommittedBytesMax is null or >= 0, $"the view change's committed bytes must not be negative, not {ViewChangeCommittedBytesMax}");
         Require(FaultTicksMax is null or >= 0, $"fault ticks must not be negative, not {FaultTicksMax}");
         Require(LivenessTicks is null or >= 1, $"liveness ticks must be at least 1, not {LivenessTicks}");
         Require(MessagesInFlightMax >= 1, $"the message limit must be at least 1, not {MessagesInFlightMax}");

@@ -99,6 +99,12 @@ public sealed record SimulationResult
     /// <summary>The log suffix the run used.</summary>
     public ulong LogSuffix { get; init; }
 
+    /// <summary>The bytes of executed entries after which the run's replicas took a checkpoint (0: by op count only).</summary>
+    public long CheckpointBytesInterval { get; init; }
+
+    /// <summary>The bytes of committed entries the run's view-change logs carried.</summary>
+    public long ViewChangeCommittedBytesMax { get; init; }
+
     /// <summary>
     /// A hash of every replica state transition and every client event, in order: two runs with the
     /// same options and build have the same fingerprint.

@@ -83,12 +83,20 @@ public sealed class SimulationRun
 
         // Disk faults are drawn last, so that a seed without them replays as it did before they existed.
         Faults = options.FaultMix is null ? FaultMix.DrawDisk(options.Faults, mix, draws) : mix;
+
+        // Drawn after the faults for the same reason. A simulated entry is about a hundred bytes. Smaller
+        // view-change budgets than the core's default are not drawn yet: see ReplicaOptions.ViewChangeCommittedBytesMax.
+        ViewChangeCommittedBytesMax = options.ViewChangeCommittedBytesMax ?? 4L << 20;
+        CheckpointBytesInterval = options.CheckpointBytesInterval ?? Pick(draws, 0L, 500L, 2000L, 32L << 20);
         livenessTicks = options.LivenessTicks ?? options.EffectiveLivenessTicks + (40 * (Faults.DelayMax + Faults.PathDelaySpread + Faults.SyncLatencyTicksMax));
         var coreMutation = Mutations.CoreFlag(options.Mutation);
+
         // Drawn from a stream of its own, so that the other choices of a seed stay as they were.
         CheckpointWriteTicksMax = options.CheckpointWriteTicksMax ?? Pick(new Prng(options.Seed ^ 0xC4EC_0000_0000_0017UL), 0, 4, 40, 400);
         var checkpointInterval = CheckpointInterval;
         var logSuffix = LogSuffix;
+        var viewChangeCommittedBytesMax = ViewChangeCommittedBytesMax;
+        var checkpointBytesInterval = CheckpointBytesInterval;
 
         Cluster = new Cluster(new ClusterOptions
         {
@@ -102,6 +110,8 @@ public sealed class SimulationRun
                 RetryTicks = options.RetryTicks,
                 CheckpointInterval = checkpointInterval,
                 LogSuffix = logSuffix,
+                ViewChangeCommittedBytesMax = viewChangeCommittedBytesMax,
+                CheckpointBytesInterval = checkpointBytesInterval,
                 Mutation = coreMutation,
             },
             Network = NetworkOptionsOf(Faults),
@@ -121,7 +131,8 @@ public sealed class SimulationRun
         }
 
         TraceEvent("sim", $"seed {options.Seed} replicas {options.Replicas} clients {options.Clients} requests {options.RequestsPerClient} "
-            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} checkpoint-write-ticks {CheckpointWriteTicksMax} think {think} mutation {Mutations.NameOf(options.Mutation)} faults {Faults}");
+            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} checkpoint-bytes {CheckpointBytesInterval} view-change-committed-bytes {ViewChangeCommittedBytesMax} "
+            + $"checkpoint-write-ticks {CheckpointWriteTicksMax} think {think} mutation {Mutations.NameOf(options.Mutation)} faults {Faults}");
         for (var i = 0; i < options.Replicas; i++)
         {
             Observe(Cluster.Replica(i));
@@ -155,6 +166,12 @@ public sealed class SimulationRun
 
     /// <summary>The log suffix of the replicas.</summary>
     public ulong LogSuffix { get; }
+
+    /// <summary>The bytes of executed entries after which the replicas take a checkpoint (0: by op count only).</summary>
+    public long CheckpointBytesInterval { get; }
+
+    /// <summary>The bytes of committed entries the replicas' view-change logs carry.</summary>
+    public long ViewChangeCommittedBytesMax { get; }
 
     /// <summary>The most ticks a checkpoint takes to be written beside a replica's loop in this run.</summary>
     public int CheckpointWriteTicksMax { get; }
@@ -676,6 +693,8 @@ public sealed class SimulationRun
         Faults = Faults,
         CheckpointInterval = CheckpointInterval,
         LogSuffix = LogSuffix,
+        CheckpointBytesInterval = CheckpointBytesInterval,
+        ViewChangeCommittedBytesMax = ViewChangeCommittedBytesMax,
         Fingerprint = fingerprint,
     };
 

@@ -65,6 +65,17 @@ public class HostingTests
         Assert.Contains(error.Failures, f => f.Contains("port from 1 to 65535", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(-1L, 256L * 1024, "CheckpointBytesInterval")]
+    [InlineData(32L << 20, -1L, "ViewChangeCommittedBytesMax")]
+    public void Negative_log_byte_limits_are_refused_by_name(long checkpointBytes, long viewChangeBytes, string name)
+    {
+        var options = new ReplicaHostOptions { CheckpointBytesInterval = checkpointBytes, ViewChangeCommittedBytesMax = viewChangeBytes };
+        options.Replicas.Add("127.0.0.1:7000");
+        Assert.Contains(options.Validate(), e => e.Contains(name, StringComparison.Ordinal));
+        Assert.Empty(new ReplicaHostOptions { Replicas = { "127.0.0.1:7000" } }.Validate());
+    }
+
     [Fact]
     public async Task A_data_directory_supplies_the_identity_and_keeps_the_state_across_restarts()
     {

@@ -127,6 +127,21 @@ public class RegressionTests
     public void Seed_97_a_checkpoint_named_by_an_older_superblock_copy_is_kept() =>
         AssertPasses(new SimulationOptions { Seed = 97, Faults = FaultProfile.All });
 
+    /// <summary>
+    /// View changes that carry no committed entries: a replica whose log did not reach the first entry
+    /// of the log it installed dropped its own, fetched the committed ops in between from a peer and
+    /// executed them, but its disk then held them neither in its log nor in a checkpoint. After a crash it
+    /// restarted at its older checkpoint, and the peers, which had compacted those ops away, offered only a
+    /// checkpoint no newer than its own: it never caught up (executed 256 of 447). A replica now takes a
+    /// checkpoint as soon as it has executed such a gap. Replay:
+    /// <c>vsr simulate --seed 184 --view-change-committed-bytes 0</c> (and seed 50).
+    /// </summary>
+    [Theory]
+    [InlineData(50UL)]
+    [InlineData(184UL)]
+    public void Seeds_50_and_184_a_replica_checkpoints_the_committed_ops_it_fetched_into_a_gap(ulong seed) =>
+        AssertPasses(new SimulationOptions { Seed = seed, ViewChangeCommittedBytesMax = 0, CheckpointBytesInterval = 0 });
+
     private static void AssertPasses(SimulationOptions options)
     {
         var result = Simulator.Run(options);
