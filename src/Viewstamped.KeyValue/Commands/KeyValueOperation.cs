@@ -29,7 +29,7 @@ public static class KeyValueOperation
         var size = 1L + VarInt.SizeOf((uint)(command.Count - 1));
         for (var i = 1; i < command.Count; i++)
         {
-            size += VarInt.SizeOf((uint)command[i].Length) + command[i].Length;
+            size += PrefixedSize(command[i].Length);
         }
 
         if (size > Array.MaxLength)
@@ -42,10 +42,7 @@ public static class KeyValueOperation
         var at = 1 + VarInt.Write(operation.AsSpan(1), (uint)(command.Count - 1));
         for (var i = 1; i < command.Count; i++)
         {
-            var argument = command[i];
-            at += VarInt.Write(operation.AsSpan(at), (uint)argument.Length);
-            argument.CopyTo(operation.AsSpan(at));
-            at += argument.Length;
+            at += WritePrefixed(command[i], operation.AsSpan(at));
         }
 
         return true;
@@ -60,8 +57,7 @@ public static class KeyValueOperation
         var size = 1L + VarInt.SizeOf((uint)(arguments.Length - 1));
         for (var i = 1; i < arguments.Length; i++)
         {
-            var length = arguments[i].GetOffsetAndLength(request.Length).Length;
-            size += VarInt.SizeOf((uint)length) + length;
+            size += PrefixedSize(arguments[i].GetOffsetAndLength(request.Length).Length);
         }
 
         return size;
@@ -74,10 +70,7 @@ public static class KeyValueOperation
         var at = 1 + VarInt.Write(destination[1..], (uint)(arguments.Length - 1));
         for (var i = 1; i < arguments.Length; i++)
         {
-            var argument = request[arguments[i]];
-            at += VarInt.Write(destination[at..], (uint)argument.Length);
-            argument.CopyTo(destination[at..]);
-            at += argument.Length;
+            at += WritePrefixed(request[arguments[i]], destination[at..]);
         }
     }
 
@@ -98,7 +91,7 @@ public static class KeyValueOperation
                 throw new ArgumentException("a batch holds encoded commands, not empty operations or batches", nameof(operations));
             }
 
-            size += VarInt.SizeOf((uint)operation.Length) + operation.Length;
+            size += PrefixedSize(operation.Length);
         }
 
         var batch = new byte[size];
@@ -106,9 +99,7 @@ public static class KeyValueOperation
         var at = 1 + VarInt.Write(batch.AsSpan(1), (uint)operations.Count);
         foreach (var operation in operations)
         {
-            at += VarInt.Write(batch.AsSpan(at), (uint)operation.Length);
-            operation.CopyTo(batch.AsSpan(at));
-            at += operation.Length;
+            at += WritePrefixed(operation, batch.AsSpan(at));
         }
 
         return batch;
@@ -225,5 +216,16 @@ public static class KeyValueOperation
         }
 
         return at == operation.Length;
+    }
+
+    /// <summary>The size of <paramref name="length"/> bytes written by <see cref="WritePrefixed"/>.</summary>
+    private static long PrefixedSize(int length) => VarInt.SizeOf((uint)length) + length;
+
+    /// <summary>Writes <paramref name="bytes"/> as a varint length and the bytes (an argument, or an operation in a batch); returns the bytes written.</summary>
+    private static int WritePrefixed(ReadOnlySpan<byte> bytes, Span<byte> destination)
+    {
+        var at = VarInt.Write(destination, (uint)bytes.Length);
+        bytes.CopyTo(destination[at..]);
+        return at + bytes.Length;
     }
 }
