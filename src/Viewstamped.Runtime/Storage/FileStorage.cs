@@ -670,38 +670,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     /// </summary>
     private void RingSyncLoop()
     {
-        while (true)
+        while (NextRingSync() is { } target)
         {
-            long target;
-            lock (ringGate)
-            {
-                while (true)
-                {
-                    if (summariesWritten == summariesSynced)
-                    {
-                        if (ringStopping)
-                        {
-                            return;
-                        }
-
-                        ringSyncerParked = true;
-                        Monitor.Wait(ringGate);
-                        ringSyncerParked = false;
-                        continue;
-                    }
-
-                    var quiet = Stopwatch.GetElapsedTime(Volatile.Read(ref lastActivityAt));
-                    if (ringStopping || (quiet >= options.SummarySyncDelay && !Volatile.Read(ref flushing) && Volatile.Read(ref queuedAppends) == 0))
-                    {
-                        break;
-                    }
-
-                    Monitor.Wait(ringGate, quiet >= options.SummarySyncDelay ? options.SummarySyncDelay : options.SummarySyncDelay - quiet);
-                }
-
-                target = summariesWritten;
-            }
-
             try
             {
                 ring!.Sync();
@@ -721,6 +691,41 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             {
                 summariesSynced = Math.Max(summariesSynced, target);
                 summarySyncs++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits, on the ring's thread, until summaries are unsynced and the log is idle (or the storage is
+    /// closing); returns how many summaries the sync about to run covers, or null once there is nothing
+    /// left to sync and the storage is closing.
+    /// </summary>
+    private long? NextRingSync()
+    {
+        lock (ringGate)
+        {
+            while (true)
+            {
+                if (summariesWritten == summariesSynced)
+                {
+                    if (ringStopping)
+                    {
+                        return null;
+                    }
+
+                    ringSyncerParked = true;
+                    Monitor.Wait(ringGate);
+                    ringSyncerParked = false;
+                    continue;
+                }
+
+                var quiet = Stopwatch.GetElapsedTime(Volatile.Read(ref lastActivityAt));
+                if (ringStopping || (quiet >= options.SummarySyncDelay && !Volatile.Read(ref flushing) && Volatile.Read(ref queuedAppends) == 0))
+                {
+                    return summariesWritten;
+                }
+
+                Monitor.Wait(ringGate, quiet >= options.SummarySyncDelay ? options.SummarySyncDelay : options.SummarySyncDelay - quiet);
             }
         }
     }
