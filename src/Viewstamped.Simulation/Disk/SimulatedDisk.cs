@@ -414,10 +414,7 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
 
         var index = candidates[(int)random.Below((ulong)candidates.Count)];
-        var damaged = (byte[])blocks[index]!.Clone();
-        var bit = random.Below((ulong)damaged.Length * 8);
-        damaged[bit / 8] ^= (byte)(1 << (int)(bit % 8));
-        blocks[index] = damaged;
+        blocks[index] = WithBitFlipped(blocks[index]!, random);
         latentCorruptions++;
         latentDamage = true;
         return index;
@@ -436,10 +433,7 @@ public sealed class SimulatedDisk : IReplicaStorage
             return false;
         }
 
-        var damaged = (byte[])file.Clone();
-        var bit = random.Below((ulong)damaged.Length * 8);
-        damaged[bit / 8] ^= (byte)(1 << (int)(bit % 8));
-        checkpointFiles[op.Value] = damaged;
+        checkpointFiles[op.Value] = WithBitFlipped(file, random);
         corruptCheckpoints.Add(op.Value);
         latentCorruptions++;
         return true;
@@ -798,6 +792,15 @@ public sealed class SimulatedDisk : IReplicaStorage
         return checkpoint;
     }
 
+    /// <summary>A copy of <paramref name="stored"/> with one bit, drawn from <paramref name="random"/>, flipped.</summary>
+    private static byte[] WithBitFlipped(byte[] stored, Prng random)
+    {
+        var copy = (byte[])stored.Clone();
+        var bit = random.Below((ulong)copy.Length * 8);
+        copy[bit / 8] ^= (byte)(1 << (int)(bit % 8));
+        return copy;
+    }
+
     /// <summary>Reads and decodes <paramref name="stored"/>, possibly with a transient bit flip, re-reading while the checksum fails.</summary>
     private T? Read<T>(byte[]? stored, Func<byte[]?, T?> decode)
         where T : class
@@ -807,9 +810,7 @@ public sealed class SimulatedDisk : IReplicaStorage
             var copy = stored;
             if (stored is { Length: > 0 } && prng.Chance(Faults.ReadFlipProbability))
             {
-                copy = (byte[])stored.Clone();
-                var bit = prng.Below((ulong)copy.Length * 8);
-                copy[bit / 8] ^= (byte)(1 << (int)(bit % 8));
+                copy = WithBitFlipped(stored, prng);
             }
 
             var decoded = decode(copy);
