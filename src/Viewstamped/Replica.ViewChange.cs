@@ -318,15 +318,9 @@ public sealed partial class Replica
     private void InstallLog(LogEntry[] entries, OpNumber head)
     {
         CancelEntryRepair();
-        var start = new OpNumber(head.Value + 1 - (ulong)entries.Length);
         Invariant.That(head >= ExecutedOp, $"installed log ends at {head}, before executed op {ExecutedOp}");
-        var keptHead = OpNumber.Min(OpNumber.Min(log.Head, CommitNumber), start.Previous);
-        if (keptHead < start.Previous && ChainsInto(entries, start))
-        {
-            keptHead = start.Previous;
-        }
-
-        if (keptHead < start.Previous || keptHead.Next < log.Start)
+        var (start, dropsLog) = Placement(entries, head);
+        if (dropsLog)
         {
             // Everything before an authoritative log is committed: what we lack of it is fetched.
             ResetLog(start.Previous);
@@ -361,9 +355,7 @@ public sealed partial class Replica
             return false;
         }
 
-        var start = new OpNumber(head.Value + 1 - (ulong)entries.Length);
-        var keptHead = OpNumber.Min(OpNumber.Min(log.Head, CommitNumber), start.Previous);
-        if ((keptHead == start.Previous || ChainsInto(entries, start)) && start >= log.Start)
+        if (!Placement(entries, head).DropsLog)
         {
             return false;
         }
@@ -371,6 +363,19 @@ public sealed partial class Replica
         BeginCheckpointOfExecutedOp();
         WriteCheckpoint((ICheckpointingService)service);
         return true;
+    }
+
+    /// <summary>
+    /// Where an authoritative log ending at <paramref name="head"/> starts, and whether installing it
+    /// drops our log: it does unless our entries reach its start, being committed or chaining into it
+    /// (<see cref="ChainsInto"/>), and our log still holds the op before it.
+    /// </summary>
+    private (OpNumber Start, bool DropsLog) Placement(LogEntry[] entries, OpNumber head)
+    {
+        var start = new OpNumber(head.Value + 1 - (ulong)entries.Length);
+        var keptHead = OpNumber.Min(OpNumber.Min(log.Head, CommitNumber), start.Previous);
+        var reaches = keptHead == start.Previous || ChainsInto(entries, start);
+        return (start, !reaches || start < log.Start);
     }
 
     /// <summary>
