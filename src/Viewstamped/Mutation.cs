@@ -41,4 +41,7 @@ internal enum Mutation
 
     /// <summary>A checkpoint written beside the loop compacts the log when it is taken, before it is written and durable.</summary>
     CompactBeforeCheckpointWritten = 1 << 10,
+
+    /// <summary>The new primary ignores <see cref="Messages.DoViewChange.TailUncertain"/>: a log whose tail storage could not vouch for counts as complete.</summary>
+    TrustUncertainTail = 1 << 11,
 }

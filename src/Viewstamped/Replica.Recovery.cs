@@ -53,6 +53,12 @@ public sealed partial class Replica
         if (now >= recoveryRetryDue)
         {
             BroadcastRecovery();
+            if (logDamaged && Status == ReplicaStatus.Recovering && View > LogView)
+            {
+                // A view change we promised may be waiting to hear from every replica.
+                SendDamagedDoViewChange();
+            }
+
             if (proposedView > View)
             {
                 Broadcast(new StartViewChange { Header = Header() with { View = proposedView } });

@@ -11,6 +11,9 @@ namespace Viewstamped;
 public sealed partial class Replica
 {
     private readonly Dictionary<ReplicaIndex, DoViewChange> doViewChanges = [];
+
+    /// <summary>Replicas that answered this view change with a damaged log (<see cref="DoViewChange.LogDamaged"/>), as a bit set.</summary>
+    private ulong damagedDoViewChanges;
     private View proposedView;
     private ulong startViewChangeVotes;
     private ulong viewChangeRetryDue;
@@ -96,6 +99,7 @@ public sealed partial class Replica
         proposedView = view;
         startViewChangeVotes = 0;
         doViewChanges.Clear();
+        damagedDoViewChanges = 0;
         if (!Mutated(Mutation.ViewNotPersisted))
         {
             PersistHardState();
@@ -118,11 +122,12 @@ public sealed partial class Replica
                 StartRecovery();
             }
 
+            SendDamagedDoViewChange();
             return;
         }
 
         var entries = RetainedLog();
-        var doViewChange = new DoViewChange(LogView, log.Head, CommitNumber, entries) { Header = Header() };
+        var doViewChange = new DoViewChange(LogView, log.Head, CommitNumber, entries) { Header = Header(), TailUncertain = tailUncertain };
         if (Mutated(Mutation.DoViewChangeDropsLastEntry) && log.Count > 0)
         {
             doViewChange = doViewChange with { Op = log.Head.Previous, Entries = entries[..^1] };
@@ -147,6 +152,18 @@ public sealed partial class Replica
                     Send(to, doViewChange);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Tells the primary of the view we promised that we answered but can vouch for nothing: it may then
+    /// know that every replica has been heard from (<see cref="SelectLog"/>). Resent with Recovery.
+    /// </summary>
+    private void SendDamagedDoViewChange()
+    {
+        if (!IsPrimary)
+        {
+            Send(options.PrimaryOf(View), new DoViewChange(LogView, OpNumber.Zero, OpNumber.Zero, []) { Header = Header(), LogDamaged = true });
         }
     }
 
@@ -184,22 +201,51 @@ public sealed partial class Replica
 
     private void RecordDoViewChange(DoViewChange message)
     {
-        doViewChanges[message.Sender] = message;
-        var quorum = Mutated(Mutation.ViewStartWithoutQuorum) ? Math.Max(1, options.Quorum - 1) : options.Quorum;
-        if (doViewChanges.Count >= quorum && doViewChanges.ContainsKey(Index))
+        if (message.LogDamaged)
         {
-            StartNewView();
+            doViewChanges.Remove(message.Sender);
+            damagedDoViewChanges |= 1UL << message.Sender.Value;
+        }
+        else
+        {
+            doViewChanges[message.Sender] = message;
+            damagedDoViewChanges &= ~(1UL << message.Sender.Value);
+        }
+
+        var quorum = Mutated(Mutation.ViewStartWithoutQuorum) ? Math.Max(1, options.Quorum - 1) : options.Quorum;
+        if (doViewChanges.Count >= quorum && doViewChanges.ContainsKey(Index) && SelectLog(quorum) is { } best)
+        {
+            StartNewView(best);
         }
     }
 
     /// <summary>
-    /// §4.2 step 3-4: adopt the log with the largest log view, then the largest op; take the largest
-    /// commit number; become primary and tell everyone.
+    /// §4.2 step 3: the log to adopt, or null to wait for more DoViewChanges. With no uncertain tail it is
+    /// the paper's: the largest log view, then the largest op. A sender whose tail is uncertain
+    /// (<see cref="DoViewChange.TailUncertain"/>) may have acknowledged ops past its head that its log lost,
+    /// so its log is trusted only as far as it goes:
+    /// <list type="number">
+    /// <item>With a quorum of certain logs, the best of those: the paper's argument holds among them (every
+    /// committed op was acknowledged by a quorum, which shares a replica with them).</item>
+    /// <item>Else, when some certain log has the largest log view L, the best log overall, once a quorum of
+    /// senders is certain that no op past its head M was committed: a certain sender in L holds every op
+    /// committed before L, so an op past M could only have been committed in L, by a quorum of replicas
+    /// in L; a certain sender in L would hold it, and a sender with an older log view never acknowledged
+    /// anything in L. Only the uncertain senders in L may have.</item>
+    /// <item>Else, when every replica has answered (a damaged one with <see cref="DoViewChange.LogDamaged"/>)
+    /// and no older log goes past M, the best log overall: an op past M would have to be lost on every
+    /// replica of the quorum that acknowledged it, more than the f disks the fault model lets lose
+    /// acknowledged data at a time. This is what starts a view after a power cut of the whole cluster,
+    /// where most replicas find a torn tail.</item>
+    /// </list>
+    /// Otherwise the primary waits: senders resend their DoViewChange, and the view change moves on to the
+    /// next view when this one does not start in time. docs/protocol.md, "Uncertain tails", has the proof.
     /// </summary>
-    private void StartNewView()
+    private DoViewChange? SelectLog(int quorum)
     {
         DoViewChange best = doViewChanges[Index];
-        var commit = OpNumber.Zero;
+        DoViewChange? bestCertain = Uncertain(best) ? null : best;
+        var certain = 0;
         foreach (var candidate in doViewChanges.Values)
         {
             if (Better(candidate, best))
@@ -207,6 +253,49 @@ public sealed partial class Replica
                 best = candidate;
             }
 
+            if (!Uncertain(candidate))
+            {
+                certain++;
+                bestCertain = bestCertain is null || Better(candidate, bestCertain) ? candidate : bestCertain;
+            }
+        }
+
+        if (certain >= quorum)
+        {
+            return bestCertain;
+        }
+
+        var certainInLogView = false;
+        var nacks = 0;
+        var olderLogGoesFurther = false;
+        foreach (var candidate in doViewChanges.Values)
+        {
+            var inLogView = candidate.LogView == best.LogView;
+            certainInLogView |= inLogView && !Uncertain(candidate);
+            nacks += inLogView && Uncertain(candidate) ? 0 : 1;
+            olderLogGoesFurther |= !inLogView && candidate.Op > best.Op;
+        }
+
+        var everyone = doViewChanges.Count + (int)ulong.PopCount(damagedDoViewChanges) >= options.ReplicaCount;
+        if (certainInLogView)
+        {
+            return nacks >= quorum || everyone ? best : null;
+        }
+
+        return everyone && !olderLogGoesFurther ? best : null;
+    }
+
+    private bool Uncertain(DoViewChange doViewChange) => doViewChange.TailUncertain && !Mutated(Mutation.TrustUncertainTail);
+
+    /// <summary>
+    /// §4.2 step 3-4: adopt the selected log (<see cref="SelectLog"/>); take the largest commit number;
+    /// become primary and tell everyone.
+    /// </summary>
+    private void StartNewView(DoViewChange best)
+    {
+        var commit = OpNumber.Zero;
+        foreach (var candidate in doViewChanges.Values)
+        {
             commit = OpNumber.Max(commit, candidate.CommitNumber);
         }
 
@@ -285,6 +374,7 @@ public sealed partial class Replica
         proposedView = View;
         startViewChangeVotes = 0;
         doViewChanges.Clear();
+        damagedDoViewChanges = 0;
         PersistHardState();
     }
 

@@ -36,6 +36,8 @@ internal sealed record Summary
 
     public long EntriesRepaired { get; init; }
 
+    public long RottenTailsCut { get; init; }
+
     public double ElapsedSeconds { get; init; }
 
     /// <summary>Gets the CPU seconds the process used meanwhile, on all its threads (a sweep runs seeds in parallel).</summary>
@@ -68,6 +70,7 @@ internal sealed record Summary
         ClientCrashes = results.Sum(r => (long)r.ClientCrashes),
         LatentCorruptions = results.Sum(r => r.LatentCorruptions),
         EntriesRepaired = results.Sum(r => r.EntriesRepaired),
+        RottenTailsCut = results.Sum(r => r.RottenTailsCut),
         Ticks = results.Sum(r => (long)r.Ticks),
         ElapsedSeconds = elapsedSeconds,
         CpuSeconds = cpuSeconds,
@@ -86,7 +89,7 @@ internal sealed record Summary
             $"; {OpsCommitted} ops committed, {RequestsCompleted} requests completed, {ViewChanges} view changes, {Crashes} crashes, {ClientCrashes} client crashes");
         if (LatentCorruptions > 0)
         {
-            text.Append(CultureInfo.InvariantCulture, $", {LatentCorruptions} latent corruptions, {EntriesRepaired} entries repaired one by one");
+            text.Append(CultureInfo.InvariantCulture, $", {LatentCorruptions} latent corruptions, {EntriesRepaired} entries repaired one by one, {RottenTailsCut} rotten tails cut as torn");
         }
 
         if (LinearizabilityUnknown > 0)
@@ -134,6 +137,7 @@ internal sealed record Summary
             json.WriteNumber("client_crashes", ClientCrashes);
             json.WriteNumber("latent_corruptions", LatentCorruptions);
             json.WriteNumber("entries_repaired", EntriesRepaired);
+            json.WriteNumber("rotten_tails_cut", RottenTailsCut);
             json.WriteNumber("ticks", Ticks);
             json.WriteNumber("elapsed_s", Math.Round(ElapsedSeconds, 3));
             json.WriteNumber("ops_per_s", Math.Round(OpsPerSecond, 1));

@@ -77,6 +77,9 @@ public sealed class Cluster
     private readonly List<Outgoing>[] awaitingSync;
     private readonly List<Outgoing>[] awaitingNextSync;
     private readonly ulong[] syncDue;
+
+    /// <summary>Per replica: its newest synced batch had no durable summary when it crashed, so a load may cut it as torn (an uncertain tail).</summary>
+    private readonly bool[] crashedUnvouched;
     private readonly Dictionary<ClientId, SimulatedClient> clients = [];
     private readonly List<SimulatedClient> clientList = [];
     private readonly List<SimulatedClient> liveClients = [];
@@ -114,6 +117,7 @@ public sealed class Cluster
         awaitingSync = new List<Outgoing>[options.ReplicaCount];
         awaitingNextSync = new List<Outgoing>[options.ReplicaCount];
         syncDue = new ulong[options.ReplicaCount];
+        crashedUnvouched = new bool[options.ReplicaCount];
         unpersisted = new Ready?[options.ReplicaCount];
         stepped = new bool[options.ReplicaCount];
         snapshotsInFlight = new CheckpointSnapshot?[options.ReplicaCount];
@@ -252,6 +256,14 @@ public sealed class Cluster
         Network.DropAllTo(NodeAddress.Of(client.Session.Id));
     }
 
+    /// <summary>
+    /// How much likelier than after a sync latent corruption is at a power loss that finds the newest batch
+    /// synced but not yet summarized: the blocks written just before power failed are the likeliest to come
+    /// back bad, and this is the one window where rot reads as a torn write (an uncertain tail), so the
+    /// simulator visits it often enough for a sweep to reach the view change that must handle it.
+    /// </summary>
+    private const double TailRotFactor = 10;
+
     /// <summary>Sends a raw message to a replica as if from a client, bypassing any session.</summary>
     public void SendFromClient(ClientId client, int replica, Message message) =>
         Network.Send(NodeAddress.Of(client), NodeAddress.Of(new ReplicaIndex((byte)replica)), message, Now);
@@ -337,6 +349,16 @@ public sealed class Cluster
         snapshotsInFlight[index] = null; // its writer dies with it; the checkpoint never becomes current
         if (disks[index] is { } disk)
         {
+            crashedUnvouched[index] = disk.HasUnsyncedSummary;
+            if (disk.HasUnsyncedSummary)
+            {
+                // The newest batch was synced (and perhaps acknowledged) but its summary is not durable yet:
+                // rot that hit it before this power loss reads as a torn write at the next load. That is the
+                // window storage.md describes; the load reports an uncertain tail, and the view change must not
+                // count on this replica for ops past its head.
+                MaybeCorrupt(index, newestBatch: true, TailRotFactor);
+            }
+
             disk.Crash();
             awaitingSync[index].Clear();
             awaitingNextSync[index].Clear();
@@ -357,7 +379,7 @@ public sealed class Cluster
         var durable = storages[index].Load();
         if (synced is not null)
         {
-            Checker.ReadBack(index, synced, durable);
+            Checker.ReadBack(index, synced, durable, crashedUnvouched[index]);
         }
 
         Checker.Restarting(index, disks[index] is null ? null : durable);
@@ -623,8 +645,9 @@ public sealed class Cluster
     /// times per disk), but only while at most f disks are damaged (<see cref="SimulatedDisk.IsDamaged"/>):
     /// the budget that leaves an intact copy of every committed op in the cluster. With <paramref name="newestBatch"/>
     /// (after the batch ring was synced) it hits the newest batch, which only the ring tells from a torn write.
+    /// <paramref name="chanceFactor"/> multiplies the probability.
     /// </summary>
-    private void MaybeCorrupt(int index, bool newestBatch = false)
+    private void MaybeCorrupt(int index, bool newestBatch = false, double chanceFactor = 1)
     {
         var faults = options.Disk!;
         var disk = disks[index]!;
@@ -638,7 +661,7 @@ public sealed class Cluster
             return;
         }
 
-        if (latentCorruption.Chance(faults.LatentCorruptionProbability))
+        if (latentCorruption.Chance(Math.Min(1, faults.LatentCorruptionProbability * chanceFactor)))
         {
             // One in four hits the checkpoint file the superblock names, when there is one; the rest a log block.
             if (newestBatch)

@@ -130,17 +130,22 @@ public sealed class ClusterChecker
     /// <summary>
     /// Replica <paramref name="index"/>'s disk read back <paramref name="loaded"/> after a crash, having made
     /// <paramref name="synced"/> durable before it. Unless the disk reports damage (<see cref="DurableState.LogDamaged"/>,
-    /// which keeps the replica from voting until it repairs from its peers), it must return exactly the
+    /// which keeps the replica from voting until it repairs from its peers) or, when <paramref name="newestBatchUnvouched"/>
+    /// (its newest synced batch had no durable summary at the crash), an uncertain tail
+    /// (<see cref="DurableState.TailUncertain"/>, which its DoViewChange carries), it must return exactly the
     /// log it made durable: an entry it drops silently may be one the replica acknowledged, and a quorum
     /// that counts on it could lose a committed op. Cutting a rotten, durable batch as if it were a torn
     /// write is such a drop.
     /// </summary>
-    public void ReadBack(int index, DurableState synced, DurableState loaded)
+    public void ReadBack(int index, DurableState synced, DurableState loaded, bool newestBatchUnvouched)
     {
         ArgumentNullException.ThrowIfNull(synced);
         ArgumentNullException.ThrowIfNull(loaded);
-        if (loaded.LogDamaged)
+        if (loaded.LogDamaged || (newestBatchUnvouched && loaded.TailUncertain))
         {
+            // Reported: a damaged log keeps the replica from voting, and an uncertain tail makes its
+            // DoViewChange say so, so that the new primary counts on it for nothing past its head. Only a
+            // newest batch whose summary was not durable may be cut that way; any other cut is a silent loss.
             return;
         }
 

@@ -70,6 +70,12 @@ public sealed record DiskStatistics
 
     /// <summary>Times the log was rewritten to reclaim compacted entries.</summary>
     public long Compactions { get; init; }
+
+    /// <summary>
+    /// Loads that cut a newest batch which had been synced (and perhaps acknowledged) and then rotted before
+    /// its summary was durable: it read as a torn write, and the load reported an uncertain tail.
+    /// </summary>
+    public long RottenTailsCut { get; init; }
 }
 
 /// <summary>What the last <see cref="SimulatedDisk.Load"/> found wrong (empty after a clean load).</summary>

@@ -30,10 +30,11 @@ namespace Viewstamped.Simulation;
 /// <item><b>Latent corruption</b> (off by default). A durable log block gets a bit flipped for good, at most
 /// <see cref="DiskFaults.LatentCorruptionsMax"/> times. This destroys acknowledged data: <see cref="Load"/>
 /// detects and reports it (<see cref="Health"/>), ends the log before it and records durably that the log is
-/// damaged (<see cref="HardState.LogDamaged"/>), which the replica repairs from its peers. Blocks followed by a
-/// later batch are hit, and those of the newest batch once its summary is durable in the batch ring (below); the
-/// newest batch before that is spared, since after a power loss its damage looks exactly like a torn write
-/// (storage.md describes this window). The checkpoint file the superblock names can rot too (<see cref="InjectCheckpointCorruption"/>): <see cref="Load"/> then returns no
+/// damaged (<see cref="HardState.LogDamaged"/>), which the replica repairs from its peers. Any durable block may
+/// be hit, the newest batch's too. Before the newest batch's summary is durable in the batch ring (below), its
+/// damage after a power loss looks exactly like a torn write (storage.md describes this window): the load cuts
+/// it and reports an uncertain tail (<see cref="HardState.TailUncertain"/>), durably, and the replica's view
+/// change counts on it for nothing past its head. The checkpoint file the superblock names can rot too (<see cref="InjectCheckpointCorruption"/>): <see cref="Load"/> then returns no
 /// checkpoint and no log, as damaged, and the replica fetches a checkpoint from a peer. The simulator's cluster
 /// injects both within its budget of at most f damaged disks.</item>
 /// <item><b>Latency</b> (optional). Each sync draws a duration up to <see cref="DiskFaults.SyncLatencyTicksMax"/>
@@ -85,6 +86,13 @@ public sealed class SimulatedDisk : IReplicaStorage
     private long readRetries;
     private long misdirectedWrites;
     private long latentCorruptions;
+    private long rottenTailsCut;
+
+    /// <summary>
+    /// The last load cut a rotten newest batch as torn (<see cref="DiskStatistics.RottenTailsCut"/>): the disk lost
+    /// acknowledged data that only the uncertain tail flag reports, until the replica persists a hard state without it.
+    /// </summary>
+    private bool rottenTail;
     private long compactions;
 
     /// <summary>Creates an empty disk whose faults come from <paramref name="prng"/>.</summary>
@@ -138,6 +146,7 @@ public sealed class SimulatedDisk : IReplicaStorage
         MisdirectedWrites = misdirectedWrites,
         LatentCorruptions = latentCorruptions,
         Compactions = compactions,
+        RottenTailsCut = rottenTailsCut,
     };
 
     /// <summary>Writes <paramref name="ready"/> and syncs: durable on return.</summary>
@@ -384,29 +393,30 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// <summary>
     /// True while the disk holds acknowledged data the replica cannot read back intact: a latent
     /// corruption not yet found (a compaction rewrite heals it), or a log cut by one that the replica
-    /// has not repaired from a peer yet (its durable hard state still says <see cref="HardState.LogDamaged"/>).
+    /// has not repaired from a peer yet (its durable hard state still says <see cref="HardState.LogDamaged"/>), or a
+    /// rotten newest batch cut as torn, until the replica has installed a peer's log (its hard state still says
+    /// <see cref="HardState.TailUncertain"/>).
     /// The simulator keeps at most f disks damaged at a time, so an intact copy of every committed op exists.
     /// </summary>
-    public bool IsDamaged => latentDamage || corruptCheckpoints.Count > 0 || shadow.HardState.LogDamaged;
+    public bool IsDamaged => latentDamage || corruptCheckpoints.Count > 0 || shadow.HardState.LogDamaged
+        || (rottenTail && shadow.HardState.TailUncertain);
 
     /// <summary>
     /// Flips one bit of a random durable log block for good (a latent sector error); returns the block's
-    /// index, or -1 when there is no candidate. Candidates are the blocks of a batch followed by a later
-    /// durable batch, and those of the newest batch once its summary is durable in the batch ring
-    /// (<see cref="SyncSummaries"/>); with <paramref name="newestBatch"/>, only the latter. The newest
-    /// batch before its summary is durable is spared: its damage after a power loss reads like a write
-    /// torn by the power cut, the one window storage.md describes. The choice comes from
-    /// <paramref name="random"/> when given, else from the disk's own stream.
+    /// index, or -1 when there is no candidate. Every durable block is a candidate; with
+    /// <paramref name="newestBatch"/>, only those of the newest batch. The newest batch before its summary
+    /// is durable in the batch ring (<see cref="SyncSummaries"/>) is hit too: if power fails before the
+    /// summary is synced, its damage reads like a write torn by the power cut, the window storage.md
+    /// describes, and the load reports an uncertain tail (<see cref="DurableState.TailUncertain"/>). The
+    /// choice comes from <paramref name="random"/> when given, else from the disk's own stream.
     /// </summary>
     public int InjectLatentCorruption(Prng? random = null, bool newestBatch = false)
     {
         random ??= prng;
         var last = blocks.Count > 0 && blocks[^1] is { } block ? DiskBlock.Decode(block) : null;
         var lastBatch = last?.Batch;
-        var newestVouched = last is not null && last.Seq <= summarizedSeq;
         var candidates = Enumerable.Range(0, blocks.Count)
-            .Where(i => blocks[i] is { } b && DiskBlock.Decode(b) is { } record
-                && (record.Batch == lastBatch ? newestVouched : !newestBatch && record.Batch < lastBatch))
+            .Where(i => blocks[i] is { } b && DiskBlock.Decode(b) is { } record && (!newestBatch || record.Batch == lastBatch))
             .ToList();
         if (candidates.Count == 0)
         {
@@ -519,6 +529,8 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
 
         blocks = blocks.Take(keep).ToList();
+        rottenTail = (tornRecords > 0 && latentDamage) || (rottenTail && sb.HardState.TailUncertain);
+        rottenTailsCut += tornRecords > 0 && latentDamage ? 1 : 0;
         latentDamage = false;
         if (corrupt && keep > 0 && records[keep - 1] is { BatchEnd: false } open)
         {

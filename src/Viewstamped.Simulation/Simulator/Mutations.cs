@@ -47,6 +47,9 @@ public enum PlantedMutation
     /// <summary>A checkpoint written beside the loop compacts the log as soon as it is taken, before it is written and durable.</summary>
     CompactBeforeCheckpointWritten,
 
+    /// <summary>The new primary ignores the uncertain-tail flag of DoViewChanges: a log storage cut after a tail it could not vouch for counts as complete.</summary>
+    TrustUncertainTail,
+
     /// <summary>The simulated disk's superblock reader trusts the last copy with the highest sequence without checking it (a torn copy wins).</summary>
     TrustTornSuperblock,
 
@@ -83,6 +86,7 @@ public static class Mutations
         new(PlantedMutation.TrustDamagedLog, "trust-damaged-log", "a replica whose disk lost acknowledged entries votes with what is left of its log and keeps its commit number"),
         new(PlantedMutation.RepairNotWrittenBack, "repair-not-written-back", "a replica puts the log entries it repaired from its peers back in its log without writing them to disk, and clears its damage flag"),
         new(PlantedMutation.CompactBeforeCheckpointWritten, "compact-before-checkpoint-written", "a checkpoint written beside the replica's loop compacts the log when it is taken, before it is written and durable"),
+        new(PlantedMutation.TrustUncertainTail, "trust-uncertain-tail", "the new primary ignores the uncertain-tail flag of DoViewChanges, so a log cut after a rotten, unvouched newest batch counts as complete"),
         new(PlantedMutation.AckBeforePersist, "ack-before-persist", "environment: the cluster sends a Ready's messages before the Ready is durable"),
         new(PlantedMutation.TrustTornSuperblock, "trust-torn-superblock", "storage: the superblock reader trusts the last copy with the highest sequence without checking its checksum"),
         new(PlantedMutation.SkipLogChecksum, "skip-log-checksum", "storage: log blocks are read without verifying their checksums"),
@@ -139,6 +143,7 @@ public static class Mutations
         PlantedMutation.TrustDamagedLog => Mutation.TrustDamagedLog,
         PlantedMutation.RepairNotWrittenBack => Mutation.RepairNotWrittenBack,
         PlantedMutation.CompactBeforeCheckpointWritten => Mutation.CompactBeforeCheckpointWritten,
+        PlantedMutation.TrustUncertainTail => Mutation.TrustUncertainTail,
         _ => Mutation.None,
     };
 }

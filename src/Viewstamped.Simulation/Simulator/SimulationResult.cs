@@ -72,6 +72,9 @@ public sealed record SimulationResult
     /// <summary>Log entries replicas repaired one by one from their peers after latent corruption.</summary>
     public long EntriesRepaired { get; init; }
 
+    /// <summary>Rotten newest batches, synced but not yet summarized, that a load after a crash cut as torn (an uncertain tail), over all replicas.</summary>
+    public long RottenTailsCut { get; init; }
+
     /// <summary>Simulated ticks run.</summary>
     public ulong Ticks { get; init; }
 

@@ -684,6 +684,7 @@ public sealed class SimulationRun
         PowerLosses = powerLosses,
         LatentCorruptions = Enumerable.Range(0, options.Replicas).Sum(i => Cluster.Disk(i)?.Statistics.LatentCorruptions ?? 0),
         EntriesRepaired = Cluster.EntriesRepaired,
+        RottenTailsCut = Enumerable.Range(0, options.Replicas).Sum(i => Cluster.Disk(i)?.Statistics.RottenTailsCut ?? 0),
         Ticks = Now,
         HealedAt = HealedAt,
         LongestWaitAfterHeal = longestWait,

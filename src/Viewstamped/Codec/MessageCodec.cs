@@ -19,6 +19,15 @@ namespace Viewstamped.Codec;
 /// </remarks>
 public sealed class MessageCodec
 {
+    /// <summary>
+    /// The DoViewChange flags byte after its entries, present only when a flag is set, so that frames from
+    /// before it (no byte) decode unchanged: bit 0, <see cref="DoViewChange.TailUncertain"/>.
+    /// </summary>
+    private const byte TailUncertainFlag = 1;
+
+    /// <summary>Bit 1 of the DoViewChange flags byte: <see cref="DoViewChange.LogDamaged"/>.</summary>
+    private const byte LogDamagedFlag = 2;
+
     /// <summary>Creates a codec for <paramref name="cluster"/> that refuses frames larger than <paramref name="messageSizeMax"/>.</summary>
     /// <param name="cluster">The cluster id; decoding refuses frames of any other cluster.</param>
     /// <param name="messageSizeMax">
@@ -306,13 +315,22 @@ public sealed class MessageCodec
         return r.Failed ? null : new Commit(commit, op) { Header = header };
     }
 
+    private static byte DoViewChangeFlags(DoViewChange m) =>
+        (byte)((m.TailUncertain ? TailUncertainFlag : 0) | (m.LogDamaged ? LogDamagedFlag : 0));
+
     private static DoViewChange? ReadDoViewChange(ref WireReader r, MessageHeader header)
     {
         var logView = r.ReadView();
         var op = r.ReadOp();
         var commit = r.ReadOp();
         var entries = r.Entries();
-        return r.Failed ? null : new DoViewChange(logView, op, commit, entries) { Header = header };
+        var flags = r.TrailingFlags(TailUncertainFlag | LogDamagedFlag);
+        return r.Failed ? null : new DoViewChange(logView, op, commit, entries)
+        {
+            Header = header,
+            TailUncertain = (flags & TailUncertainFlag) != 0,
+            LogDamaged = (flags & LogDamagedFlag) != 0,
+        };
     }
 
     private static StartView? ReadStartView(ref WireReader r, MessageHeader header)
@@ -429,6 +447,11 @@ public sealed class MessageCodec
                 w.U64(m.Op.Value);
                 w.U64(m.CommitNumber.Value);
                 w.Entries(m.Entries);
+                if (DoViewChangeFlags(m) is not 0 and var flags)
+                {
+                    w.U8(flags);
+                }
+
                 break;
             case StartView m:
                 w.U64(m.Op.Value);
@@ -491,7 +514,7 @@ public sealed class MessageCodec
         PrepareOk => 8,
         Commit => 16,
         StartViewChange => 0,
-        DoViewChange m => 24 + EntriesSize(m.Entries),
+        DoViewChange m => 24 + EntriesSize(m.Entries) + (DoViewChangeFlags(m) == 0 ? 0 : 1),
         StartView m => 16 + EntriesSize(m.Entries),
         Recovery => 16,
         RecoveryResponse m => 32 + EntriesSize(m.Entries),

@@ -34,7 +34,7 @@ public static class MessageEquality
             (PrepareOk x, PrepareOk y) => x.Op == y.Op,
             (Commit x, Commit y) => x.CommitNumber == y.CommitNumber && x.Op == y.Op,
             (StartViewChange, StartViewChange) => true,
-            (DoViewChange x, DoViewChange y) => x.LogView == y.LogView && x.Op == y.Op && x.CommitNumber == y.CommitNumber && Same(x.Entries, y.Entries),
+            (DoViewChange x, DoViewChange y) => x.LogView == y.LogView && x.Op == y.Op && x.CommitNumber == y.CommitNumber && x.TailUncertain == y.TailUncertain && x.LogDamaged == y.LogDamaged && Same(x.Entries, y.Entries),
             (StartView x, StartView y) => x.Op == y.Op && x.CommitNumber == y.CommitNumber && Same(x.Entries, y.Entries),
             (Recovery x, Recovery y) => x.Nonce == y.Nonce,
             (RecoveryResponse x, RecoveryResponse y) => x.Nonce == y.Nonce && x.Op == y.Op && x.CommitNumber == y.CommitNumber && Same(x.Entries, y.Entries),
@@ -105,6 +105,7 @@ public static class MessageEquality
                 break;
             case DoViewChange m:
                 s.Append(CultureInfo.InvariantCulture, $" logView={m.LogView.Value} op={m.Op.Value} commit={m.CommitNumber.Value} entries={Range(m.Entries)}");
+                s.Append(m.TailUncertain ? " tailUncertain" : string.Empty).Append(m.LogDamaged ? " logDamaged" : string.Empty);
                 break;
             case StartView m:
                 s.Append(CultureInfo.InvariantCulture, $" op={m.Op.Value} commit={m.CommitNumber.Value} entries={Range(m.Entries)}");

@@ -64,6 +64,26 @@ internal ref struct WireReader(ReadOnlySpan<byte> body, int frameOffset)
         return BinaryPrimitives.ReadUInt128LittleEndian(body[(position - 16)..]);
     }
 
+    /// <summary>
+    /// An optional flags byte that ends a body: absent reads as 0. Present, it must be nonzero and use only
+    /// the bits of <paramref name="defined"/>, so that every message still has exactly one encoding.
+    /// </summary>
+    public byte TrailingFlags(byte defined)
+    {
+        if (Failed || Remaining == 0)
+        {
+            return 0;
+        }
+
+        var value = U8();
+        if (!Failed && (value == 0 || (value & ~defined) != 0))
+        {
+            Fail(-1, value == 0 ? "a flags byte of 0 is written as no byte" : "unknown flags");
+        }
+
+        return value;
+    }
+
     public OpNumber ReadOp() => new(U64());
 
     public View ReadView() => new(U64());

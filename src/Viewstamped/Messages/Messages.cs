@@ -94,6 +94,22 @@ public sealed record DoViewChange(View LogView, OpNumber Op, OpNumber CommitNumb
 {
     /// <inheritdoc />
     public override Command Command => Command.DoViewChange;
+
+    /// <summary>
+    /// True when the sender's storage cut a damaged or torn tail that nothing vouched for, and it has not
+    /// installed a peer's log since (<see cref="HardState.TailUncertain"/>): it may have acknowledged ops past
+    /// <see cref="Op"/> in <see cref="LogView"/> that its log lost. The new primary does not count it among
+    /// the replicas that never acknowledged such ops (docs/protocol.md, "Uncertain tails").
+    /// </summary>
+    public bool TailUncertain { get; init; }
+
+    /// <summary>
+    /// True when the sender's log lost entries it may have acknowledged (<see cref="HardState.LogDamaged"/>):
+    /// it carries no log and takes no part in log selection or the quorum; it only tells the new primary
+    /// that this replica answered and cannot vouch for anything, which lets the primary know when every
+    /// replica has been heard from (docs/protocol.md, "Uncertain tails").
+    /// </summary>
+    public bool LogDamaged { get; init; }
 }
 
 /// <summary>⟨STARTVIEW v, l, n, k⟩ of §4.2; <see cref="Entries"/> is the new primary's retained log.</summary>

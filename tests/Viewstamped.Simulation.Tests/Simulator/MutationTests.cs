@@ -10,6 +10,9 @@ public class MutationTests(ITestOutputHelper output)
 {
     private const int SeedsMax = 50;
 
+    /// <summary>A seed of `vsr simulate --faults all` where the view change loses a committed op unless it heeds uncertain tails.</summary>
+    private const ulong UncertainTailSeed = 1013;
+
     /// <summary>Isolated primaries with slow paths: an old primary's long, stale log meets a later view change.</summary>
     private static readonly FaultMix StaleLogs = new()
     {
@@ -78,6 +81,22 @@ public class MutationTests(ITestOutputHelper output)
         AssertCaught(PlantedMutation.CompactBeforeCheckpointWritten, Options("all"), "compacts its log");
 
     [Fact]
+    // Losing a committed op this way takes a rotten, unsummarized newest batch on a replica that acknowledged
+    // it, a power cut before its summary is synced, and a view change whose quorum leaves out every other
+    // replica holding the op: about one seed in 3000 of `--faults all` (found by that sweep; when the
+    // simulator's draws change, a new one is found the same way). Without the mutation the seed passes
+    // (The_uncertain_tail_seed_passes_without_the_mutation).
+    public void Trust_uncertain_tail_is_caught() =>
+        AssertCaught(PlantedMutation.TrustUncertainTail, Options("all"), "differs from the op committed before", firstSeed: UncertainTailSeed, seedsMax: 1);
+
+    [Fact]
+    public void The_uncertain_tail_seed_passes_without_the_mutation()
+    {
+        var result = Simulator.Run(Options("all") with { Seed = UncertainTailSeed });
+        Assert.True(result.Passed, $"{result.Failure}: {result.Message}");
+    }
+
+    [Fact]
     public void Ack_before_persist_is_caught() => AssertCaught(PlantedMutation.AckBeforePersist, Options("all"), "view went back");
 
     [Fact]
@@ -127,11 +146,11 @@ public class MutationTests(ITestOutputHelper output)
         _ => new SimulationOptions { Faults = FaultProfile.All },
     };
 
-    /// <summary>Runs seeds until one fails for correctness; the mutation must be caught within <paramref name="seedsMax"/> seeds.</summary>
-    private void AssertCaught(PlantedMutation mutation, SimulationOptions options, string? expected = null, int seedsMax = SeedsMax)
+    /// <summary>Runs seeds from <paramref name="firstSeed"/> until one fails for correctness; the mutation must be caught within <paramref name="seedsMax"/> seeds.</summary>
+    private void AssertCaught(PlantedMutation mutation, SimulationOptions options, string? expected = null, int seedsMax = SeedsMax, ulong firstSeed = 1)
     {
         var others = new List<string>();
-        for (var seed = 1UL; seed <= (ulong)seedsMax; seed++)
+        for (var seed = firstSeed; seed < firstSeed + (ulong)seedsMax; seed++)
         {
             var result = Simulator.Run(options with { Seed = seed, Mutation = mutation });
             if (result.Failure == FailureKind.Correctness)

@@ -28,7 +28,12 @@ internal static class Samples
             Command.PrepareOk => new PrepareOk(Op(prng)) { Header = header },
             Command.Commit => new Commit(Op(prng), Op(prng)) { Header = header },
             Command.StartViewChange => new StartViewChange { Header = header },
-            Command.DoViewChange => new DoViewChange(new View(U64(prng)), Op(prng), Op(prng), Entries(prng, entriesMax, bytesMax)) { Header = header },
+            Command.DoViewChange => new DoViewChange(new View(U64(prng)), Op(prng), Op(prng), Entries(prng, entriesMax, bytesMax))
+            {
+                Header = header,
+                TailUncertain = prng.Chance(0.25),
+                LogDamaged = prng.Chance(0.25),
+            },
             Command.StartView => new StartView(Op(prng), Op(prng), Entries(prng, entriesMax, bytesMax)) { Header = header },
             Command.Recovery => new Recovery(U128(prng)) { Header = header },
             Command.RecoveryResponse => new RecoveryResponse(U128(prng), Op(prng), Op(prng), Entries(prng, entriesMax, bytesMax)) { Header = header },
