@@ -89,10 +89,12 @@ public sealed class SimulatedDisk : IReplicaStorage
     private long rottenTailsCut;
 
     /// <summary>
-    /// The last load cut a rotten newest batch as torn (<see cref="DiskStatistics.RottenTailsCut"/>): the disk lost
-    /// acknowledged data that only the uncertain tail flag reports, until the replica persists a hard state without it.
+    /// Set when a load cut a rotten newest batch as torn (<see cref="DiskStatistics.RottenTailsCut"/>): the head of the
+    /// log the disk had made durable. The disk lost acknowledged data that only the uncertain tail flag reports, and
+    /// counts as damaged until it holds every op up to here again, in its log or a checkpoint (installing a peer's
+    /// log clears the flag sooner, while what precedes that log may still be on its way by state transfer).
     /// </summary>
-    private bool rottenTail;
+    private OpNumber? rottenTailHead;
     private long compactions;
 
     /// <summary>Creates an empty disk whose faults come from <paramref name="prng"/>.</summary>
@@ -394,12 +396,20 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// True while the disk holds acknowledged data the replica cannot read back intact: a latent
     /// corruption not yet found (a compaction rewrite heals it), or a log cut by one that the replica
     /// has not repaired from a peer yet (its durable hard state still says <see cref="HardState.LogDamaged"/>), or a
-    /// rotten newest batch cut as torn, until the replica has installed a peer's log (its hard state still says
-    /// <see cref="HardState.TailUncertain"/>).
+    /// rotten newest batch cut as torn, until the disk holds every op it had made durable again.
     /// The simulator keeps at most f disks damaged at a time, so an intact copy of every committed op exists.
     /// </summary>
     public bool IsDamaged => latentDamage || corruptCheckpoints.Count > 0 || shadow.HardState.LogDamaged
-        || (rottenTail && shadow.HardState.TailUncertain);
+        || (rottenTailHead is { } head && !HoldsThrough(head));
+
+    /// <summary>True when the synced state holds every op up to <paramref name="op"/>: a checkpoint at or past it, or one the log continues from to it.</summary>
+    private bool HoldsThrough(OpNumber op)
+    {
+        var state = shadow.Load();
+        var checkpointOp = state.Checkpoint?.Op ?? OpNumber.Zero;
+        var first = state.Entries.Count > 0 ? state.Entries[0].Op : state.LogHead.Next;
+        return checkpointOp >= op || (first <= checkpointOp.Next && state.LogHead >= op);
+    }
 
     /// <summary>
     /// Flips one bit of a random durable log block for good (a latent sector error); returns the block's
@@ -529,8 +539,16 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
 
         blocks = blocks.Take(keep).ToList();
-        rottenTail = (tornRecords > 0 && latentDamage) || (rottenTail && sb.HardState.TailUncertain);
-        rottenTailsCut += tornRecords > 0 && latentDamage ? 1 : 0;
+        if (tornRecords > 0 && latentDamage)
+        {
+            rottenTailsCut++;
+            rottenTailHead = shadow.Load().LogHead;
+        }
+        else if (rottenTailHead is { } head && HoldsThrough(head))
+        {
+            rottenTailHead = null;
+        }
+
         latentDamage = false;
         if (corrupt && keep > 0 && records[keep - 1] is { BatchEnd: false } open)
         {
