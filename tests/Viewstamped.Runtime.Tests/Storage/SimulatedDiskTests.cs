@@ -164,8 +164,6 @@ public sealed class SimulatedDiskTests
         disk.Persist(Ready([Append(Entry(3)), Append(Entry(4))], Hard(1, 1, 2)));
         Assert.True(disk.HasUnsyncedSummary);
 
-        // Before the ring is synced the newest batch is spared: after a power loss nothing would tell its rot from a tear.
-        Assert.All(Enumerable.Range(0, 20), _ => Assert.True(disk.InjectLatentCorruption(newestBatch: true) < 0));
         disk.SyncSummaries();
         Assert.False(disk.HasUnsyncedSummary);
         Assert.InRange(disk.InjectLatentCorruption(newestBatch: true), disk.BlockCount - 3, disk.BlockCount - 1);
@@ -217,9 +215,19 @@ public sealed class SimulatedDiskTests
         disk.Crash();
         Assert.False(disk.HasUnsyncedSummary);
 
-        // The batch itself was synced and stays; only the proof that it was complete went, so it is spared from rot.
+        // The batch itself was synced and stays; only the proof that it was complete went. Rot then reads as a
+        // torn write: the load cuts the batch and reports an uncertain tail, and the disk counts as damaged
+        // until it holds op 2 again.
         Assert.Equal(new OpNumber(2), disk.Load().LogHead);
-        Assert.True(disk.InjectLatentCorruption(newestBatch: true) < 0);
+        Assert.True(disk.InjectLatentCorruption(newestBatch: true) >= 0);
+        var state = disk.Load();
+        Assert.Equal(new OpNumber(1), state.LogHead);
+        Assert.True(state.TailUncertain);
+        Assert.False(state.LogDamaged);
+        Assert.Equal(1, disk.Statistics.RottenTailsCut);
+        Assert.True(disk.IsDamaged);
+        disk.Persist(Ready([Append(Entry(2, view: 2))], Hard(2, 2, 2)));
+        Assert.False(disk.IsDamaged);
     }
 
     [Fact]
