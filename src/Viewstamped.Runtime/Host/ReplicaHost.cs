@@ -342,8 +342,10 @@ public sealed class ReplicaHost : IAsyncDisposable
         var reader = inbox.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
+            // No token for the wait (a cancellable wait allocates each time): stopping completes the inbox, which ends the loop.
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
+                token.ThrowIfCancellationRequested();
                 batchStarted = time.GetTimestamp();
                 TakeBackCheckpoint();
                 var handled = 0;
