@@ -279,6 +279,7 @@ public sealed partial class Replica
     private void EnterNormal()
     {
         logDamaged = false;
+        tailUncertain = false;
         Status = ReplicaStatus.Normal;
         LogView = View;
         proposedView = View;
