@@ -93,8 +93,10 @@ public sealed class SimulationRun
 
         // Drawn from a stream of its own, so that the other choices of a seed stay as they were.
         CheckpointWriteTicksMax = options.CheckpointWriteTicksMax ?? Pick(new Prng(options.Seed ^ 0xC4EC_0000_0000_0017UL), 0, 4, 40, 400);
+        LogSuffixBytesMax = options.LogSuffixBytesMax ?? Pick(new Prng(options.Seed ^ 0x5FF1_0000_0000_0029UL), 4L << 20, 0L, 300L, 1500L);
         var checkpointInterval = CheckpointInterval;
         var logSuffix = LogSuffix;
+        var logSuffixBytesMax = LogSuffixBytesMax;
         var viewChangeCommittedBytesMax = ViewChangeCommittedBytesMax;
         var checkpointBytesInterval = CheckpointBytesInterval;
 
@@ -110,6 +112,7 @@ public sealed class SimulationRun
                 RetryTicks = options.RetryTicks,
                 CheckpointInterval = checkpointInterval,
                 LogSuffix = logSuffix,
+                LogSuffixBytesMax = logSuffixBytesMax,
                 ViewChangeCommittedBytesMax = viewChangeCommittedBytesMax,
                 CheckpointBytesInterval = checkpointBytesInterval,
                 Mutation = coreMutation,
@@ -131,7 +134,7 @@ public sealed class SimulationRun
         }
 
         TraceEvent("sim", $"seed {options.Seed} replicas {options.Replicas} clients {options.Clients} requests {options.RequestsPerClient} "
-            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} checkpoint-bytes {CheckpointBytesInterval} view-change-committed-bytes {ViewChangeCommittedBytesMax} "
+            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} log-suffix-bytes {LogSuffixBytesMax} checkpoint-bytes {CheckpointBytesInterval} view-change-committed-bytes {ViewChangeCommittedBytesMax} "
             + $"checkpoint-write-ticks {CheckpointWriteTicksMax} think {think} mutation {Mutations.NameOf(options.Mutation)} faults {Faults}");
         for (var i = 0; i < options.Replicas; i++)
         {
@@ -175,6 +178,9 @@ public sealed class SimulationRun
 
     /// <summary>The most ticks a checkpoint takes to be written beside a replica's loop in this run.</summary>
     public int CheckpointWriteTicksMax { get; }
+
+    /// <summary>The most bytes of entries kept before a checkpoint (0: entries only), given or drawn.</summary>
+    public long LogSuffixBytesMax { get; }
 
     /// <summary>Where the run stands.</summary>
     public SimulationPhase Phase { get; private set; }
