@@ -390,7 +390,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     /// Queues <paramref name="ready"/>'s persistence part and completes once it is durable. Calls are
     /// applied in call order; every Ready queued while an fsync runs shares the next fsync. Throws at
     /// once (and queues nothing) when the Ready does not fit the log, e.g. an append that does not
-    /// follow the head.
+    /// follow the head. The Ready is encoded before this returns and not referenced afterwards, so the
+    /// caller may reuse it while the write is still queued.
     /// </summary>
     public ValueTask PersistAsync(Ready ready) => Queue(ready, append: false);
 
