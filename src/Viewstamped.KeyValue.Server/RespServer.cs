@@ -33,6 +33,7 @@ public sealed class RespServer : IAsyncDisposable
     private readonly ILogger logger;
     private readonly ConnectionOptions connectionOptions;
     private readonly ReplicationBatcher batcher;
+    private readonly MemorySampler memory;
     private readonly ConcurrentDictionary<long, Socket> sockets = new();
     private readonly ConcurrentDictionary<long, Task> connections = new();
     private readonly CancellationTokenSource stopping = new();
@@ -66,6 +67,7 @@ public sealed class RespServer : IAsyncDisposable
         this.logger = logger ?? NullLogger.Instance;
         connectionOptions = new ConnectionOptions { RequirePass = options.RequirePass, Info = BuildInfo };
         batcher = new ReplicationBatcher(client.InvokeAsync, options, stopping.Token);
+        memory = new MemorySampler(options.DatasetBytes);
     }
 
     /// <summary>The bound address, once started.</summary>
@@ -413,6 +415,7 @@ public sealed class RespServer : IAsyncDisposable
             Op = current?.Op.Value ?? 0,
             Commit = current?.CommitNumber.Value ?? 0,
             Checkpoint = current?.CheckpointOp.Value ?? 0,
+            Memory = memory.Sample(),
         };
     }
 }

@@ -53,6 +53,12 @@ public sealed class RespServerOptions
     /// </summary>
     public IReadOnlyList<string> RespEndpoints { get; set; } = [];
 
+    /// <summary>
+    /// Optional: the bytes the key-value store holds for its keys, shown by INFO as
+    /// <c>used_memory_dataset</c> (e.g. <c>() =&gt; service.BytesHeld</c>); called on a connection's thread.
+    /// </summary>
+    public Func<long>? DatasetBytes { get; set; }
+
     /// <summary>Checks the settings.</summary>
     /// <returns>The problems found; empty when valid.</returns>
     public IReadOnlyList<string> Validate()

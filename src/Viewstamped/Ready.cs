@@ -13,6 +13,15 @@ public readonly record struct HardState(View View, View LogView, OpNumber Commit
     /// damage off and will not find it again: such a replica must not vote in a view change.
     /// </summary>
     public bool LogDamaged { get; init; }
+
+    /// <summary>
+    /// True while the replica's log may lack a newest batch it acknowledged: storage cut a damaged or
+    /// torn tail that nothing durable vouched for (<see cref="DurableState.TailUncertain"/>), and the
+    /// replica has not installed a log from a peer since. It is durable because the cut makes the next
+    /// load look clean. Such a replica still votes in a view change, but says its log is uncertain past
+    /// its head.
+    /// </summary>
+    public bool TailUncertain { get; init; }
 }
 
 /// <summary>A checkpoint of the service and the client table at <see cref="Op"/> (§5.1).</summary>
@@ -168,4 +177,14 @@ public sealed record DurableState(HardState HardState, Checkpoint? Checkpoint, I
     /// (its whole log after its checkpoint from peers) when that is not possible.
     /// </summary>
     public IReadOnlyList<LogEntry?> DamagedSuffix { get; init; } = [];
+
+    /// <summary>
+    /// True when the log ended in a damaged or torn region after its last intact entry that nothing
+    /// durable vouched for (no batch summary, no superblock), or when the hard state says such a cut is
+    /// still unresolved. Most often that is a write torn by a power cut, never acknowledged; but it may
+    /// also be the newest batch, acknowledged before its summary was durable, rotted since. The two look
+    /// the same, so the replica may vote with this log but must say that it is uncertain past its head
+    /// (docs/storage.md, "the batch ring"; docs/protocol.md, "Uncertain tails").
+    /// </summary>
+    public bool TailUncertain { get; init; }
 }

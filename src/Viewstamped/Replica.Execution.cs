@@ -11,6 +11,9 @@ public sealed partial class Replica
     private Checkpoint? latestCheckpoint;
     private CheckpointSnapshot? snapshotInFlight;
     private bool logDamaged;
+
+    /// <summary>Our log may lack a newest batch we acknowledged (<see cref="HardState.TailUncertain"/>); cleared when we install a peer's log.</summary>
+    private bool tailUncertain;
     private long executedBytesSinceCheckpoint;
 
     /// <summary>Executes, in order, every committed op held in the log; the primary replies to clients.</summary>
@@ -284,6 +287,13 @@ public sealed partial class Replica
                 throw new ArgumentException("the log of this single replica lost entries it had acknowledged, and it has no peer to repair them from", nameof(durable));
             }
 
+            PersistHardState();
+        }
+
+        tailUncertain = durable.TailUncertain || durable.HardState.TailUncertain;
+        if (tailUncertain)
+        {
+            // Like the damage flag: storage cut the tail and will not find it again, so the flag must be ours, durably.
             PersistHardState();
         }
 

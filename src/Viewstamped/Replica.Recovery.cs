@@ -19,7 +19,9 @@ public sealed partial class Replica
     {
         if (options.ReplicaCount == 1)
         {
-            // A single replica is the whole cluster: its disk is the authority.
+            // A single replica is the whole cluster: its disk is the authority (an uncertain tail too:
+            // no peer could say more about it).
+            tailUncertain = false;
             Status = ReplicaStatus.Normal;
             LogView = View;
             BecomePrimary();
@@ -132,6 +134,7 @@ public sealed partial class Replica
             // now with the primary's log, which holds every committed op: it may vote again.
             LogView = primary.View;
             logDamaged = false;
+            tailUncertain = false;
             EnterViewChange(View.Next);
         }
 

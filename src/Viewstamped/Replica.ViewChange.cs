@@ -293,6 +293,7 @@ public sealed partial class Replica
     private void EnterNormal()
     {
         logDamaged = false;
+        tailUncertain = false;
         gapEnd = OpNumber.Zero;
         Status = ReplicaStatus.Normal;
         LogView = View;

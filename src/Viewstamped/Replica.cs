@@ -171,7 +171,7 @@ public sealed partial class Replica
         FlushPrepares();
         if (hardStateDirty)
         {
-            ready.HardState = new HardState(View, LogView, CommitNumber) { LogDamaged = logDamaged };
+            ready.HardState = new HardState(View, LogView, CommitNumber) { LogDamaged = logDamaged, TailUncertain = tailUncertain };
             hardStateDirty = false;
         }
 

@@ -55,6 +55,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                     ReplicaCount = count,
                     RequirePass = i == count ? Password : null,
                     MaxPipelinedCommands = 16,
+                    DatasetBytes = i < count ? () => Services[i % count].BytesHeld : null,
                 },
                 client,
                 () => host.Status);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace Viewstamped.KeyValue.Server.Tests;
@@ -142,6 +143,34 @@ public sealed class RespServerTests(ClusterFixture cluster) : IClassFixture<Clus
 
         await using var primary = await RawRespClient.ConnectAsync(cluster.Primary.LocalEndPoint!);
         Assert.Contains("vr_role:primary", await primary.CallAsync("INFO", "replication"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InfoMemory_ShowsTheHeapTheProcessAndTheStore()
+    {
+        await using var redis = await RawRespClient.ConnectAsync(cluster.Primary.LocalEndPoint!);
+        Assert.Equal("+OK", await redis.CallAsync("SET", Key("info-memory"), new string('x', 1000)));
+
+        // The collector's figures are those of its last collection: make sure there was one.
+        GC.Collect();
+        var info = await redis.CallAsync("INFO", "memory");
+        var fields = info.Split("\r\n").Where(l => l.Contains(':', StringComparison.Ordinal))
+            .ToDictionary(l => l[..l.IndexOf(':', StringComparison.Ordinal)], l => l[(l.IndexOf(':', StringComparison.Ordinal) + 1)..]);
+        long Bytes(string name) => long.Parse(fields[name], CultureInfo.InvariantCulture);
+
+        Assert.InRange(Bytes("used_memory"), 1, Bytes("used_memory_peak"));
+        Assert.InRange(Bytes("used_memory_rss"), Bytes("used_memory"), Bytes("used_memory_rss_peak"));
+        Assert.InRange(Bytes("gc_heap_size"), 1, Bytes("gc_committed"));
+        Assert.InRange(new[] { "gen0", "gen1", "gen2", "loh", "poh" }.Sum(g => Bytes($"gc_{g}_size")), 1, Bytes("gc_heap_size"));
+
+        // The primary executed the SET before it replied, so its store holds at least its first slab.
+        Assert.InRange(Bytes("used_memory_dataset"), 1 << 20, Bytes("used_memory"));
+        Assert.Equal("dotnet-gc", fields["mem_allocator"]);
+
+        // A server not told the store's size leaves the field out.
+        await using var secured = await RawRespClient.ConnectAsync(cluster.SecuredServer.LocalEndPoint!);
+        Assert.Equal("+OK", await secured.CallAsync("AUTH", ClusterFixture.Password));
+        Assert.DoesNotContain("used_memory_dataset", await secured.CallAsync("INFO", "memory"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -226,7 +226,7 @@ public sealed class ConnectionStateTests
 
         var all = InfoFormatter.Format(info);
         Assert.StartsWith("# Server\r\nredis_version:7.2.0\r\nredis_mode:standalone\r\n", all);
-        Assert.Contains("\r\n\r\n# Clients\r\nconnected_clients:2\r\n\r\n# Replication\r\n", all);
+        Assert.Contains("\r\n\r\n# Clients\r\nconnected_clients:2\r\n\r\n# Memory\r\n\r\n# Replication\r\n", all); // no memory given
         Assert.EndsWith("# Keyspace\r\ndb0:keys=10,expires=3,avg_ttl=0\r\n", all);
         Assert.Equal(all, InfoFormatter.Format(info, ["ALL"]));
         Assert.Equal(InfoFormatter.Format(info, ["server", "keyspace"]), InfoFormatter.Format(info, ["Keyspace", "SERVER", "nope"]));
@@ -238,4 +238,51 @@ public sealed class ConnectionStateTests
         var primary = new ConnectionState(1, new ConnectionOptions { Info = () => info with { IsPrimary = true } });
         Assert.Equal("*3\r\n$6\r\nmaster\r\n:1000\r\n*0\r\n", Reply(primary, "ROLE"));
     }
+
+    [Fact]
+    public void Info_memory_shows_the_heap_the_process_and_the_collector()
+    {
+        var info = new ServerInfo
+        {
+            Memory = new MemoryInfo
+            {
+                Used = 200 << 20,
+                Rss = 300 << 20,
+                UsedPeak = 250 << 20,
+                RssPeak = 350 << 20,
+                Dataset = 123_456_789,
+                GcMode = "workstation",
+                GcHeapSize = 190 << 20,
+                GcCommitted = 260 << 20,
+                GcFragmented = 5 << 20,
+                GcGenerationSizes = [0, 1000, 150 << 20, 30 << 20, 24_000],
+                GcCollections = [50, 20, 7],
+                GcPauseTimePercentage = 1.5,
+            },
+        };
+        var connection = new ConnectionState(1, new ConnectionOptions { Info = () => info });
+        Assert.Equal(
+            Bulk("# Memory\r\n" +
+                 "used_memory:209715200\r\nused_memory_human:200.00M\r\n" +
+                 "used_memory_rss:314572800\r\nused_memory_rss_human:300.00M\r\n" +
+                 "used_memory_peak:262144000\r\nused_memory_peak_human:250.00M\r\n" +
+                 "used_memory_rss_peak:367001600\r\nused_memory_rss_peak_human:350.00M\r\n" +
+                 "used_memory_dataset:123456789\r\nused_memory_dataset_human:117.74M\r\n" +
+                 "mem_fragmentation_ratio:1.50\r\nmem_allocator:dotnet-gc\r\ngc_mode:workstation\r\n" +
+                 "gc_heap_size:199229440\r\ngc_committed:272629760\r\ngc_fragmented:5242880\r\n" +
+                 "gc_gen0_size:0\r\ngc_gen1_size:1000\r\ngc_gen2_size:157286400\r\ngc_loh_size:31457280\r\ngc_poh_size:24000\r\n" +
+                 "gc_gen0_collections:50\r\ngc_gen1_collections:20\r\ngc_gen2_collections:7\r\n" +
+                 "gc_pause_time_percentage:1.50\r\n"),
+            Reply(connection, "INFO", "memory"));
+        Assert.Contains("# Clients\r\nconnected_clients:0\r\n\r\n# Memory\r\nused_memory:209715200\r\n", InfoFormatter.Format(info));
+    }
+
+    [Theory]
+    [InlineData(0, "0B")]
+    [InlineData(1023, "1023B")]
+    [InlineData(1024, "1.00K")]
+    [InlineData(1536, "1.50K")]
+    [InlineData(1_048_576, "1.00M")]
+    [InlineData(3_221_225_472, "3.00G")]
+    public void Memory_sizes_read_as_redis_writes_them(long bytes, string human) => Assert.Equal(human, InfoFormatter.Human(bytes));
 }

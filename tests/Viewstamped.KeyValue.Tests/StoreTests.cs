@@ -116,6 +116,20 @@ public sealed class StoreTests
     }
 
     [Fact]
+    public void Bytes_held_count_a_large_record_until_it_is_removed()
+    {
+        var store = new Store();
+        store.Put(Store.None, "small"u8, new byte[100], null);
+        var before = store.BytesHeld;
+        var big = new byte[Store.LargeRecordMin * 2];
+        store.Put(Store.None, "big"u8, big, null);
+        Assert.True(store.BytesHeld >= before + big.Length, $"{store.BytesHeld} bytes held with a {big.Length}-byte record");
+
+        store.Remove(store.Find("big"u8));
+        Assert.Equal(before, store.BytesHeld);
+    }
+
+    [Fact]
     public void Checkpoints_do_not_depend_on_where_records_sit()
     {
         // One service churns (records move, grow by APPEND and compact), another only sets the final

@@ -237,7 +237,13 @@ internal static class KeyValueReplicaRunner
                 clientOptions.Replicas.AddRange(hostOptions.Replicas);
                 client = new ViewstampedClient(clientOptions, app.Services.GetService<ILoggerFactory>());
                 server = new RespServer(
-                    new RespServerOptions { EndPoint = respEndPoint, RequirePass = requirePass, ReplicaCount = hostOptions.Replicas.Count },
+                    new RespServerOptions
+                    {
+                        EndPoint = respEndPoint,
+                        RequirePass = requirePass,
+                        ReplicaCount = hostOptions.Replicas.Count,
+                        DatasetBytes = () => replica.Service?.BytesHeld ?? 0,
+                    },
                     client,
                     () => host.Status,
                     app.Services.GetService<ILoggerFactory>()?.CreateLogger("Viewstamped.Resp"));

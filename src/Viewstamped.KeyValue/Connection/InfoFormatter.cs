@@ -6,11 +6,14 @@ namespace Viewstamped.KeyValue;
 /// <summary>
 /// Formats INFO's text as Redis does — <c># Section</c> headers, <c>field:value</c> lines, CRLF line
 /// ends, a blank line between sections — with the replication fields of Viewstamped added
-/// (<c>vr_view</c>, <c>vr_op</c>, <c>vr_commit</c>, <c>vr_checkpoint</c>, ...).
+/// (<c>vr_view</c>, <c>vr_op</c>, <c>vr_commit</c>, <c>vr_checkpoint</c>, ...) and, in the memory
+/// section, the garbage collector's (<c>gc_heap_size</c>, <c>gc_committed</c>, ...).
 /// </summary>
 public static class InfoFormatter
 {
-    private static readonly string[] AllSections = ["server", "clients", "replication", "keyspace"];
+    private static readonly string[] GenerationNames = ["gen0", "gen1", "gen2", "loh", "poh"];
+
+    private static readonly string[] AllSections = ["server", "clients", "memory", "replication", "keyspace"];
 
     /// <summary>
     /// The INFO text for <paramref name="sections"/> (none, <c>default</c>, <c>all</c> or
@@ -54,6 +57,9 @@ public static class InfoFormatter
                     Header(text, "Clients");
                     Field(text, "connected_clients", info.ConnectedClients);
                     break;
+                case "memory":
+                    Memory(text, info.Memory);
+                    break;
                 case "replication":
                     Replication(text, info);
                     break;
@@ -95,6 +101,68 @@ public static class InfoFormatter
         Field(text, "vr_op", info.Op);
         Field(text, "vr_commit", info.Commit);
         Field(text, "vr_checkpoint", info.Checkpoint);
+    }
+
+    /// <summary>
+    /// Redis's fields where they mean the same here (<c>used_memory</c> is the managed heap), and the
+    /// garbage collector's own as <c>gc_*</c>.
+    /// </summary>
+    private static void Memory(StringBuilder text, MemoryInfo? memory)
+    {
+        Header(text, "Memory");
+        if (memory is null)
+        {
+            return;
+        }
+
+        Bytes(text, "used_memory", memory.Used);
+        Bytes(text, "used_memory_rss", memory.Rss);
+        Bytes(text, "used_memory_peak", memory.UsedPeak);
+        Bytes(text, "used_memory_rss_peak", memory.RssPeak);
+        if (memory.Dataset is { } dataset)
+        {
+            Bytes(text, "used_memory_dataset", dataset);
+        }
+
+        var ratio = memory.Used > 0 ? (double)memory.Rss / memory.Used : 0;
+        Field(text, "mem_fragmentation_ratio", ratio.ToString("F2", CultureInfo.InvariantCulture));
+        Field(text, "mem_allocator", "dotnet-gc");
+        Field(text, "gc_mode", memory.GcMode);
+        Field(text, "gc_heap_size", memory.GcHeapSize);
+        Field(text, "gc_committed", memory.GcCommitted);
+        Field(text, "gc_fragmented", memory.GcFragmented);
+        for (var i = 0; i < Math.Min(memory.GcGenerationSizes.Count, GenerationNames.Length); i++)
+        {
+            Field(text, $"gc_{GenerationNames[i]}_size", memory.GcGenerationSizes[i]);
+        }
+
+        for (var i = 0; i < Math.Min(memory.GcCollections.Count, 3); i++)
+        {
+            Field(text, $"gc_{GenerationNames[i]}_collections", memory.GcCollections[i]);
+        }
+
+        Field(text, "gc_pause_time_percentage", memory.GcPauseTimePercentage.ToString("F2", CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>A byte count and, as Redis adds, the same in K, M or G (<c>name_human</c>).</summary>
+    private static void Bytes(StringBuilder text, string name, long bytes)
+    {
+        Field(text, name, bytes);
+        Field(text, name + "_human", Human(bytes));
+    }
+
+    /// <summary>Redis's rendering: bytes below 1 KiB as <c>123B</c>, then two decimals of K, M or G.</summary>
+    internal static string Human(long bytes)
+    {
+        const double Kilo = 1024;
+        var value = (double)bytes;
+        return value switch
+        {
+            < Kilo => FormattableString.Invariant($"{bytes}B"),
+            < Kilo * Kilo => FormattableString.Invariant($"{value / Kilo:F2}K"),
+            < Kilo * Kilo * Kilo => FormattableString.Invariant($"{value / (Kilo * Kilo):F2}M"),
+            _ => FormattableString.Invariant($"{value / (Kilo * Kilo * Kilo):F2}G"),
+        };
     }
 
     private static void Header(StringBuilder text, string name) => text.Append("# ").Append(name).Append("\r\n");

@@ -62,4 +62,7 @@ public sealed record ServerInfo
 
     /// <summary>Keys with an expiry, if the server knows.</summary>
     public long? Expires { get; init; }
+
+    /// <summary>The process's memory, if the server knows (INFO's memory section).</summary>
+    public MemoryInfo? Memory { get; init; }
 }

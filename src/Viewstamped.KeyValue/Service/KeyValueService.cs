@@ -46,6 +46,13 @@ public sealed partial class KeyValueService : IPredictingService, IStreamingChec
     /// <summary>Keys held, including expired ones not removed yet (DBSIZE gives the live count).</summary>
     public int Count => store.Count;
 
+    /// <summary>
+    /// Bytes the store holds for its keys: its slabs (live, dead and unused bytes) and the records in
+    /// arrays of their own. Unlike the rest of the service, it may be read from any thread (INFO's
+    /// <c>used_memory_dataset</c>); the value is then a recent one.
+    /// </summary>
+    public long BytesHeld => store.BytesHeld;
+
     /// <summary>Keys held that have an expiry.</summary>
     public int ExpiringCount => store.ExpiringCount;
 

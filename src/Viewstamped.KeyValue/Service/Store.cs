@@ -54,6 +54,7 @@ internal sealed class Store
     private long deadBytes;
 
     private readonly List<byte[]?> large = [];
+    private long largeBytes;
     private readonly Stack<int> largeIdsFree = new();
 
     private int[] handles;
@@ -88,6 +89,8 @@ internal sealed class Store
         expiring = new SortedSet<int>(new ExpiryOrder(this));
         slabs = (byte[]?[])live.slabs.Clone();
         large = [.. live.large];
+        largeBytes = live.largeBytes;
+        slabsHeld = live.slabsHeld;
         handles = (int[])live.handles.Clone();
         hashes = [];
         count = live.count;
@@ -103,20 +106,11 @@ internal sealed class Store
     /// <summary>Records with an expiry held.</summary>
     public int ExpiringCount => expiring.Count;
 
-    /// <summary>Bytes of slabs held (live, dead and not yet used) and of records in arrays of their own.</summary>
-    public long BytesHeld
-    {
-        get
-        {
-            long bytes = (long)slabsHeld * SlabSize;
-            foreach (var record in large)
-            {
-                bytes += record?.Length ?? 0;
-            }
-
-            return bytes;
-        }
-    }
+    /// <summary>
+    /// Bytes of slabs held (live, dead and not yet used) and of records in arrays of their own. May be
+    /// read from any thread (it is then a recent value, not a consistent one).
+    /// </summary>
+    public long BytesHeld => ((long)Volatile.Read(ref slabsHeld) * SlabSize) + Volatile.Read(ref largeBytes);
 
     /// <summary>Bytes of slabs held by dead records (and unused slab ends) until a compaction.</summary>
     public long DeadBytes => deadBytes;
@@ -627,6 +621,7 @@ internal sealed class Store
 
         if (handle < 0)
         {
+            largeBytes -= large[-2 - handle]!.Length;
             large[-2 - handle] = null;
             largeIdsFree.Push(-2 - handle);
             return;
@@ -687,6 +682,7 @@ internal sealed class Store
         if (size >= LargeRecordMin)
         {
             var array = new byte[size];
+            largeBytes += size;
             int id;
             if (largeIdsFree.Count > 0)
             {

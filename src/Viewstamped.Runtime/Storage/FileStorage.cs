@@ -110,6 +110,14 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         nextBatch = scan.NextBatch;
         lastChecksum = scan.LastChecksum;
         voidNeeded = scan.VoidNeeded;
+        if (scan.TornCut || read.State.HardState.TailUncertain)
+        {
+            // A cut tail nobody vouched for (now or at an earlier open whose replica has not yet installed
+            // a peer's log) may have held an acknowledged batch: the hard state carries that until the
+            // replica persists one without it.
+            model.HardState = model.HardState with { TailUncertain = true };
+        }
+
         Health = CheckHealth(read);
         logicalHead = model.Head;
         flusher = new Thread(FlushLoop) { IsBackground = true, Name = $"vsr-wal-{Identity.Replica}" };
@@ -303,6 +311,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         return new DurableState(hardState, checkpoint, ReadEntries(locations), head)
         {
             LogDamaged = lost || Health.LogCorrupt || hardState.LogDamaged,
+            TailUncertain = hardState.TailUncertain,
             DamagedSuffix = suffix is null ? [] : ReadSuffix(suffix),
         };
     }
@@ -919,6 +928,24 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         ring = BatchRing.Open(directory, salt);
         ringSyncer = new Thread(RingSyncLoop) { IsBackground = true, Name = $"vsr-ring-{Identity.Replica}" };
         ringSyncer.Start();
+        if (scan.TornCut && !superblock.HardState.TailUncertain)
+        {
+            // Cutting the torn tail below erases the only sign of it: record first that the tail was
+            // uncertain, so that a power failure before the replica persists a hard state of its own
+            // cannot make the next open look clean. Only the flag changes; what the superblock covers does not.
+            lock (modelGate)
+            {
+                var state = superblock with
+                {
+                    Sequence = superblock.Sequence + 1,
+                    HardState = superblock.HardState with { TailUncertain = true },
+                };
+                syncs += Superblock.Write(superblockHandle, state);
+                superblockWrites++;
+                superblock = state;
+            }
+        }
+
         var changedNames = false;
         ulong newSegment;
         if (scan.TailSegment == 0)
@@ -1044,7 +1071,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
         var hard = model.HardState;
         if (hard.View == superblock.HardState.View && hard.LogView == superblock.HardState.LogView
-            && hard.LogDamaged == superblock.HardState.LogDamaged
+            && hard.LogDamaged == superblock.HardState.LogDamaged && hard.TailUncertain == superblock.HardState.TailUncertain
             && model.Current == superblock.Current && model.Previous == superblock.Previous && newBase == superblock.Base)
         {
             return;

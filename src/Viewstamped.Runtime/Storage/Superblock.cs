@@ -41,6 +41,9 @@ internal static class Superblock
 
     /// <summary>Bit 0 of byte 50: the hard state's <see cref="HardState.LogDamaged"/>.</summary>
     private const byte LogDamagedFlag = 1;
+
+    /// <summary>Bit 1 of byte 50: the hard state's <see cref="HardState.TailUncertain"/>.</summary>
+    private const byte TailUncertainFlag = 2;
     private const int ConfigurationOffset = 256;
     private const int ConfigurationLengthMax = StorageLayout.SuperblockSlotSize - ConfigurationOffset - 2;
 
@@ -169,7 +172,7 @@ internal static class Superblock
         BinaryPrimitives.WriteUInt128LittleEndian(slot[32..], state.Identity.Cluster);
         slot[48] = state.Identity.Replica.Value;
         slot[49] = (byte)state.Identity.ReplicaCount;
-        slot[50] = state.HardState.LogDamaged ? LogDamagedFlag : (byte)0;
+        slot[50] = (byte)((state.HardState.LogDamaged ? LogDamagedFlag : 0) | (state.HardState.TailUncertain ? TailUncertainFlag : 0));
         BinaryPrimitives.WriteUInt32LittleEndian(slot[52..], state.Epoch);
         BinaryPrimitives.WriteUInt64LittleEndian(slot[56..], state.HardState.View.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(slot[64..], state.HardState.LogView.Value);
@@ -249,6 +252,7 @@ internal static class Superblock
                 new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(slot[72..])))
             {
                 LogDamaged = (slot[50] & LogDamagedFlag) != 0,
+                TailUncertain = (slot[50] & TailUncertainFlag) != 0,
             },
             BinaryPrimitives.ReadUInt64LittleEndian(slot[80..]),
             new WalBase(

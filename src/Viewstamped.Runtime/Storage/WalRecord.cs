@@ -171,7 +171,7 @@ internal static class RecordBody
         };
     }
 
-    /// <summary>The body of a hard-state record: view, log view, commit number, then flags (bit 0: the log is damaged and awaits repair).</summary>
+    /// <summary>The body of a hard-state record: view, log view, commit number, then flags (bit 0: the log is damaged and awaits repair; bit 1: its tail is uncertain, see <see cref="HardState.TailUncertain"/>).</summary>
     public const int HardStateSize = 32;
 
     /// <summary>The hard-state body written before the flags existed; still read, and meaning "not damaged".</summary>
@@ -179,12 +179,14 @@ internal static class RecordBody
 
     private const ulong LogDamagedFlag = 1;
 
+    private const ulong TailUncertainFlag = 2;
+
     public static void WriteHardState(HardState state, Span<byte> body)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(body, state.View.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(body[8..], state.LogView.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(body[16..], state.CommitNumber.Value);
-        BinaryPrimitives.WriteUInt64LittleEndian(body[24..], state.LogDamaged ? LogDamagedFlag : 0);
+        BinaryPrimitives.WriteUInt64LittleEndian(body[24..], (state.LogDamaged ? LogDamagedFlag : 0) | (state.TailUncertain ? TailUncertainFlag : 0));
     }
 
     public static HardState ReadHardState(ReadOnlySpan<byte> body) => new(
@@ -192,8 +194,11 @@ internal static class RecordBody
         new View(BinaryPrimitives.ReadUInt64LittleEndian(body[8..])),
         new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(body[16..])))
     {
-        LogDamaged = body.Length >= HardStateSize && (BinaryPrimitives.ReadUInt64LittleEndian(body[24..]) & LogDamagedFlag) != 0,
+        LogDamaged = (Flags(body) & LogDamagedFlag) != 0,
+        TailUncertain = (Flags(body) & TailUncertainFlag) != 0,
     };
+
+    private static ulong Flags(ReadOnlySpan<byte> body) => body.Length >= HardStateSize ? BinaryPrimitives.ReadUInt64LittleEndian(body[24..]) : 0;
 
     public static void WritePair(ulong first, ulong second, Span<byte> body)
     {

@@ -47,6 +47,13 @@ internal sealed class ScanResult
 
     public int TornRecords { get; set; }
 
+    /// <summary>
+    /// True when the log was cut after its last intact record because of a damaged or torn region that
+    /// nothing durable vouched for: a write torn by a power cut, or the newest batch rotted before its
+    /// summary was durable. The two look the same (<see cref="DurableState.TailUncertain"/>).
+    /// </summary>
+    public bool TornCut { get; set; }
+
     public long RecordsScanned { get; set; }
 
     public long BytesScanned { get; set; }
@@ -217,7 +224,8 @@ internal sealed class WalScanner
             position += header.RecordLength;
         }
 
-        if (position < data.Length && damage is null && skipping is null)
+        // Fewer bytes than a record header are left: zeros are unused preallocated space, as above.
+        if (position < data.Length && damage is null && skipping is null && data.AsSpan((int)position).IndexOfAnyExcept((byte)0) >= 0)
         {
             DamageOrVoid(segment, position, $"segment {segment} ends inside a record header at offset {position}");
         }
@@ -383,6 +391,7 @@ internal sealed class WalScanner
         if (!laterBatch && applied.Seq >= covered)
         {
             // A torn write: the batch being written when power failed. Never acknowledged; cut it.
+            result.TornCut = true;
             result.TornRecords = pending.Count + damage.Found.Count;
             result.TornBytes = BytesAfter(applied);
             result.Problems.Add($"torn write cut: {damage.Description}; {result.TornRecords} unacknowledged record(s), {result.TornBytes} byte(s) dropped");

@@ -36,6 +36,9 @@ internal static class DiskBlock
     /// <summary>In a hard-state block's flags byte (9) and the superblock's byte 65: <see cref="HardState.LogDamaged"/>.</summary>
     private const byte LogDamagedFlag = 2;
 
+    /// <summary>In the same two bytes: <see cref="HardState.TailUncertain"/>.</summary>
+    private const byte TailUncertainFlag = 4;
+
     public static byte[] Encode(BlockType type, bool batchEnd, ulong seq, ulong batch, OpNumber op, LogEntry? entry, HardState hardState, ulong checksum)
     {
         var payload = type switch
@@ -48,7 +51,7 @@ internal static class DiskBlock
         var block = new byte[HeaderSize + payload];
         var span = block.AsSpan();
         span[8] = (byte)type;
-        span[9] = (byte)((batchEnd ? 1 : 0) | (type == BlockType.HardState && hardState.LogDamaged ? LogDamagedFlag : 0));
+        span[9] = (byte)((batchEnd ? 1 : 0) | (type == BlockType.HardState ? Flags(hardState) : 0));
         BinaryPrimitives.WriteUInt64LittleEndian(span[16..], seq);
         BinaryPrimitives.WriteUInt64LittleEndian(span[24..], batch);
         BinaryPrimitives.WriteUInt64LittleEndian(span[32..], op.Value);
@@ -158,6 +161,7 @@ internal static class DiskBlock
                     new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(body[16..])))
                 {
                     LogDamaged = (span[9] & LogDamagedFlag) != 0,
+                    TailUncertain = (span[9] & TailUncertainFlag) != 0,
                 };
                 break;
             case BlockType.Checkpoint:
@@ -168,6 +172,9 @@ internal static class DiskBlock
         return new DiskRecord(type, (span[9] & 1) != 0, BinaryPrimitives.ReadUInt64LittleEndian(span[16..]),
             BinaryPrimitives.ReadUInt64LittleEndian(span[24..]), op, entry, hardState, checksum);
     }
+
+    private static byte Flags(HardState state) =>
+        (byte)((state.LogDamaged ? LogDamagedFlag : 0) | (state.TailUncertain ? TailUncertainFlag : 0));
 
     /// <summary>A superblock copy: views, commit number, checkpoint reference and where the log starts.</summary>
     public static byte[] EncodeSuperblock(DiskSuperblock state, int copy)
@@ -182,7 +189,7 @@ internal static class DiskBlock
         BinaryPrimitives.WriteUInt64LittleEndian(span[48..], state.WalSeq);
         BinaryPrimitives.WriteUInt64LittleEndian(span[56..], state.FirstSeq);
         span[64] = state.CheckpointOp is null ? (byte)0 : (byte)1;
-        span[65] = state.HardState.LogDamaged ? LogDamagedFlag : (byte)0;
+        span[65] = Flags(state.HardState);
         BinaryPrimitives.WriteUInt64LittleEndian(span[72..], state.CheckpointOp?.Value ?? 0);
         BinaryPrimitives.WriteUInt64LittleEndian(span[80..], state.CheckpointChecksum);
         BinaryPrimitives.WriteUInt64LittleEndian(span[88..], state.FirstBatch);
@@ -212,6 +219,7 @@ internal static class DiskBlock
                 new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(span[40..])))
             {
                 LogDamaged = (span[65] & LogDamagedFlag) != 0,
+                TailUncertain = (span[65] & TailUncertainFlag) != 0,
             },
             BinaryPrimitives.ReadUInt64LittleEndian(span[48..]),
             BinaryPrimitives.ReadUInt64LittleEndian(span[56..]),

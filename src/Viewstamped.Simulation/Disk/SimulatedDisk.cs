@@ -613,6 +613,23 @@ public sealed class SimulatedDisk : IReplicaStorage
             }
         }
 
+        else if (tornRecords > 0 && !memory.HardState.TailUncertain)
+        {
+            // The torn cut is final too, and it erases the only sign of the tail: record durably that the
+            // tail was uncertain (it may have been the newest batch, acknowledged and rotted before its
+            // summary was durable), until the replica installs a peer's log and persists a hard state without it.
+            var uncertainState = memory.HardState with { TailUncertain = true };
+            memory.Persist(new Ready { HardState = uncertainState });
+            WriteSuperblock(current with
+            {
+                Sequence = current.Sequence + 1,
+                HardState = uncertainState,
+                WalSeq = lastSeq,
+                CheckpointOp = memory.Checkpoint?.Op,
+                CheckpointChecksum = memory.Checkpoint?.Checksum ?? 0,
+            });
+        }
+
         Health = new DiskHealth
         {
             SuperblockCopiesValid = validCopies,
@@ -623,7 +640,12 @@ public sealed class SimulatedDisk : IReplicaStorage
             TornRecords = tornRecords,
             Problems = problems,
         };
-        return shadow.Load() with { LogDamaged = corrupt || shadow.HardState.LogDamaged, DamagedSuffix = suffix?.Entries ?? [] };
+        return shadow.Load() with
+        {
+            LogDamaged = corrupt || shadow.HardState.LogDamaged,
+            TailUncertain = shadow.HardState.TailUncertain,
+            DamagedSuffix = suffix?.Entries ?? [],
+        };
     }
 
     /// <summary>True when every record from <paramref name="damaged"/> on has an intact header, in sequence, and only entry payloads are lost.</summary>
@@ -832,7 +854,7 @@ public sealed class SimulatedDisk : IReplicaStorage
         var hard = shadow.HardState;
         var checkpoint = shadow.Checkpoint;
         if (hard.View == current.HardState.View && hard.LogView == current.HardState.LogView && hard.LogDamaged == current.HardState.LogDamaged
-            && checkpoint?.Op == current.CheckpointOp && (checkpoint?.Checksum ?? 0) == current.CheckpointChecksum)
+            && hard.TailUncertain == current.HardState.TailUncertain && checkpoint?.Op == current.CheckpointOp && (checkpoint?.Checksum ?? 0) == current.CheckpointChecksum)
         {
             return;
         }

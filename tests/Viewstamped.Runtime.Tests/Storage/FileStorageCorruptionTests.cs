@@ -211,6 +211,45 @@ public sealed class FileStorageCorruptionTests
     }
 
     [Fact]
+    public void A_damaged_newest_batch_without_a_synced_summary_leaves_an_uncertain_tail_that_a_second_power_cut_keeps()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open();
+        storage.Persist(Ready(Appends(1, 4).LogChanges, Hard(1, 1, 2)));
+        storage.Persist(Appends(5, 6));
+        storage = directory.Reopen(storage);
+        Assert.False(storage.Load().TailUncertain);
+        storage.Dispose();
+
+        // The newest batch may have been acknowledged and then rotted before its summary reached the disk, or
+        // torn by the power cut: the two look the same, so the load says the tail is uncertain.
+        directory.ForgetNewestSummary();
+        var (file, offset, _) = directory.EntryRecord(6);
+        StorageDirectory.FlipByte(file, offset + StorageLayout.RecordHeaderSize + 3);
+        storage = directory.Open();
+        Assert.Equal(2, storage.Health.TornRecords);
+        var state = storage.Load();
+        Assert.False(state.LogDamaged);
+        Assert.True(state.TailUncertain);
+        Assert.True(state.HardState.TailUncertain);
+        Assert.Equal(new OpNumber(4), state.LogHead);
+
+        // The first write cuts the torn tail, so nothing on disk shows it any more; the superblock still says
+        // so, even when that write carries no hard state of the replica's.
+        storage.Persist(Appends(5, 5, view: 2));
+        storage = directory.Reopen(storage);
+        Assert.Equal(0, storage.Health.TornRecords);
+        Assert.True(storage.Load().TailUncertain);
+
+        // A hard state without the flag (the replica installed a peer's log) clears it.
+        storage.Persist(Ready(hardState: Hard(2, 2, 5)));
+        storage = directory.Reopen(storage);
+        Assert.False(storage.Load().TailUncertain);
+        Assert.False(storage.Load().HardState.TailUncertain);
+        storage.Dispose();
+    }
+
+    [Fact]
     public void A_corrupt_last_batch_that_was_synced_and_summarized_is_corruption_not_a_torn_write()
     {
         using var directory = new StorageDirectory();

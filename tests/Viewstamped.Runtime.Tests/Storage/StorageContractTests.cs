@@ -267,6 +267,7 @@ public sealed class FileStorageContractTests : StorageContractTests
         var reopened = OpenAt(file.Directory);
         Assert.True(reopened.Health.IsHealthy, reopened.Health.ToString());
         Assert.Equal(0, reopened.Health.TornRecords);
+        Assert.False(reopened.Load().TailUncertain, $"a clean reopen reports an uncertain tail: {reopened.Health}");
         return reopened;
     }
 

@@ -74,6 +74,10 @@ internal static class StorageTestData
         }
     }
 
+    /// <summary>The state without its uncertain-tail flags, for comparing with a reference that never tears.</summary>
+    public static DurableState Certain(DurableState state) =>
+        state with { HardState = state.HardState with { TailUncertain = false }, TailUncertain = false };
+
     public static bool SameState(DurableState expected, DurableState actual) =>
         expected.HardState == actual.HardState && expected.LogHead == actual.LogHead
         && expected.Checkpoint?.Op == actual.Checkpoint?.Op && expected.Checkpoint?.Checksum == actual.Checkpoint?.Checksum
