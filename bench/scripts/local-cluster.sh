@@ -10,7 +10,8 @@ mkfifo "$dir/stdin"
 dotnet "$vsr" cluster --data "$dir/data" <"$dir/stdin" >"$out" 2>"$dir/cluster.err" &
 cluster=$!
 exec 3>"$dir/stdin" # the cluster stops when this closes
-trap 'exec 3>&-; wait $cluster 2>/dev/null; rm -rf "$dir"' EXIT
+# With CLUSTER_LOG=FILE, the replicas' logs (checkpoint timings, view changes) are kept in FILE.
+trap 'exec 3>&-; wait $cluster 2>/dev/null; if [ -n "${CLUSTER_LOG:-}" ]; then cp "$dir/cluster.err" "$CLUSTER_LOG"; fi; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do grep -q '^ready' "$out" && break; sleep 0.2; done
 ports=$(grep -o 'redis-cli -p [0-9]*' "$out" | awk '{print $3}' | paste -sd' ')
 port=${ports%% *}

@@ -222,12 +222,17 @@ public sealed partial class Replica
         CompactLog(checkpoint.Op);
     }
 
-    /// <summary>Drops the log before the checkpoint at <paramref name="checkpointOp"/>, keeping the configured suffix.</summary>
+    /// <summary>Drops the log before the checkpoint at <paramref name="checkpointOp"/>, keeping the configured suffix (entries and bytes).</summary>
     private void CompactLog(OpNumber checkpointOp)
     {
         var keepFrom = checkpointOp.Value + 1 > options.LogSuffix
             ? new OpNumber(checkpointOp.Value + 1 - options.LogSuffix)
             : new OpNumber(1);
+        if (options.LogSuffixBytesMax != 0)
+        {
+            keepFrom = OpNumber.Max(keepFrom, log.SuffixStart(checkpointOp, keepFrom, options.LogSuffixBytesMax));
+        }
+
         if (keepFrom > log.Start)
         {
             log.CompactBefore(OpNumber.Min(keepFrom, log.Head.Next));

@@ -133,6 +133,37 @@ internal sealed class ReplicaLog
         return copy;
     }
 
+    /// <summary>
+    /// The first op of the longest run of entries that ends at <paramref name="last"/> (or at the head,
+    /// if that comes first), starts no earlier than <paramref name="floor"/>, and whose sizes add up to
+    /// at most <paramref name="bytesMax"/>: where a byte-bounded suffix starts. <paramref name="last"/>'s
+    /// next op when not even its own entry fits or the log holds none of the run.
+    /// </summary>
+    public OpNumber SuffixStart(OpNumber last, OpNumber floor, long bytesMax)
+    {
+        var end = OpNumber.Min(last, Head);
+        if (end < Start || end < floor)
+        {
+            return last.Next;
+        }
+
+        var index = (int)(end - Start);
+        var lowest = floor > Start ? (int)(floor - Start) : 0;
+        long bytes = 0;
+        while (index >= lowest)
+        {
+            bytes += SizeOf(entries[index]);
+            if (bytes > bytesMax)
+            {
+                break;
+            }
+
+            index--;
+        }
+
+        return index == (int)(end - Start) ? last.Next : new OpNumber(Start.Value + (ulong)(index + 1));
+    }
+
     /// <summary>An entry's size on the wire, near enough for budgets.</summary>
     public static long SizeOf(LogEntry entry) => 64 + entry.Operation.Length + entry.Prediction.Length;
 

@@ -56,6 +56,15 @@ public sealed record ReplicaOptions
     /// <summary>Entries kept before the latest checkpoint when compacting, so a briefly lagging replica catches up from the log. Default 256.</summary>
     public ulong LogSuffix { get; init; } = 256;
 
+    /// <summary>
+    /// At most this many bytes of entries (counted as for <see cref="CheckpointBytesInterval"/>) are kept
+    /// before the latest checkpoint, whatever <see cref="LogSuffix"/> allows; 0 counts entries only. The
+    /// suffix is held in memory, and 256 entries of 56 KiB (batches of pipelined commands) would be
+    /// 14 MiB; a replica lagging further catches up by state transfer. Compaction is each replica's own,
+    /// so replicas need not agree on it. Default 4 MiB: the whole suffix while entries stay under 16 KiB.
+    /// </summary>
+    public long LogSuffixBytesMax { get; init; } = 4 << 20;
+
     /// <summary>At most this many prepared but uncommitted ops at the primary; beyond it requests get <c>Busy</c>. Default 256.</summary>
     public int PipelineMax { get; init; } = 256;
 
@@ -121,6 +130,7 @@ public sealed record ReplicaOptions
         Require(ViewChangeTimeoutTicks > 2 * HeartbeatTicks, "ViewChangeTimeoutTicks must exceed two heartbeats, or a healthy primary is suspected");
         Require(RetryTicks >= 1, "RetryTicks must be at least 1");
         Require(CheckpointInterval == 0 || LogSuffix < CheckpointInterval * 4, "LogSuffix must be smaller than four checkpoint intervals");
+        Require(LogSuffixBytesMax >= 0, $"LogSuffixBytesMax must not be negative (0 counts entries only), not {LogSuffixBytesMax}");
         Require(CheckpointBytesInterval >= 0, $"CheckpointBytesInterval must not be negative (0 counts ops only), not {CheckpointBytesInterval}");
         Require(PipelineMax >= 1, "PipelineMax must be at least 1");
         Require(ClientsMax >= 1, "ClientsMax must be at least 1");

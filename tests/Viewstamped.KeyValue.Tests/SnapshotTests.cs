@@ -78,6 +78,47 @@ public sealed class SnapshotTests
         Assert.Equal(Store.None, store.Find("b"u8));
     }
 
+    [Fact]
+    public void Once_written_the_snapshot_lets_the_store_write_in_place_again_before_it_is_disposed_of()
+    {
+        var kv = Populated();
+        var pending = Populated();
+        using var writtenSnapshot = kv.Service.TakeSnapshot();
+        using var pendingSnapshot = pending.Service.TakeSnapshot();
+        writtenSnapshot.WriteTo(new ArrayBufferWriter<byte>());
+        var (before, pendingBefore) = (kv.Service.BytesHeld, pending.Service.BytesHeld);
+
+        // Still frozen, a rewrite of the same size goes to new records; written, the store thaws at
+        // its next operation and rewrites in place.
+        Rewrite(kv, 'w', 100);
+        Rewrite(pending, 'w', 100);
+        Assert.True(pending.Service.BytesHeld > pendingBefore, $"{pending.Service.BytesHeld} bytes held after rewriting a frozen store, {pendingBefore} before");
+        Assert.True(kv.Service.BytesHeld <= before, $"{kv.Service.BytesHeld} bytes held after rewriting a written snapshot's store, {before} before");
+        Assert.Equal(pending.Service.WriteCheckpoint(), kv.Service.WriteCheckpoint());
+    }
+
+    [Fact]
+    public void A_released_store_thaws_between_operations_and_only_its_own_freeze_ends()
+    {
+        var store = new Store();
+        store.Put(Store.None, "a"u8, "1111"u8, null);
+        var first = store.Freeze();
+        store.ThawIfReleased();
+        Assert.True(store.IsFrozen);
+
+        first.Release();
+        Assert.True(store.IsFrozen);
+        store.ThawIfReleased();
+        Assert.False(store.IsFrozen);
+
+        var second = store.Freeze();
+        store.Thaw(first); // the first snapshot disposed of late: not this freeze's
+        Assert.True(store.IsFrozen);
+        store.Thaw(second);
+        Assert.False(store.IsFrozen);
+        Assert.Throws<InvalidOperationException>(store.Release);
+    }
+
     /// <summary>Enough keys for several slabs, some expiring, one grown by APPEND, one large.</summary>
     private static Kv Populated()
     {

@@ -43,9 +43,9 @@ public sealed partial class KeyValueService
 
     /// <inheritdoc />
     /// <remarks>
-    /// Freezes the store (a copy of its index, 4 bytes a slot; see <see cref="Store.Freeze"/>): until the
-    /// replica disposes of the snapshot, writes to the records it sees go to new records instead, and
-    /// the sort and the copy of every record happen when the snapshot is written, off the loop.
+    /// Freezes the store (the list of its records, 4 bytes a key; see <see cref="Store.Freeze"/>): until
+    /// the snapshot is written, writes to the records it sees go to new records instead, and the sort and
+    /// the copy of every record happen when the snapshot is written, off the loop.
     /// </remarks>
     public IServiceSnapshot TakeSnapshot() => new Snapshot(store);
 
@@ -213,7 +213,11 @@ public sealed partial class KeyValueService
         return true;
     }
 
-    /// <summary>The store frozen at a checkpoint: written from any thread, thawed on the loop when disposed of.</summary>
+    /// <summary>
+    /// The store frozen at a checkpoint: written from any thread, and released once written, so the
+    /// store thaws at its next operation rather than when the replica disposes of the snapshot, which
+    /// is only after the checkpoint is synced and handed back (see <see cref="Store.Release"/>).
+    /// </summary>
     private sealed class Snapshot(Store live) : IServiceSnapshot
     {
         private readonly Store frozen = live.Freeze();
@@ -221,9 +225,16 @@ public sealed partial class KeyValueService
         public void WriteTo(IBufferWriter<byte> destination)
         {
             ArgumentNullException.ThrowIfNull(destination);
-            WriteCheckpoint(frozen, destination);
+            try
+            {
+                WriteCheckpoint(frozen, destination);
+            }
+            finally
+            {
+                frozen.Release();
+            }
         }
 
-        public void Dispose() => live.Thaw();
+        public void Dispose() => live.Thaw(frozen);
     }
 }

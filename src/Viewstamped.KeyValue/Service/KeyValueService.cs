@@ -86,7 +86,9 @@ public sealed partial class KeyValueService : IPredictingService, IStreamingChec
 
     private byte[] ExecuteOne(ReadOnlySpan<byte> operation)
     {
-        // Between operations, where no handle into the store is held: records may move.
+        // Between operations, where no handle into the store is held: a snapshot written meanwhile
+        // lets the store thaw, and records may move.
+        store.ThawIfReleased();
         store.Compact();
         store.Sweep(options.SweepPerOperation);
         if (!KeyValueOperation.TryParse(operation, ref ranges, out var code, out var count))

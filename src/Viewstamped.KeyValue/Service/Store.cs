@@ -70,6 +70,15 @@ internal sealed class Store
     /// <summary>While frozen: slab records removed since the freeze, marked dead at the thaw.</summary>
     private readonly List<int> deadWhileFrozen = [];
 
+    /// <summary>While frozen: the frozen store, which says when it will not be read again.</summary>
+    private Store? frozenView;
+
+    /// <summary>In a frozen store: true (set from any thread) once it will not be read again.</summary>
+    private volatile bool released;
+
+    /// <summary>True in a frozen store: its index is the list of its records (no empty slots).</summary>
+    private readonly bool isFrozenView;
+
     public Store(int capacity = 0)
     {
         expiring = new SortedSet<int>(new ExpiryOrder(this));
@@ -83,7 +92,11 @@ internal sealed class Store
         hashes = new int[size];
     }
 
-    /// <summary>A read-only copy of <paramref name="live"/>: its index, and the slabs and large records it shares.</summary>
+    /// <summary>
+    /// A read-only copy of <paramref name="live"/>: the list of its records (4 bytes a key, not a copy
+    /// of the index with its empty slots, and the array <see cref="LiveInKeyOrder"/> sorts in place),
+    /// and the slabs and large records it shares. It cannot look keys up.
+    /// </summary>
     private Store(Store live)
     {
         expiring = new SortedSet<int>(new ExpiryOrder(this));
@@ -91,10 +104,20 @@ internal sealed class Store
         large = [.. live.large];
         largeBytes = live.largeBytes;
         slabsHeld = live.slabsHeld;
-        handles = (int[])live.handles.Clone();
+        handles = new int[live.count];
+        var at = 0;
+        foreach (var handle in live.handles)
+        {
+            if (handle != None)
+            {
+                handles[at++] = handle;
+            }
+        }
+
         hashes = [];
         count = live.count;
         Now = live.Now;
+        isFrozenView = true;
     }
 
     /// <summary>The store's time in milliseconds; it only moves forward.</summary>
@@ -135,13 +158,14 @@ internal sealed class Store
 
     public bool IsExpired(int handle) => HasExpiry(handle) && Now > ExpireAt(handle);
 
-    /// <summary>True between <see cref="Freeze"/> and <see cref="Thaw"/>.</summary>
+    /// <summary>True between <see cref="Freeze"/> and <see cref="Thaw()"/>.</summary>
     public bool IsFrozen => frozenUsed is not null;
 
     /// <summary>
     /// Returns a read-only store holding exactly the records held now, which stay as they are until
-    /// <see cref="Thaw"/> (see the remarks on the class). It may be read from any thread. Costs a copy
-    /// of the index (4 bytes a slot).
+    /// <see cref="Thaw()"/>, or until the frozen store is <see cref="Release">released</see> and this one
+    /// runs <see cref="ThawIfReleased"/> (see the remarks on the class). It may be read from any
+    /// thread. Costs the list of the records (4 bytes a key).
     /// </summary>
     /// <exception cref="InvalidOperationException">The store is frozen already.</exception>
     public Store Freeze()
@@ -160,7 +184,41 @@ internal sealed class Store
         var frozen = new Store(this);
         frozenUsed = used;
         frozenLarge = [.. large];
+        frozenView = frozen;
         return frozen;
+    }
+
+    /// <summary>
+    /// Called on a frozen store, from any thread, once it will not be read again: its live store
+    /// thaws at its next <see cref="ThawIfReleased"/> instead of waiting for <see cref="Thaw()"/>, so the
+    /// records rewritten meanwhile stop piling up as soon as the snapshot is written.
+    /// </summary>
+    public void Release()
+    {
+        if (!isFrozenView)
+        {
+            throw new InvalidOperationException("only a frozen store is released");
+        }
+
+        released = true;
+    }
+
+    /// <summary>Thaws when the frozen store was <see cref="Release">released</see>; call between operations.</summary>
+    public void ThawIfReleased()
+    {
+        if (frozenView is { released: true })
+        {
+            Thaw();
+        }
+    }
+
+    /// <summary>Thaws if <paramref name="frozen"/> is what this store is frozen for (it may have thawed already).</summary>
+    public void Thaw(Store frozen)
+    {
+        if (ReferenceEquals(frozenView, frozen))
+        {
+            Thaw();
+        }
     }
 
     /// <summary>Ends the freeze: the frozen store is no longer read, and records removed meanwhile are marked dead.</summary>
@@ -173,6 +231,7 @@ internal sealed class Store
 
         frozenUsed = null;
         frozenLarge = null;
+        frozenView = null;
         foreach (var handle in deadWhileFrozen)
         {
             Span(handle)[0] |= DeadFlag;
@@ -410,7 +469,8 @@ internal sealed class Store
     /// </remarks>
     public int[] LiveInKeyOrder()
     {
-        var live = new int[count];
+        // A frozen store's index is the list of its records already: it is filtered and sorted in place.
+        var live = isFrozenView ? handles : new int[count];
         var at = 0;
         var common = None;
         ReadOnlySpan<byte> first = default;

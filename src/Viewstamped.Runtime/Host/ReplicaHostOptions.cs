@@ -85,6 +85,9 @@ public sealed class ReplicaHostOptions
     /// <summary>Entries kept before a checkpoint; see <see cref="ReplicaOptions.LogSuffix"/>. Default 256.</summary>
     public ulong LogSuffix { get; set; } = 256;
 
+    /// <summary>The most bytes of entries kept before a checkpoint; see <see cref="ReplicaOptions.LogSuffixBytesMax"/>. Default 4 MiB.</summary>
+    public long LogSuffixBytesMax { get; set; } = 4 << 20;
+
     /// <summary>
     /// Bytes of committed entries a view change's log carries besides the uncommitted ones; see
     /// <see cref="ReplicaOptions.ViewChangeCommittedBytesMax"/>. Default 256 KiB.
@@ -232,6 +235,7 @@ public sealed class ReplicaHostOptions
         CheckpointInterval = CheckpointInterval,
         CheckpointBytesInterval = CheckpointBytesInterval,
         LogSuffix = LogSuffix,
+        LogSuffixBytesMax = LogSuffixBytesMax,
         ViewChangeCommittedBytesMax = ViewChangeCommittedBytesMax,
         PipelineMax = PipelineMax,
         ClientsMax = ClientsMax,

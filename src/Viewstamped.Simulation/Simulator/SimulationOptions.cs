@@ -61,6 +61,13 @@ public sealed record SimulationOptions
     public ulong? LogSuffix { get; init; }
 
     /// <summary>
+    /// At most this many bytes of entries kept before a checkpoint (see
+    /// <see cref="ReplicaOptions.LogSuffixBytesMax"/>; 0: entries only); null draws it from the seed, from a
+    /// stream of its own: the core's default (never reached in a run), off, or a few entries' worth.
+    /// </summary>
+    public long? LogSuffixBytesMax { get; init; }
+
+    /// <summary>
     /// Take a checkpoint also once this many bytes of entries were executed since the last one (see
     /// <see cref="ReplicaOptions.CheckpointBytesInterval"/>; 0: by op count only); null draws it from the
     /// seed: off, every few entries, every couple of dozen, or the core's default (never reached in a run).
@@ -139,6 +146,7 @@ public sealed record SimulationOptions
         Require(ClientTimeoutTicks >= 1, $"client timeout ticks must be at least 1, not {ClientTimeoutTicks}");
         Require(CheckpointInterval is null || LogSuffix is null || CheckpointInterval == 0 || LogSuffix < CheckpointInterval * 4,
             $"the log suffix ({LogSuffix}) must be smaller than four checkpoint intervals ({CheckpointInterval * 4})");
+        Require(LogSuffixBytesMax is null or >= 0, $"the log suffix bytes must not be negative, not {LogSuffixBytesMax}");
         Require(CheckpointBytesInterval is null or >= 0, $"the checkpoint bytes interval must not be negative, not {CheckpointBytesInterval}");
         Require(ViewChangeCommittedBytesMax is null or >= 0, $"the view change's committed bytes must not be negative, not {ViewChangeCommittedBytesMax}");
         Require(FaultTicksMax is null or >= 0, $"fault ticks must not be negative, not {FaultTicksMax}");

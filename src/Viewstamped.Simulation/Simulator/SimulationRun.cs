@@ -97,8 +97,10 @@ public sealed class SimulationRun
         // installing a view change's log.
         ViewChangeCommittedBytesMax = options.ViewChangeCommittedBytesMax
             ?? Pick(new Prng(options.Seed ^ 0x7C0B_0000_0000_0029UL), 0L, 200L, 4096L, 256L << 10);
+        LogSuffixBytesMax = options.LogSuffixBytesMax ?? Pick(new Prng(options.Seed ^ 0x5FF1_0000_0000_0029UL), 4L << 20, 0L, 300L, 1500L);
         var checkpointInterval = CheckpointInterval;
         var logSuffix = LogSuffix;
+        var logSuffixBytesMax = LogSuffixBytesMax;
         var viewChangeCommittedBytesMax = ViewChangeCommittedBytesMax;
         var checkpointBytesInterval = CheckpointBytesInterval;
 
@@ -114,6 +116,7 @@ public sealed class SimulationRun
                 RetryTicks = options.RetryTicks,
                 CheckpointInterval = checkpointInterval,
                 LogSuffix = logSuffix,
+                LogSuffixBytesMax = logSuffixBytesMax,
                 ViewChangeCommittedBytesMax = viewChangeCommittedBytesMax,
                 CheckpointBytesInterval = checkpointBytesInterval,
                 Mutation = coreMutation,
@@ -135,7 +138,7 @@ public sealed class SimulationRun
         }
 
         TraceEvent("sim", $"seed {options.Seed} replicas {options.Replicas} clients {options.Clients} requests {options.RequestsPerClient} "
-            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} checkpoint-bytes {CheckpointBytesInterval} view-change-committed-bytes {ViewChangeCommittedBytesMax} "
+            + $"checkpoint-interval {CheckpointInterval} log-suffix {LogSuffix} log-suffix-bytes {LogSuffixBytesMax} checkpoint-bytes {CheckpointBytesInterval} view-change-committed-bytes {ViewChangeCommittedBytesMax} "
             + $"checkpoint-write-ticks {CheckpointWriteTicksMax} think {think} mutation {Mutations.NameOf(options.Mutation)} faults {Faults}");
         for (var i = 0; i < options.Replicas; i++)
         {
@@ -179,6 +182,9 @@ public sealed class SimulationRun
 
     /// <summary>The most ticks a checkpoint takes to be written beside a replica's loop in this run.</summary>
     public int CheckpointWriteTicksMax { get; }
+
+    /// <summary>The most bytes of entries kept before a checkpoint (0: entries only), given or drawn.</summary>
+    public long LogSuffixBytesMax { get; }
 
     /// <summary>Where the run stands.</summary>
     public SimulationPhase Phase { get; private set; }

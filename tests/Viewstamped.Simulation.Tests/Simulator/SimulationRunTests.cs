@@ -40,12 +40,14 @@ public class SimulationRunTests
     [Fact]
     public void Explicit_options_apply_on_top_of_the_drawn_mix()
     {
-        var run = new SimulationRun(new SimulationOptions { Seed = 3, Faults = FaultProfile.Crash, Drop = 0.2, CheckpointInterval = 32, LogSuffix = 7 });
+        var run = new SimulationRun(new SimulationOptions { Seed = 3, Faults = FaultProfile.Crash, Drop = 0.2, CheckpointInterval = 32, LogSuffix = 7, LogSuffixBytesMax = 500 });
 
         Assert.Equal(0.2, run.Faults.Drop);
         Assert.True(run.Faults.ReplicaCrashRate > 0);
         Assert.Equal(32UL, run.CheckpointInterval);
         Assert.Equal(7UL, run.LogSuffix);
+        Assert.Equal(500, run.LogSuffixBytesMax);
+        Assert.Contains(new SimulationRun(new SimulationOptions { Seed = 3 }).LogSuffixBytesMax, new[] { 4L << 20, 0, 300, 1500 });
     }
 
     [Theory]
@@ -122,6 +124,7 @@ public class SimulationRunTests
         Assert.Contains("replicas", Assert.Throws<ArgumentException>(() => new SimulationOptions { Replicas = 0 }.Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("drop", Assert.Throws<ArgumentException>(() => new SimulationOptions { Drop = 1 }.Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("log suffix", Assert.Throws<ArgumentException>(() => new SimulationOptions { CheckpointInterval = 4, LogSuffix = 16 }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("log suffix bytes", Assert.Throws<ArgumentException>(() => new SimulationOptions { LogSuffixBytesMax = -1 }.Validate()).Message, StringComparison.Ordinal);
     }
 
     private sealed class FailingWriter(int linesBeforeFailing) : StringWriter

@@ -45,6 +45,28 @@ public class CheckpointScheduleTests
         return single;
     }
 
+    [Theory]
+    [InlineData(0, 1)] // entries only: all ten the suffix allows are kept, back to op 1
+    [InlineData(5000, 5)]
+    [InlineData(4706, 5)] // ops 5 to 8: 114 + 1264 + 764 + 2564 bytes
+    [InlineData(4705, 6)]
+    [InlineData(100, 9)] // not even the checkpoint's own op fits
+    public void The_suffix_kept_before_a_checkpoint_stops_at_its_byte_budget(long bytesMax, ulong logStart)
+    {
+        var single = Single(o => o with { CheckpointInterval = 8, CheckpointBytesInterval = 0, LogSuffix = 10, LogSuffixBytesMax = bytesMax });
+        Submit(single, 1, 7);
+        Assert.Equal(new OpNumber(8), single.Replica.CheckpointOp);
+        Assert.Equal(new OpNumber(logStart), single.Replica.LogStart);
+        Assert.Equal(7, single.Service.Total);
+    }
+
+    [Fact]
+    public void A_negative_suffix_byte_budget_is_refused()
+    {
+        var options = new ReplicaOptions { Cluster = 1, ReplicaCount = 1, Replica = new ReplicaIndex(0), Seed = 1, LogSuffixBytesMax = -1 };
+        Assert.Contains("LogSuffixBytesMax", Assert.Throws<ArgumentException>(options.Validate).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_checkpoint_is_taken_once_the_bytes_executed_since_the_last_one_reach_the_byte_interval()
     {
