@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Viewstamped.Cli.Runtime;
 
 namespace Viewstamped.Cli.Tests;
 
@@ -33,6 +34,12 @@ public sealed class ClusterCommandTests
         var root = cluster.Output.Single(line => line.StartsWith("cluster ", StringComparison.Ordinal)).Split(" in ")[1].Split(',')[0];
         Assert.Equal(3, ports.Distinct().Count());
         Assert.True(File.Exists(Path.Combine(root, "cluster.key")), "vsr cluster makes a cluster key");
+        if (OperatingSystem.IsLinux())
+        {
+            // Every replica runs with the capped gen0 budget (ReplicaGcSettings).
+            var pid = cluster.Output.First(line => line.StartsWith("replica 0 ", StringComparison.Ordinal)).Split(" pid ")[1].Split(' ')[0];
+            Assert.Contains($"{ReplicaGcSettings.Gen0MaxBudgetVariable}=", File.ReadAllText($"/proc/{pid}/environ"), StringComparison.Ordinal);
+        }
 
         using (var first = await RespConnection.ConnectAsync(ports[0]))
         {

@@ -60,6 +60,8 @@ public sealed class SnapshotTests
         var store = new Store();
         store.Put(Store.None, "a"u8, "1111"u8, null);
         store.Put(Store.None, "b"u8, "2222"u8, 50);
+        store.Put(Store.None, "expired"u8, "5555"u8, 10);
+        store.Now = 20; // "expired" is still held, and left out of what the frozen store lists
         var frozen = store.Freeze();
 
         store.Put(store.Find("a"u8), "a"u8, "9999"u8, null);

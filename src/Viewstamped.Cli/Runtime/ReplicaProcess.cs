@@ -53,7 +53,9 @@ internal sealed class ReplicaProcess : IDisposable
     {
         ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref status, null);
-        var child = new Process { StartInfo = SelfLauncher.StartInfo(arguments), EnableRaisingEvents = true };
+        var info = SelfLauncher.StartInfo(arguments);
+        ReplicaGcSettings.Apply(info);
+        var child = new Process { StartInfo = info, EnableRaisingEvents = true };
         var started = ready;
         child.OutputDataReceived += (_, e) => OnOutput(e.Data, started);
         child.ErrorDataReceived += (_, e) => OnLine(e.Data);
