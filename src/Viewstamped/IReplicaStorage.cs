@@ -13,6 +13,8 @@ public interface IReplicaStorage
     /// <summary>
     /// Applies the persistence part of <paramref name="ready"/> (log changes, hard state, checkpoint,
     /// then compaction) and returns only when all of it is durable, so the Ready's messages may be sent.
+    /// It keeps no reference to the Ready or its lists afterwards: the caller may hand the Ready back to
+    /// its replica (<see cref="Replica.Recycle"/>), which empties and refills it.
     /// </summary>
     void Persist(Ready ready);
 }

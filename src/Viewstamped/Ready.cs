@@ -134,16 +134,28 @@ public sealed class Ready
     /// <summary>Replies to clients, addressed by their client id.</summary>
     public List<Reply> Replies { get; } = [];
 
-    /// <summary>Empties the Ready for reuse; its lists keep their capacity.</summary>
+    /// <summary>Empties the Ready for reuse; its lists keep their capacity, up to <see cref="ReusedCapacityMax"/> each.</summary>
     internal void Clear()
     {
         HardState = null;
-        LogChanges.Clear();
+        Clear(LogChanges);
         Checkpoint = null;
         CompactBefore = null;
         Snapshot = null;
-        Messages.Clear();
-        Replies.Clear();
+        Clear(Messages);
+        Clear(Replies);
+    }
+
+    /// <summary>A list that held a whole log (a StartView, a state transfer) does not keep that much room while it waits for reuse.</summary>
+    private const int ReusedCapacityMax = 1024;
+
+    private static void Clear<T>(List<T> list)
+    {
+        list.Clear();
+        if (list.Capacity > ReusedCapacityMax)
+        {
+            list.Capacity = ReusedCapacityMax;
+        }
     }
 
     /// <summary>True when there is nothing to persist or send.</summary>

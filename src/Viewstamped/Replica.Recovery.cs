@@ -119,7 +119,7 @@ public sealed partial class Replica
 
     private void FinishRecovery(RecoveryResponse primary)
     {
-        if (CheckpointBeforeDroppingLog(primary.Entries, primary.Op))
+        if (FillGapBeforeInstalling(primary.Entries, primary.Op, primary.Sender))
         {
             // The next round of responses finishes it (Recovery is resent every retry period).
             recoveryResponses.Clear();

@@ -299,8 +299,16 @@ public sealed partial class Replica
             commit = OpNumber.Max(commit, candidate.CommitNumber);
         }
 
-        if (CheckpointBeforeDroppingLog(best.Entries, best.Op))
+        if (best.Op < ExecutedOp)
         {
+            // Filling a gap, we installed a peer's checkpoint of ops this quorum's logs lack: a later
+            // view committed them, so this one must not start. That view's primary pulls us into it.
+            return;
+        }
+
+        if (FillGapBeforeInstalling(best.Entries, best.Op, best.Sender))
+        {
+            // Started once the gap is filled, when the DoViewChanges come again.
             return;
         }
 
@@ -343,9 +351,15 @@ public sealed partial class Replica
             return;
         }
 
-        if (CheckpointBeforeDroppingLog(message.Entries, message.Op))
+        if (FillGapBeforeInstalling(message.Entries, message.Op, message.Sender))
         {
-            // Installed when the primary sends its StartView again, in answer to our next DoViewChange.
+            // Installed once the gap is filled, when the primary sends its StartView again in answer
+            // to our next DoViewChange (the view is started, so joining it is safe).
+            if (message.View > View)
+            {
+                EnterViewChange(message.View);
+            }
+
             return;
         }
 
@@ -369,6 +383,7 @@ public sealed partial class Replica
     {
         logDamaged = false;
         tailUncertain = false;
+        gapEnd = OpNumber.Zero;
         Status = ReplicaStatus.Normal;
         LogView = View;
         proposedView = View;
@@ -430,30 +445,6 @@ public sealed partial class Replica
         }
 
         CommitNumber = OpNumber.Min(CommitNumber, log.Head);
-    }
-
-    /// <summary>
-    /// True when installing <paramref name="entries"/> would drop our log while it holds executed ops
-    /// that no checkpoint holds: the log is then their only copy on our disk, and perhaps the last one
-    /// anywhere. A checkpoint of them is written at once, to be persisted by the Ready before the one that
-    /// drops the log, and the caller puts the install off until the message comes again (a view change
-    /// and a recovery resend theirs every <see cref="ReplicaOptions.RetryTicks"/>).
-    /// </summary>
-    private bool CheckpointBeforeDroppingLog(LogEntry[] entries, OpNumber head)
-    {
-        if (!TakesCheckpoints || ExecutedOp <= CheckpointOp || (ulong)entries.Length > head.Value)
-        {
-            return false;
-        }
-
-        if (!Placement(entries, head).DropsLog)
-        {
-            return false;
-        }
-
-        BeginCheckpointOfExecutedOp();
-        WriteCheckpoint((ICheckpointingService)service);
-        return true;
     }
 
     /// <summary>

@@ -34,7 +34,9 @@ public sealed partial class Replica
     private readonly ClientTable clients;
     private readonly ICheckpointSink? checkpointSink;
     private Ready ready = new();
-    private Ready? spareReady;
+
+    /// <summary>Readies handed back with <see cref="Recycle"/>, for later takes; at most <see cref="ReadySparesMax"/>.</summary>
+    private readonly Stack<Ready> spareReadies = new();
     private ulong now;
     private bool hardStateDirty;
     private LogEntry? checksummedEntry;
@@ -176,9 +178,8 @@ public sealed partial class Replica
         }
 
         var taken = ready;
-        ready = spareReady ?? new Ready();
+        ready = spareReadies.TryPop(out var spare) ? spare : new Ready();
         ready.Recycled = false;
-        spareReady = null;
         return taken;
     }
 
@@ -199,12 +200,18 @@ public sealed partial class Replica
         }
 
         handled.Recycled = true;
-        if (spareReady is null)
+        if (spareReadies.Count < ReadySparesMax)
         {
             handled.Clear();
-            spareReady = handled;
+            spareReadies.Push(handled);
         }
     }
+
+    /// <summary>
+    /// How many handed-back readies a replica keeps: a runtime with several readies in flight (persisting
+    /// while it steps) hands them back in bursts, and each kept one spares a Ready and its lists' growth.
+    /// </summary>
+    private const int ReadySparesMax = 8;
 
     private void Dispatch(Message message)
     {

@@ -89,16 +89,19 @@ public sealed record ReplicaOptions
     /// always carries, however large: the receiver treats everything before the first entry as
     /// committed). The committed ones spare a receiver whose commit number lags the sender's a round
     /// of state transfer; a receiver whose own entries chain into the log it is sent keeps them and
-    /// needs none. Never more than <see cref="MessageSizeMax"/>/4 is sent, whatever this says, so
-    /// that with every uncommitted op (at most another quarter, see <see cref="PipelineBytesMax"/>)
-    /// the log fits in half a message. Default 4 MiB, a quarter of the default message.
-    /// <para>Smaller budgets (256 KiB, say) would make view changes much lighter with large entries,
-    /// but are not safe to use yet: a receiver that lags by more than the budget drops its log and
-    /// fills the gap by state transfer, and with checkpoints written beside the loop the simulator
-    /// still finds runs where the cluster then cannot get back every committed op in time
-    /// (<c>vsr simulate --faults all --view-change-committed-bytes 200</c>).</para>
+    /// needs none, and one whose log does not reach keeps it and fetches the committed ops in between
+    /// into it before installing the log, so any budget is safe, 0 included. Never more than
+    /// <see cref="MessageSizeMax"/>/4 is sent, whatever this says, so that with every uncommitted op
+    /// (at most another quarter, see <see cref="PipelineBytesMax"/>) the log fits in half a message.
+    /// <para>Default 256 KiB. Every view change sends a DoViewChange from each replica and a StartView to
+    /// each backup, so in a group of three the committed part moves about four times over: at 256 KiB
+    /// about 1 MiB in all, against 16 MiB at the earlier 4 MiB budget with large entries (a pipelined
+    /// batch per op), each message encoded, checksummed and held as one buffer while the cluster is
+    /// unavailable. 256 KiB is still a thousand small entries (a 100-byte SET is about 250 bytes), more
+    /// than a backup that was merely slow lags by, so only a replica that was down or cut off pays a
+    /// round of state transfer, which it would need for anything older anyway.</para>
     /// </summary>
-    public long ViewChangeCommittedBytesMax { get; init; } = 4 << 20;
+    public long ViewChangeCommittedBytesMax { get; init; } = 256 << 10;
 
     /// <summary>At most this many entries in one Prepare or NewState. Default 64.</summary>
     public int EntriesPerMessageMax { get; init; } = 64;

@@ -283,6 +283,27 @@ public static class BenchRunner
         console.Write(table);
     }
 
+    /// <summary>
+    /// One worker's key buffers, one per length: <c>key:N</c> is formatted into the buffer of its length, so
+    /// the argument is exactly the key's bytes without allocating per request. The buffer is overwritten
+    /// by the next call, so use the key before asking for another.
+    /// </summary>
+    private sealed class SetKeys
+    {
+        private readonly byte[]?[] byLength = new byte[4 + 11][];
+
+        public byte[] Format(int key)
+        {
+            Span<byte> text = stackalloc byte[byLength.Length];
+            "key:"u8.CopyTo(text);
+            key.TryFormat(text[4..], out var digits, provider: CultureInfo.InvariantCulture);
+            var length = 4 + digits;
+            var buffer = byLength[length] ??= new byte[length];
+            text[..length].CopyTo(buffer);
+            return buffer;
+        }
+    }
+
     /// <summary>The closed loops: each sends one SET, waits for its reply, records the latency, and sends the next.</summary>
     private sealed class Load(BenchSettings settings)
     {
@@ -320,10 +341,17 @@ public static class BenchRunner
             }
 
             var random = new Random(worker);
-            var value = new string((char)('a' + (worker % 26)), settings.ValueSize);
+            var keys = new SetKeys();
+            var value = new byte[settings.ValueSize];
+            Array.Fill(value, (byte)('a' + (worker % 26)));
+            byte[][] arguments = ["SET"u8.ToArray(), [], value];
+            var command = new RespCommand(arguments);
             while (!stopped && !cancellationToken.IsCancellationRequested)
             {
-                var operation = KeyValueOperation.Encode("SET", string.Create(CultureInfo.InvariantCulture, $"key:{random.Next(settings.Keys)}"), value);
+                // The load generator shares the process with the cluster, so it allocates only what the client
+                // must own: the operation. The key is written into a reused buffer, which the encoding copies.
+                arguments[1] = keys.Format(random.Next(settings.Keys));
+                var operation = KeyValueOperation.Encode(command);
                 var start = Stopwatch.GetTimestamp();
                 try
                 {

@@ -104,13 +104,14 @@ public sealed class ViewstampedClient : IAsyncDisposable
 
         EnsureStarted();
         using var activity = ClientMetrics.StartInvoke();
-        var invocation = new Invocation(request, time.GetTimestamp(), time.GetTimestamp() + (long)(options.RequestTimeout.TotalSeconds * time.TimestampFrequency))
+        var invocation = new Invocation(this, request, time.GetTimestamp(), time.GetTimestamp() + (long)(options.RequestTimeout.TotalSeconds * time.TimestampFrequency))
         {
             // The replica's activity becomes a child of this one (or of the caller's, when nobody listens here).
             Trace = activity?.Context ?? Activity.Current?.Context ?? default,
         };
+        // No lambda capturing locals: in an async method that would allocate a closure on every call, cancellable or not.
         using var registration = cancellationToken.CanBeCanceled
-            ? cancellationToken.Register(() => inbox.Writer.TryWrite(new Item(ItemKind.Cancel, invocation, null)))
+            ? cancellationToken.Register(static state => ((Invocation)state!).Cancel(), invocation)
             : default;
         inbox.Writer.TryWrite(new Item(ItemKind.Invoke, invocation, null));
         var outcome = "ok";
@@ -219,30 +220,34 @@ public sealed class ViewstampedClient : IAsyncDisposable
     {
         lock (startGate)
         {
-            if (started)
+            if (!started)
             {
-                return;
+                started = true;
+                Start();
             }
-
-            started = true;
-            var token = stopping.Token;
-            tasks.Add(Task.Run(() => DriveAsync(token), CancellationToken.None));
-            for (var i = 0; i < endpoints.Length; i++)
-            {
-                var index = new ReplicaIndex((byte)i);
-                tasks.Add(Task.Run(() => DialAsync(index, token), CancellationToken.None));
-            }
-
-            timer = time.CreateTimer(
-                _ =>
-                {
-                    Interlocked.Increment(ref pendingTicks);
-                    inbox.Writer.TryWrite(new Item(ItemKind.Wake, null, null));
-                },
-                null,
-                options.TickInterval,
-                options.TickInterval);
         }
+    }
+
+    /// <summary>Starts the driver loop, the dialers and the tick timer (once, under the start lock).</summary>
+    private void Start()
+    {
+        var token = stopping.Token;
+        tasks.Add(Task.Run(() => DriveAsync(token), CancellationToken.None));
+        for (var i = 0; i < endpoints.Length; i++)
+        {
+            var index = new ReplicaIndex((byte)i);
+            tasks.Add(Task.Run(() => DialAsync(index, token), CancellationToken.None));
+        }
+
+        timer = time.CreateTimer(
+            _ =>
+            {
+                Interlocked.Increment(ref pendingTicks);
+                inbox.Writer.TryWrite(new Item(ItemKind.Wake, null, null));
+            },
+            null,
+            options.TickInterval,
+            options.TickInterval);
     }
 
     private async Task DialAsync(ReplicaIndex replica, CancellationToken token)
@@ -320,8 +325,11 @@ public sealed class ViewstampedClient : IAsyncDisposable
     private async Task DriveLoopAsync(CancellationToken token)
     {
         var reader = inbox.Reader;
-        while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
+
+        // No token for the wait (a cancellable wait allocates each time): disposal ends the loop with a Dispose item.
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
         {
+            token.ThrowIfCancellationRequested();
             while (reader.TryRead(out var item))
             {
                 switch (item.Kind)
@@ -441,11 +449,12 @@ public sealed class ViewstampedClient : IAsyncDisposable
             node = next;
         }
 
-        foreach (var slot in slots.ToList())
+        // Backwards, since abandoning a slot removes it from the list.
+        for (var i = slots.Count - 1; i >= 0; i--)
         {
-            if (slot.Current is { } invocation && now >= invocation.Deadline)
+            if (slots[i].Current is { } invocation && now >= invocation.Deadline)
             {
-                Abandon(slot, OutcomeUnknownReason.TimedOut);
+                Abandon(slots[i], OutcomeUnknownReason.TimedOut);
             }
         }
     }
@@ -588,7 +597,7 @@ public sealed class ViewstampedClient : IAsyncDisposable
 
     private readonly record struct Item(ItemKind Kind, Invocation? Invocation, Reply? Reply);
 
-    private sealed class Invocation(byte[] request, long started, long deadline)
+    private sealed class Invocation(ViewstampedClient client, byte[] request, long started, long deadline)
     {
         public byte[] Request { get; } = request;
 
@@ -606,6 +615,9 @@ public sealed class ViewstampedClient : IAsyncDisposable
 
         /// <summary>The trace context sent with the request, so that the primary's activity joins the caller's trace.</summary>
         public ActivityContext Trace { get; init; }
+
+        /// <summary>Asks the driver loop to cancel this invocation (from the caller's cancellation token).</summary>
+        public void Cancel() => client.inbox.Writer.TryWrite(new Item(ItemKind.Cancel, this, null));
     }
 
     private sealed class Slot(ClientSession session)

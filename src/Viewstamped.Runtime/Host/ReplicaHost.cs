@@ -40,6 +40,7 @@ public sealed class ReplicaHost : IAsyncDisposable
     private const int TicksPerBatchMax = 10;
     private const int UnsentReadiesMax = 16;
     private static readonly TimeSpan inFlightStale = TimeSpan.FromSeconds(30);
+    private static readonly string[] statusNames = NameStatuses();
 
     private readonly ReplicaHostOptions options;
     private readonly IService service;
@@ -341,8 +342,10 @@ public sealed class ReplicaHost : IAsyncDisposable
         var reader = inbox.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
+            // No token for the wait (a cancellable wait allocates each time): stopping completes the inbox, which ends the loop.
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
+                token.ThrowIfCancellationRequested();
                 batchStarted = time.GetTimestamp();
                 TakeBackCheckpoint();
                 var handled = 0;
@@ -544,9 +547,23 @@ public sealed class ReplicaHost : IAsyncDisposable
         {
             unsent.Dequeue();
             head.Persisted.GetAwaiter().GetResult(); // a failed write is fatal: nothing it vouches for may leave
-            sendAhead!.Durable(head.Ready, head.Barrier, unsent.Select(u => (u.Ready, u.Barrier)), repliesAhead);
+            if (sendAhead!.Durable(head.Ready, head.Barrier))
+            {
+                foreach (var later in unsent)
+                {
+                    if (!sendAhead.TakeDurableReplies(later.Ready, later.Barrier, repliesAhead))
+                    {
+                        break;
+                    }
+                }
+            }
+
             Send(head.Ready);
             SendAheadOfDurability();
+
+            // Persisted (storage keeps no reference to it) and sent (each message encoded into its own
+            // frame): nothing refers to the Ready any more, so the replica may fill it again.
+            replica!.Recycle(head.Ready);
         }
     }
 
@@ -609,7 +626,7 @@ public sealed class ReplicaHost : IAsyncDisposable
         {
             if (pending.RequestNumber == reply.RequestNumber)
             {
-                var statusName = reply.Status.ToString();
+                var statusName = StatusName(reply.Status);
                 metrics!.RequestDuration(time.GetElapsedTime(pending.Started).TotalSeconds, statusName);
                 pending.Activity?.SetTag(ViewstampedTelemetry.StatusTag, statusName);
                 pending.Activity?.SetTag("vsr.op", reply.Op.Value);
@@ -620,6 +637,20 @@ public sealed class ReplicaHost : IAsyncDisposable
                 pending.Activity?.Stop();
             }
         }
+    }
+
+    /// <summary>The status as a metric tag, looked up once: <see cref="Enum.ToString()"/> would box on every reply.</summary>
+    private static string StatusName(ReplyStatus status) => statusNames[(byte)status] ?? status.ToString();
+
+    private static string[] NameStatuses()
+    {
+        var names = new string[byte.MaxValue + 1];
+        foreach (var status in Enum.GetValues<ReplyStatus>())
+        {
+            names[(byte)status] = status.ToString();
+        }
+
+        return names;
     }
 
     private OutboundFrame? Encode(Message message)

@@ -90,9 +90,9 @@ public sealed class ReplicaHostOptions
 
     /// <summary>
     /// Bytes of committed entries a view change's log carries besides the uncommitted ones; see
-    /// <see cref="ReplicaOptions.ViewChangeCommittedBytesMax"/> (smaller than the default is not safe yet). Default 4 MiB.
+    /// <see cref="ReplicaOptions.ViewChangeCommittedBytesMax"/>. Default 256 KiB.
     /// </summary>
-    public long ViewChangeCommittedBytesMax { get; set; } = 4 << 20;
+    public long ViewChangeCommittedBytesMax { get; set; } = 256 << 10;
 
     /// <summary>Uncommitted ops at the primary; see <see cref="ReplicaOptions.PipelineMax"/>. Default 256.</summary>
     public int PipelineMax { get; set; } = 256;

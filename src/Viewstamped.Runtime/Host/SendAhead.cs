@@ -118,19 +118,18 @@ internal sealed class SendAhead
         }
 
         ready.Messages.RemoveAll(static e => e.Message is Prepare);
-        TakeDurableReplies(ready, replies);
+        TakeDurableReplies(ready, barrier: false, replies);
         return false;
     }
 
     /// <summary>
-    /// Records that <paramref name="ready"/> (registered earlier, and every Ready before it) is durable,
-    /// then moves the replies that became sendable out of the readies still waiting (<paramref name="waiting"/>,
-    /// in order) into <paramref name="replies"/>.
+    /// Records that <paramref name="ready"/> (registered earlier, and every Ready before it) is durable.
+    /// Returns true when readies still waiting may now hold replies that can leave: the caller then hands
+    /// each of them, in order, to <see cref="TakeDurableReplies"/> until that returns false.
     /// </summary>
-    public void Durable(Ready ready, bool barrier, IEnumerable<(Ready Ready, bool Barrier)> waiting, List<Reply> replies)
+    public bool Durable(Ready ready, bool barrier)
     {
         ArgumentNullException.ThrowIfNull(ready);
-        ArgumentNullException.ThrowIfNull(waiting);
         var before = durableHead;
         foreach (var change in ready.LogChanges)
         {
@@ -147,37 +146,39 @@ internal sealed class SendAhead
             barriersUnsent--;
         }
 
-        if (durableHead <= before && !barrier)
-        {
-            return;
-        }
-
-        foreach (var (later, laterBarrier) in waiting)
-        {
-            if (laterBarrier)
-            {
-                return; // nothing after a barrier leaves ahead of it
-            }
-
-            TakeDurableReplies(later, replies);
-        }
+        return durableHead > before || barrier;
     }
 
-    private void TakeDurableReplies(Ready ready, List<Reply> replies)
+    /// <summary>
+    /// Moves the replies of <paramref name="waiting"/> (a Ready registered with <see cref="Queue"/> and not yet
+    /// durable) for ops now durable into <paramref name="replies"/>. Returns false, taking nothing, when
+    /// <paramref name="waiting"/> is a barrier: nothing after a barrier leaves ahead of it.
+    /// </summary>
+    public bool TakeDurableReplies(Ready waiting, bool barrier, List<Reply> replies)
     {
-        var head = durableHead;
-        var count = replies.Count;
-        foreach (var reply in ready.Replies)
+        ArgumentNullException.ThrowIfNull(waiting);
+        ArgumentNullException.ThrowIfNull(replies);
+        if (barrier)
         {
-            if (reply.Op <= head)
+            return false;
+        }
+
+        var head = durableHead;
+        var kept = 0;
+        var all = waiting.Replies;
+        for (var i = 0; i < all.Count; i++)
+        {
+            if (all[i].Op <= head)
             {
-                replies.Add(reply);
+                replies.Add(all[i]);
+            }
+            else
+            {
+                all[kept++] = all[i];
             }
         }
 
-        if (replies.Count > count)
-        {
-            ready.Replies.RemoveAll(reply => reply.Op <= head);
-        }
+        all.RemoveRange(kept, all.Count - kept);
+        return true;
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.IO.Hashing;
 using Microsoft.Win32.SafeHandles;
@@ -33,6 +34,7 @@ public sealed record StorageInfo(StorageIdentity Identity, HardState HardState, 
 public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 {
     /// <summary>What the log is preallocated with; the scanner reads a zero-filled tail as free space.</summary>
+    private const int ScratchRecordsMax = 4096;
     private static readonly byte[] Zeros = new byte[64 * 1024];
 
     private readonly string directory;
@@ -48,6 +50,10 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
     /// <summary>Ops of checkpoint files being written by a replica (under <see cref="modelGate"/>): not stale, though not referenced yet.</summary>
     private readonly HashSet<ulong> building = [];
+
+    /// <summary>The log writer's scratch lists (only its thread uses them): a batch's buffers, and the records it placed.</summary>
+    private readonly List<ReadOnlyMemory<byte>> flushBuffers = [];
+    private readonly List<RecordInfo> flushPlaced = [];
     private readonly Thread flusher;
     private SuperblockState superblock;
     private List<PendingWrite> queue = [];
@@ -384,7 +390,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     /// Queues <paramref name="ready"/>'s persistence part and completes once it is durable. Calls are
     /// applied in call order; every Ready queued while an fsync runs shares the next fsync. Throws at
     /// once (and queues nothing) when the Ready does not fit the log, e.g. an append that does not
-    /// follow the head.
+    /// follow the head. The Ready is encoded before this returns and not referenced afterwards, so the
+    /// caller may reuse it while the write is still queued.
     /// </summary>
     public ValueTask PersistAsync(Ready ready) => Queue(ready, append: false);
 
@@ -408,9 +415,18 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         var write = PendingWrite.Encode(ready, salt);
         lock (gate)
         {
-            ObjectDisposedException.ThrowIf(disposed, this);
-            ThrowIfFaulted();
-            logicalHead = write.Validate(logicalHead);
+            try
+            {
+                ObjectDisposedException.ThrowIf(disposed, this);
+                ThrowIfFaulted();
+                logicalHead = PendingWrite.Validate(ready, logicalHead);
+            }
+            catch
+            {
+                write.Release();
+                throw;
+            }
+
             queue.Add(write);
             Volatile.Write(ref lastActivityAt, Stopwatch.GetTimestamp());
             if (append)
@@ -657,6 +673,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
             foreach (var write in batch)
             {
+                // The batch is written (or failed): its buffers go back before its caller hears of it.
+                write.Release();
                 if (fault is null)
                 {
                     write.Done.TrySetResult();
@@ -762,13 +780,16 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             }
         }
 
-        var buffers = new List<ReadOnlyMemory<byte>>(batch.Count + 1);
-        var placed = new List<RecordInfo>();
+        // Only the log writer's thread flushes, so the two lists are reused from batch to batch.
+        var buffers = flushBuffers;
+        var placed = flushPlaced;
+        buffers.Clear();
+        placed.Clear();
         var fixups = Fixups();
-        var recordCount = fixups?.Records.Count ?? 0;
+        var recordCount = fixups?.RecordCount ?? 0;
         foreach (var write in batch)
         {
-            recordCount += write.Records.Count;
+            recordCount += write.RecordCount;
         }
 
         if (recordCount > 0)
@@ -793,6 +814,8 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
             Preallocate(offset, buffers);
             RandomAccess.Write(activeHandle!, buffers, writeOffset);
+            buffers.Clear();
+            fixups?.Release();
             Sync(activeHandle!);
 
             // Only now, with the batch durable, may the ring say so; and before any caller is released, so a
@@ -834,6 +857,13 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
             }
 
             UpdateSuperblock();
+        }
+
+        // A batch that carried a whole log (state transfer) need not keep its scratch space afterwards.
+        placed.Clear();
+        if (placed.Capacity > ScratchRecordsMax)
+        {
+            placed.Capacity = ScratchRecordsMax;
         }
     }
 
@@ -877,7 +907,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
 
     private void Place(PendingWrite write, ref long offset, ref int remaining, List<ReadOnlyMemory<byte>> buffers, List<RecordInfo>? placed)
     {
-        if (write.Records.Count == 0)
+        if (write.RecordCount == 0)
         {
             return;
         }
@@ -885,7 +915,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         foreach (var record in write.Records)
         {
             remaining--;
-            var header = write.Buffer.AsSpan(record.Offset, StorageLayout.RecordHeaderSize);
+            var header = write.Buffer.Span.Slice(record.Offset, StorageLayout.RecordHeaderSize);
             var checksum = RecordHeader.Write(header, salt, record.Type, remaining == 0, nextSeq, nextBatch, lastChecksum, record.BodyChecksum, record.BodyLength, record.Op);
             var info = new RecordInfo(
                 new RecordHeader(checksum, record.Type, remaining == 0, nextSeq, nextBatch, lastChecksum, record.BodyChecksum, record.BodyLength, record.Op),
@@ -896,7 +926,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         }
 
         buffers.Add(write.Buffer);
-        offset += write.Buffer.Length;
+        offset += write.Length;
     }
 
     private PendingWrite? Fixups()
@@ -1219,34 +1249,64 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         }
     }
 
-    /// <summary>One caller's records, encoded (bodies and body checksums) before they are queued; headers are filled in at flush.</summary>
+    /// <summary>
+    /// One caller's records, encoded (bodies and body checksums) before they are queued; headers are filled in at flush.
+    /// Its buffer and record array are rented from the shared pools: the log writer owns the write once it is queued and
+    /// hands both back with <see cref="Release"/> after the batch holding it was written (or failed), before it
+    /// completes <see cref="Done"/>. Nothing else keeps a reference to them, and the write keeps none to the Ready it
+    /// was encoded from, so the caller may reuse that Ready as soon as <see cref="PersistAsync"/> returns.
+    /// </summary>
     private sealed class PendingWrite
     {
-        private PendingWrite(byte[] buffer, List<PendingRecord> records, Ready ready, Checkpoint? checkpoint)
+        private byte[]? buffer;
+        private PendingRecord[]? records;
+
+        private PendingWrite(byte[] buffer, int length, PendingRecord[] records, int recordCount, Checkpoint? checkpoint)
         {
-            Buffer = buffer;
-            Records = records;
-            Ready = ready;
+            this.buffer = buffer;
+            this.records = records;
+            Length = length;
+            RecordCount = recordCount;
             Checkpoint = checkpoint;
         }
 
-        public byte[] Buffer { get; }
+        /// <summary>The encoded records, header space included; valid until <see cref="Release"/>.</summary>
+        public Memory<byte> Buffer => (buffer ?? throw new ObjectDisposedException(nameof(PendingWrite))).AsMemory(0, Length);
 
-        public List<PendingRecord> Records { get; }
+        /// <summary>The bytes of <see cref="Buffer"/>.</summary>
+        public int Length { get; }
 
-        public Ready Ready { get; }
+        /// <summary>The records in <see cref="Buffer"/>, in order; valid until <see cref="Release"/>.</summary>
+        public ReadOnlySpan<PendingRecord> Records => (records ?? throw new ObjectDisposedException(nameof(PendingWrite))).AsSpan(0, RecordCount);
+
+        public int RecordCount { get; }
 
         public Checkpoint? Checkpoint { get; }
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>Hands the buffer and the record array back to their pools; later calls do nothing.</summary>
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref buffer, null) is { } bytes)
+            {
+                ArrayPool<byte>.Shared.Return(bytes);
+            }
+
+            if (Interlocked.Exchange(ref records, null) is { } array)
+            {
+                ArrayPool<PendingRecord>.Shared.Return(array);
+            }
+        }
+
         public static PendingWrite Encode(Ready ready, ulong salt, (ulong From, ulong To)? voidRange = null)
         {
-            var records = new List<PendingRecord>(ready.LogChanges.Count + 3);
+            var records = ArrayPool<PendingRecord>.Shared.Rent(ready.LogChanges.Count + 4);
+            var count = 0;
             var length = 0;
             void Add(RecordType type, OpNumber op, int bodyLength, HardState hardState = default, CheckpointReference checkpoint = default)
             {
-                records.Add(new PendingRecord(length, type, op, bodyLength, 0, hardState, checkpoint));
+                records[count++] = new PendingRecord(length, type, op, bodyLength, 0, hardState, checkpoint);
                 length += StorageLayout.RecordHeaderSize + StorageLayout.Align8(bodyLength);
             }
 
@@ -1270,6 +1330,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
                         Add(RecordType.Reset, change.Op, 0);
                         break;
                     default:
+                        ArrayPool<PendingRecord>.Shared.Return(records);
                         throw new ArgumentException($"unknown log change kind {change.Kind}", nameof(ready));
                 }
             }
@@ -1290,11 +1351,13 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
                 Add(RecordType.Compact, compactBefore, 0);
             }
 
-            var buffer = new byte[length];
+            // Rented arrays hold old bytes: alignment padding and header space must read as zeros, as in a fresh array.
+            var buffer = ArrayPool<byte>.Shared.Rent(length);
+            buffer.AsSpan(0, length).Clear();
             var entryIndex = 0;
-            for (var i = 0; i < records.Count; i++)
+            for (var i = 0; i < count; i++)
             {
-                var record = records[i];
+                ref var record = ref records[i];
                 var body = buffer.AsSpan(record.Offset + StorageLayout.RecordHeaderSize, record.BodyLength);
                 switch (record.Type)
                 {
@@ -1317,16 +1380,16 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
                         break;
                 }
 
-                records[i] = record with { BodyChecksum = XxHash3.HashToUInt64(body, (long)salt) };
+                record = record with { BodyChecksum = XxHash3.HashToUInt64(body, (long)salt) };
             }
 
-            return new PendingWrite(buffer, records, ready, ready.Checkpoint);
+            return new PendingWrite(buffer, length, records, count, ready.Checkpoint);
         }
 
-        /// <summary>Checks the log changes against the head they will apply to, as <see cref="MemoryStorage"/> does; returns the new head.</summary>
-        public OpNumber Validate(OpNumber head)
+        /// <summary>Checks <paramref name="ready"/>'s log changes against the head they will apply to, as <see cref="MemoryStorage"/> does; returns the new head.</summary>
+        public static OpNumber Validate(Ready ready, OpNumber head)
         {
-            foreach (var change in Ready.LogChanges)
+            foreach (var change in ready.LogChanges)
             {
                 switch (change.Kind)
                 {

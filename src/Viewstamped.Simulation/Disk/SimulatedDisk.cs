@@ -21,7 +21,8 @@ namespace Viewstamped.Simulation;
 /// <see cref="DiskFaults.TornWriteProbability"/>. With the same probability a crash during a sync that
 /// would update the superblock lets the batch land whole and tears the update: the copies are written
 /// one at a time, so some are new, one is torn (its sequence number new, its tail zeroed) and the rest
-/// are old. The reader outvotes the torn copy by its checksum.</item>
+/// are old. The reader outvotes the torn copy by its checksum. An update tears only while every copy is
+/// readable, so tears cannot pile up on earlier damage until no copy is left.</item>
 /// <item><b>Bit flips on read.</b> Each block read by <see cref="Load"/> comes back with one bit flipped with
 /// <see cref="DiskFaults.ReadFlipProbability"/>; the checksum catches it and the block is read again.</item>
 /// <item><b>Misdirected writes.</b> A superblock copy write lands in another copy's slot with
@@ -328,7 +329,7 @@ public sealed class SimulatedDisk : IReplicaStorage
     public void Crash()
     {
         crashes++;
-        if (SyncInProgress && prng.Chance(Faults.TornWriteProbability))
+        if (SyncInProgress && prng.Chance(Faults.TornWriteProbability) && EverySuperblockCopyReadable())
         {
             // The batch reached the disk and the power failed while the superblock copies were
             // written, one at a time: some are new, one is torn, the rest are old.
@@ -590,7 +591,10 @@ public sealed class SimulatedDisk : IReplicaStorage
 
         // With every record after the damage placed, replay them too, keeping a gap for each lost entry:
         // the log they leave is exactly the one the disk had made durable, and the replica repairs the gaps.
-        var suffix = placed && checkpointsLost.Count == 0 ? PlaceSuffix(records, keep, memory, sb.WalSeq) : null;
+        // Not when the log was already flagged damaged before this load: an earlier cut (of an earlier
+        // repair's suffix, say) may have taken entries the replica acknowledged, and repairing only the
+        // new damage would clear the flag without them, so the replica takes the safe path instead.
+        var suffix = placed && checkpointsLost.Count == 0 && !memory.HardState.LogDamaged ? PlaceSuffix(records, keep, memory, sb.WalSeq) : null;
 
         current = sb;
         nextSeq = lastSeq + 1;
@@ -922,6 +926,24 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
 
         return named;
+    }
+
+    /// <summary>
+    /// True when every superblock copy decodes in its own slot. A torn update is drawn only then: one
+    /// tears a copy and a misdirected write spoils another, so tears on top of earlier damage, before a
+    /// whole update rewrote every copy, could leave no readable copy at all, beyond the fault budget.
+    /// </summary>
+    private bool EverySuperblockCopyReadable()
+    {
+        for (var copy = 0; copy < Copies; copy++)
+        {
+            if (DiskBlock.DecodeSuperblock(superblock[copy], copy) is null)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void WriteSuperblock(DiskSuperblock state)

@@ -76,8 +76,8 @@ public sealed record SimulationOptions
 
     /// <summary>
     /// Bytes of committed entries a view change's log may carry (see
-    /// <see cref="ReplicaOptions.ViewChangeCommittedBytesMax"/>); null: the core's default, every entry
-    /// of a simulated run (smaller budgets are not safe yet, so swarm runs do not draw them).
+    /// <see cref="ReplicaOptions.ViewChangeCommittedBytesMax"/>); null draws it from the seed: none, a
+    /// couple of entries, a few dozen, or the core's default (every entry of a simulated run).
     /// </summary>
     public long? ViewChangeCommittedBytesMax { get; init; }
 

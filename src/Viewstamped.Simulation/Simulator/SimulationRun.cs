@@ -84,15 +84,19 @@ public sealed class SimulationRun
         // Disk faults are drawn last, so that a seed without them replays as it did before they existed.
         Faults = options.FaultMix is null ? FaultMix.DrawDisk(options.Faults, mix, draws) : mix;
 
-        // Drawn after the faults for the same reason. A simulated entry is about a hundred bytes. Smaller
-        // view-change budgets than the core's default are not drawn yet: see ReplicaOptions.ViewChangeCommittedBytesMax.
-        ViewChangeCommittedBytesMax = options.ViewChangeCommittedBytesMax ?? 4L << 20;
+        // Drawn after the faults for the same reason. A simulated entry is about a hundred bytes.
         CheckpointBytesInterval = options.CheckpointBytesInterval ?? Pick(draws, 0L, 500L, 2000L, 32L << 20);
         livenessTicks = options.LivenessTicks ?? options.EffectiveLivenessTicks + (40 * (Faults.DelayMax + Faults.PathDelaySpread + Faults.SyncLatencyTicksMax));
         var coreMutation = Mutations.CoreFlag(options.Mutation);
 
         // Drawn from a stream of its own, so that the other choices of a seed stay as they were.
         CheckpointWriteTicksMax = options.CheckpointWriteTicksMax ?? Pick(new Prng(options.Seed ^ 0xC4EC_0000_0000_0017UL), 0, 4, 40, 400);
+
+        // Also from a stream of its own: no committed entries, about two, about forty, or the core's
+        // default (256 KiB, every entry of a run), so that every sweep has receivers fill a gap before
+        // installing a view change's log.
+        ViewChangeCommittedBytesMax = options.ViewChangeCommittedBytesMax
+            ?? Pick(new Prng(options.Seed ^ 0x7C0B_0000_0000_0029UL), 0L, 200L, 4096L, 256L << 10);
         LogSuffixBytesMax = options.LogSuffixBytesMax ?? Pick(new Prng(options.Seed ^ 0x5FF1_0000_0000_0029UL), 4L << 20, 0L, 300L, 1500L);
         var checkpointInterval = CheckpointInterval;
         var logSuffix = LogSuffix;

@@ -43,8 +43,35 @@ public sealed record LogEntry(
     /// </summary>
     public ulong Checksum()
     {
-        var hash = new XxHash64();
-        Span<byte> fixedFields = stackalloc byte[8 + 8 + 1 + 16 + 8 + 4 + 8];
+        var length = ChecksumFixedSize + Operation.Length + Prediction.Length;
+        if (length > ChecksumStackBytesMax)
+        {
+            // Too large for the stack: the same bytes, hashed in pieces.
+            var hash = new XxHash64();
+            Span<byte> fixedFields = stackalloc byte[ChecksumFixedSize];
+            WriteChecksumFixedFields(fixedFields);
+            hash.Append(fixedFields);
+            hash.Append(Operation);
+            hash.Append(Prediction);
+            return hash.GetCurrentHashAsUInt64();
+        }
+
+        // The common case hashes one stack buffer and allocates nothing: this runs once per prepared entry.
+        Span<byte> all = stackalloc byte[ChecksumStackBytesMax];
+        WriteChecksumFixedFields(all);
+        Operation.CopyTo(all[ChecksumFixedSize..]);
+        Prediction.CopyTo(all[(ChecksumFixedSize + Operation.Length)..]);
+        return XxHash64.HashToUInt64(all[..length]);
+    }
+
+    /// <summary>The bytes the checksum covers before the operation and the prediction.</summary>
+    private const int ChecksumFixedSize = 8 + 8 + 1 + 16 + 8 + 4 + 8;
+
+    /// <summary>Entries up to this many checksummed bytes are hashed from one stack buffer.</summary>
+    private const int ChecksumStackBytesMax = 1024;
+
+    private void WriteChecksumFixedFields(Span<byte> fixedFields)
+    {
         BitConverter.TryWriteBytes(fixedFields, Op.Value);
         BitConverter.TryWriteBytes(fixedFields[8..], View.Value);
         fixedFields[16] = (byte)Kind;
@@ -53,10 +80,6 @@ public sealed record LogEntry(
         BitConverter.TryWriteBytes(fixedFields[33..], RequestNumber);
         BitConverter.TryWriteBytes(fixedFields[41..], Operation.Length);
         BitConverter.TryWriteBytes(fixedFields[45..], Parent);
-        hash.Append(fixedFields);
-        hash.Append(Operation);
-        hash.Append(Prediction);
-        return hash.GetCurrentHashAsUInt64();
     }
 
     /// <inheritdoc />

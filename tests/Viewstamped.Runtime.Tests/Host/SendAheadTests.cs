@@ -44,7 +44,8 @@ public sealed class SendAheadTests
         Assert.False(ahead.Queue(second, normalPrimary: true, persistPending: true, [], replies));
         Assert.Empty(replies);
 
-        ahead.Durable(first, barrier: false, [(second, false)], replies);
+        Assert.True(ahead.Durable(first, barrier: false));
+        Assert.True(ahead.TakeDurableReplies(second, barrier: false, replies));
 
         Assert.Equal([new OpNumber(7)], replies.Select(r => r.Op));
         Assert.Equal([new OpNumber(8)], second.Replies.Select(r => r.Op));
@@ -69,10 +70,30 @@ public sealed class SendAheadTests
         Assert.Empty(replies);
         Assert.Single(truncation.Replies);
 
-        ahead.Durable(truncation, barrier: true, [(after, false)], replies);
+        Assert.True(ahead.Durable(truncation, barrier: true));
+        Assert.True(ahead.TakeDurableReplies(after, barrier: false, replies));
 
         Assert.Equal(new OpNumber(3), ahead.DurableHead);
         Assert.Equal([new OpNumber(3)], replies.Select(r => r.Op));
+    }
+
+    [Fact]
+    public void Replies_behind_a_barrier_stay_and_a_write_that_made_nothing_new_durable_frees_none()
+    {
+        var ahead = new SendAhead(Durable(head: 5));
+        var first = Appending(6);
+        Assert.False(ahead.Queue(first, normalPrimary: true, persistPending: true, [], []));
+        var reset = new Ready { LogChanges = { new LogChange(LogChangeKind.Reset, new OpNumber(9), null) } };
+        reset.Replies.Add(Reply(6));
+        Assert.True(ahead.Queue(reset, normalPrimary: true, persistPending: true, [], []));
+        var replies = new List<Reply>();
+
+        Assert.True(ahead.Durable(first, barrier: false));
+        Assert.False(ahead.TakeDurableReplies(reset, barrier: true, replies));
+        Assert.Empty(replies);
+        Assert.Single(reset.Replies);
+
+        Assert.False(ahead.Durable(new Ready(), barrier: false));
     }
 
     [Theory]

@@ -285,6 +285,32 @@ public sealed class FileStorageTests
     }
 
     [Fact]
+    public async Task A_ready_may_be_refilled_as_soon_as_persist_async_returns_and_pooled_buffers_never_mix_writes()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open();
+        var reference = new MemoryStorage();
+        var ready = Ready();
+        var pending = new List<Task>();
+        for (var op = 1UL; op <= 60; op++)
+        {
+            // Sizes go up and down, so pooled buffers are handed out again with old bytes in them.
+            var entry = Entry(op, size: (int)(op * 37 % 500) + 1);
+            ready.LogChanges.Add(Append(entry));
+            reference.Persist(ready);
+            pending.Add(storage.PersistAsync(ready).AsTask());
+
+            // The caller (a replica host recycling its Ready) refills it while the write may still be queued.
+            ready.LogChanges.Clear();
+            ready.LogChanges.Add(Append(Entry(op + 1000, size: 9)));
+            ready.LogChanges.Clear();
+        }
+
+        await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(20));
+        AssertSameState(reference.Load(), directory.Reopen(storage).Load());
+    }
+
+    [Fact]
     public async Task Readies_are_written_at_once_without_gathering_for_more()
     {
         using var directory = new StorageDirectory();

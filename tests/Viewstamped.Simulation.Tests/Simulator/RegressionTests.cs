@@ -142,6 +142,55 @@ public class RegressionTests
     public void Seeds_50_and_184_a_replica_checkpoints_the_committed_ops_it_fetched_into_a_gap(ulong seed) =>
         AssertPasses(new SimulationOptions { Seed = seed, ViewChangeCommittedBytesMax = 0, CheckpointBytesInterval = 0 });
 
+    /// <summary>
+    /// View changes that carry two committed entries: replicas whose logs did not reach the first entry
+    /// of the log they installed dropped theirs, executed the ops in between from state transfer, and
+    /// held them only in memory until a checkpoint of them was written; with checkpoints written beside
+    /// the loop (400 ticks) and one skipped while another was in flight, that took long enough for power
+    /// losses and one damaged disk to take every copy of committed ops (seed 490: every replica stuck at
+    /// executed 32 of 43). A receiver now keeps its log and fetches the gap into it before it installs.
+    /// Replay: <c>vsr simulate --seed 490 --faults all --view-change-committed-bytes 200</c> (and the others).
+    /// </summary>
+    [Theory]
+    [InlineData(490UL)]
+    [InlineData(568UL)]
+    [InlineData(573UL)]
+    [InlineData(695UL)]
+    [InlineData(740UL)]
+    [InlineData(907UL)]
+    public void Seeds_490_and_others_a_receiver_fills_the_gap_into_its_log_before_installing(ulong seed) =>
+        AssertPasses(new SimulationOptions { Seed = seed, Faults = FaultProfile.All, ViewChangeCommittedBytesMax = 200 });
+
+    /// <summary>
+    /// Found while filling gaps. Seed 474: a replica repairing single entries filled a gap into its log,
+    /// then appended its repaired suffix after it (the gap now gives the repair up). Seeds 80 and 477: a
+    /// new primary, filling a gap, installed a peer's checkpoint of ops a later view had committed, beyond
+    /// the head of the log it had chosen, and tried to start its view with that log. Replay:
+    /// <c>vsr simulate --seed 477 --faults all --view-change-committed-bytes 1</c>.
+    /// </summary>
+    [Theory]
+    [InlineData(474UL, 200L)]
+    [InlineData(477UL, 1L)]
+    [InlineData(80UL, 4096L)]
+    public void Seeds_474_477_and_80_filling_a_gap_meets_entry_repair_and_later_views(ulong seed, long budget) =>
+        AssertPasses(new SimulationOptions { Seed = seed, Faults = FaultProfile.All, ViewChangeCommittedBytesMax = budget });
+
+    /// <summary>
+    /// Simulated disk. Seed 996: a replica crashed in the middle of a per-entry repair, after the cut that
+    /// dropped its damaged suffix; at the next load new damage offered a suffix that was whole, the repair
+    /// finished at once and cleared the damage flag, and the replica voted with a log that lacked ops it
+    /// had acknowledged: a committed op changed. A load now offers no suffix when the flag was already set.
+    /// Seeds 97 and 335: tears of superblock updates on top of earlier tears and misdirected copies left no
+    /// readable copy; a crash now tears an update only while every copy is readable. Replay:
+    /// <c>vsr simulate --seed 996 --faults all --view-change-committed-bytes 4096</c>.
+    /// </summary>
+    [Theory]
+    [InlineData(996UL, 4096L)]
+    [InlineData(97UL, 1L)]
+    [InlineData(335UL, 200L)]
+    public void Seeds_996_97_and_335_the_simulated_disk_stays_within_its_fault_budget(ulong seed, long budget) =>
+        AssertPasses(new SimulationOptions { Seed = seed, Faults = FaultProfile.All, ViewChangeCommittedBytesMax = budget });
+
     private static void AssertPasses(SimulationOptions options)
     {
         var result = Simulator.Run(options);

@@ -60,4 +60,21 @@ public class ReadyRecycleTests
         Assert.Same(ready, again);
         replica.Recycle(again);
     }
+
+    [Fact]
+    public void Several_readies_handed_back_in_a_burst_are_all_reused()
+    {
+        var replica = new ReplicaHarness(0).Replica;
+        var taken = Enumerable.Range(0, 4).Select(_ => replica.TakeReady()).ToList();
+        foreach (var ready in taken)
+        {
+            replica.Recycle(ready);
+        }
+
+        replica.TakeReady(); // the one the replica was filling
+        var reused = Enumerable.Range(0, 4).Select(_ => replica.TakeReady()).ToList();
+
+        Assert.True(taken.ToHashSet(ReferenceEqualityComparer.Instance).SetEquals(reused), "every handed-back Ready is taken again");
+        Assert.All(reused, ready => Assert.True(ready.IsEmpty));
+    }
 }

@@ -128,7 +128,7 @@ public class ViewChangeLogTests
     }
 
     [Fact]
-    public void A_backup_whose_entries_do_not_chain_into_a_start_view_drops_them_and_fetches_the_committed_gap()
+    public void A_backup_whose_entries_do_not_chain_into_a_start_view_keeps_its_log_and_fetches_the_committed_gap_into_it_first()
     {
         // The backup's ops 91 to 95 are from view 0 and never committed; view 1's log has other ones.
         var shared = Chain(90);
@@ -141,28 +141,91 @@ public class ViewChangeLogTests
         var startView = new StartView(new OpNumber(110), new OpNumber(105), view1[5..]) { Header = From(1, 1) };
         backup.Step(startView);
 
-        // Dropping its log would drop executed ops 1 to 50, held by no checkpoint: it writes one first,
-        // and installs the log when the StartView comes again.
-        Assert.Equal(new OpNumber(50), backup.Storage.Checkpoint?.Op);
+        // Installing now would drop its log and leave ops 51 to 95 on its disk in no log and no
+        // checkpoint: it joins view 1, keeps its log, and asks the new primary for the gap.
+        Assert.Equal(ReplicaStatus.ViewChange, backup.Replica.Status);
+        Assert.Equal(new View(1), backup.Replica.View);
+        Assert.True(backup.Replica.IsFillingGap);
         Assert.Equal(new OpNumber(95), backup.Replica.Op);
+        Assert.Equal(stale[0], backup.Replica.EntryAt(new OpNumber(91)));
+        Assert.Null(backup.Storage.Checkpoint);
+        var getState = backup.Sent.Single(e => e.Message is GetState);
+        Assert.Equal(new ReplicaIndex(1), getState.To);
+        Assert.Equal(new OpNumber(50), ((GetState)getState.Message).Op);
+        Assert.Contains(backup.Sent, e => e.Message is DoViewChange && e.To == new ReplicaIndex(1));
+
+        // Committed entries go into its log, replacing the stale ones; the entries past the gap are not taken.
+        backup.Step(new NewState(new OpNumber(110), new OpNumber(105), [.. shared[50..], .. view1], OpNumber.Zero, 0, 0) { Header = From(1, 1) });
+        Assert.Equal(new OpNumber(95), backup.Replica.Op);
+        Assert.Equal(new OpNumber(95), backup.Replica.ExecutedOp);
+        Assert.Equal(view1[0], backup.Replica.EntryAt(new OpNumber(91)));
+        Assert.Equal(new OpNumber(95), backup.Storage.Load().LogHead);
+        Assert.Equal(view1[4], backup.Storage.Load().Entries[^1]);
+
+        // The StartView comes again, in answer to its DoViewChange, and now reaches its log.
+        backup.Clear();
         backup.Step(startView);
-
         Assert.Equal(ReplicaStatus.Normal, backup.Replica.Status);
-        Assert.Equal(new OpNumber(50), backup.Replica.ExecutedOp);
-        Assert.Null(backup.Replica.EntryAt(new OpNumber(91)));
-        Assert.True(backup.Replica.IsMissingCommittedOps);
-        backup.Tick(backup.Replica.Options.RetryTicks + 1);
-        var getState = backup.SentOf<GetState>().First();
-        Assert.Equal(new OpNumber(50), getState.Op);
-
-        backup.Step(new NewState(new OpNumber(110), new OpNumber(105), [.. shared[50..], .. view1[..5]], OpNumber.Zero, 0, 0) { Header = From(1, 1) });
+        Assert.False(backup.Replica.IsFillingGap);
+        Assert.Equal(new OpNumber(1), backup.Storage.Load().Entries[0].Op);
         Assert.Equal(new OpNumber(105), backup.Replica.ExecutedOp);
-        Assert.False(backup.Replica.IsMissingCommittedOps);
         Assert.Equal(view1[^1], backup.Replica.EntryAt(new OpNumber(110)));
+        Assert.Equal(new OpNumber(110), backup.SentOf<PrepareOk>().Single().Op);
+        Assert.Null(backup.Storage.Checkpoint);
+    }
 
-        // Ops 51 to 95 were executed but are on its disk in no log: a checkpoint of op 95 holds them.
-        Assert.Equal(new OpNumber(95), backup.Replica.CheckpointOp);
-        Assert.Equal(new OpNumber(95), backup.Storage.Checkpoint?.Op);
+    [Fact]
+    public void A_new_primary_fills_the_gap_from_the_chosen_log_s_sender_before_starting_the_view()
+    {
+        var entries = Chain(100);
+        var newPrimary = new ReplicaHarness(1);
+        Prepare(newPrimary, entries[..40], 30);
+        newPrimary.Tick(2 * newPrimary.Replica.Options.ViewChangeTimeoutTicks + 1);
+        newPrimary.Step(new StartViewChange { Header = From(2, 1) });
+        Assert.Equal(ReplicaStatus.ViewChange, newPrimary.Replica.Status);
+        newPrimary.Clear();
+
+        // Replica 2's log ends at 100 with 95 committed; it sends only ops 91 to 100.
+        newPrimary.Step(new DoViewChange(new View(0), new OpNumber(100), new OpNumber(95), entries[90..]) { Header = From(2, 1) });
+        Assert.Equal(ReplicaStatus.ViewChange, newPrimary.Replica.Status);
+        Assert.Empty(newPrimary.SentOf<StartView>());
+        var getState = newPrimary.Sent.Single(e => e.Message is GetState);
+        Assert.Equal(new ReplicaIndex(2), getState.To);
+        Assert.Equal(new OpNumber(30), ((GetState)getState.Message).Op);
+
+        // The sender, still changing views, answers with committed entries only.
+        newPrimary.Step(new NewState(new OpNumber(100), new OpNumber(95), entries[30..90], OpNumber.Zero, 0, 0) { Header = From(2, 1) });
+        Assert.Equal(new OpNumber(90), newPrimary.Replica.ExecutedOp);
+
+        // The DoViewChanges come again: now the view starts.
+        newPrimary.Tick(newPrimary.Replica.Options.RetryTicks + 1);
+        newPrimary.Step(new DoViewChange(new View(0), new OpNumber(100), new OpNumber(95), entries[90..]) { Header = From(2, 1) });
+        Assert.Equal(ReplicaStatus.Normal, newPrimary.Replica.Status);
+        Assert.True(newPrimary.Replica.IsPrimary);
+        Assert.Equal(new OpNumber(100), newPrimary.Replica.Op);
+        Assert.NotEmpty(newPrimary.SentOf<StartView>());
+    }
+
+    [Fact]
+    public void A_replica_outside_the_requesters_view_answers_a_get_state_with_committed_entries_only()
+    {
+        var entries = Chain(60);
+        var backup = new ReplicaHarness(2);
+        Prepare(backup, entries, 40);
+        backup.Clear();
+
+        backup.Step(new GetState(new OpNumber(30)) { Header = From(1, 3) });
+        var newState = backup.SentOf<NewState>().Single();
+        Assert.Equal(entries[30..40], newState.Entries);
+        Assert.Equal(new OpNumber(40), newState.CommitNumber);
+
+        backup.Clear();
+        backup.Step(new GetState(new OpNumber(45)) { Header = From(1, 3) });
+        Assert.Empty(backup.SentOf<NewState>());
+
+        // In its own view and normal, it sends its log as it is, uncommitted entries too.
+        backup.Step(new GetState(new OpNumber(30)) { Header = From(1, 0) });
+        Assert.Equal(entries[30..], backup.SentOf<NewState>().Single().Entries);
     }
 
     [Fact]
