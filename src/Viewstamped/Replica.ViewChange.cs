@@ -238,6 +238,9 @@ public sealed partial class Replica
     /// acknowledged data at a time. This is what starts a view after a power cut of the whole cluster,
     /// where most replicas find a torn tail.</item>
     /// </list>
+    /// Also, when f senders answered with <see cref="DoViewChange.LogDamaged"/>, the best log overall: those f
+    /// disks are the most the fault model lets lose acknowledged entries at a time, so no uncertain tail
+    /// lost any, and every log is as certain as the paper assumes.
     /// Otherwise the primary waits: senders resend their DoViewChange, and the view change moves on to the
     /// next view when this one does not start in time. docs/protocol.md, "Uncertain tails", has the proof.
     /// </summary>
@@ -263,6 +266,13 @@ public sealed partial class Replica
         if (certain >= quorum)
         {
             return bestCertain;
+        }
+
+        if ((int)ulong.PopCount(damagedDoViewChanges) >= options.F)
+        {
+            // f replicas already say their disks lost acknowledged entries: the fault model lets no other
+            // disk lose any, so every uncertain tail here was a torn write, and the paper's choice holds.
+            return best;
         }
 
         var certainInLogView = false;

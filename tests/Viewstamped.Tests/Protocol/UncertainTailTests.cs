@@ -123,10 +123,30 @@ public class UncertainTailTests
         Assert.Empty(((DoViewChange)told[0].Message).Entries);
     }
 
-    private static MemoryStorage Restarted(int head, bool tailUncertain)
+    [Fact]
+    public void With_f_replicas_damaged_an_uncertain_tail_is_a_torn_write_and_an_older_longer_log_does_not_hold_the_view_back()
+    {
+        // Replica 2, the primary of view 2, restarted holding ops 1 to 5 in log view 1, its tail uncertain.
+        var primary = new ReplicaHarness(2, storage: Restarted(5, tailUncertain: true, logView: 1));
+        primary.Step(new StartViewChange { Header = From(0, 2) });
+        Assert.Equal(ReplicaStatus.ViewChange, primary.Replica.Status);
+
+        // Replica 0's certain log of view 0 goes further; it may be the only copy of an op committed before
+        // view 1 that replica 2 lost, so the primary waits.
+        primary.Step(new DoViewChange(new View(0), new OpNumber(7), new OpNumber(2), Log(7)) { Header = From(0, 2) });
+        Assert.Equal(ReplicaStatus.ViewChange, primary.Replica.Status);
+
+        // Replica 1's disk lost acknowledged entries: with f disks accounted for, replica 2's tail was torn,
+        // not rotten, so its log of view 1 holds everything committed and ops 6 and 7 never were.
+        primary.Step(new DoViewChange(new View(1), OpNumber.Zero, OpNumber.Zero, []) { Header = From(1, 2), LogDamaged = true });
+        Assert.Equal(ReplicaStatus.Normal, primary.Replica.Status);
+        Assert.Equal(new OpNumber(5), primary.SentOf<StartView>().First().Op);
+    }
+
+    private static MemoryStorage Restarted(int head, bool tailUncertain, int logView = 0)
     {
         var storage = new MemoryStorage();
-        var ready = new Ready { HardState = new HardState(new View(0), new View(0), new OpNumber(2)) { TailUncertain = tailUncertain } };
+        var ready = new Ready { HardState = new HardState(new View((ulong)logView), new View((ulong)logView), new OpNumber(2)) { TailUncertain = tailUncertain } };
         foreach (var entry in Log(head))
         {
             ready.LogChanges.Add(new LogChange(LogChangeKind.Append, entry.Op, entry));
