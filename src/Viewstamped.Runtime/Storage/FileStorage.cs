@@ -292,10 +292,12 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
                     source = model.Archive.Concat(model.Entries).Where(e => e.Op > model.Previous!.Value.Op);
                 }
             }
-            else if (scan.DamagedSuffix is { } placed && voidNeeded is not null && resetNeeded is null)
+            else if (scan.DamagedSuffix is { } placed && voidNeeded is not null && resetNeeded is null && !hardState.LogDamaged)
             {
                 // Until the first write after opening voids the damaged range, what the scan found past the
                 // damage is offered for per-entry repair: the log up to where it starts, and the suffix.
+                // Not when the log was already flagged damaged: an earlier cut may have removed entries
+                // this replica acknowledged that no suffix names, so only a peer's whole log will do.
                 head = placed.Head;
                 var cut = head;
                 source = source.Where(e => e.Op <= cut);

@@ -250,6 +250,31 @@ public sealed class FileStorageCorruptionTests
     }
 
     [Fact]
+    public void A_log_already_flagged_damaged_offers_no_suffix_for_per_entry_repair_when_more_of_it_rots()
+    {
+        using var directory = new StorageDirectory();
+        var storage = directory.Open();
+        storage.Persist(Appends(1, 4));
+        storage.Persist(Appends(5, 8));
+
+        // The replica is repairing an earlier damage (its durable hard state says so) when op 3 rots too.
+        storage.Persist(Ready(hardState: Hard(2, 2, 2) with { LogDamaged = true }));
+        storage.Dispose();
+        var (file, offset, _) = directory.EntryRecord(3);
+        StorageDirectory.FlipByte(file, offset + StorageLayout.RecordHeaderSize + 3);
+
+        // Ops 4 to 8 could still be placed after the gap, but the earlier cut may have taken entries the
+        // replica acknowledged that no suffix names: it gets the log up to the damage and the safe path.
+        storage = directory.Open();
+        Assert.Equal([new OpNumber(3)], storage.Health.CorruptEntries);
+        var state = storage.Load();
+        Assert.True(state.LogDamaged);
+        Assert.Empty(state.DamagedSuffix);
+        Assert.Equal(new ulong[] { 1, 2 }, state.Entries.Select(e => e.Op.Value));
+        storage.Dispose();
+    }
+
+    [Fact]
     public void A_corrupt_last_batch_that_was_synced_and_summarized_is_corruption_not_a_torn_write()
     {
         using var directory = new StorageDirectory();
