@@ -191,6 +191,18 @@ public class RegressionTests
     public void Seeds_996_97_and_335_the_simulated_disk_stays_within_its_fault_budget(ulong seed, long budget) =>
         AssertPasses(new SimulationOptions { Seed = seed, Faults = FaultProfile.All, ViewChangeCommittedBytesMax = budget });
 
+    /// <summary>
+    /// Uncertain tails. Seeds 169 and 400: one replica's log was damaged and the other two had cut tails
+    /// they could not vouch for, in different log views, the older log the longer; the new primary waited
+    /// for a certain replica that never came. With f replicas damaged, no uncertain tail can have lost an
+    /// acknowledged op, so the view now starts. Replay: <c>vsr simulate --seed 400 --faults all</c>.
+    /// </summary>
+    [Theory]
+    [InlineData(169UL)]
+    [InlineData(400UL)]
+    public void Seeds_169_and_400_f_damaged_replicas_make_every_uncertain_tail_a_torn_write(ulong seed) =>
+        AssertPasses(new SimulationOptions { Seed = seed, Faults = FaultProfile.All });
+
     private static void AssertPasses(SimulationOptions options)
     {
         var result = Simulator.Run(options);
