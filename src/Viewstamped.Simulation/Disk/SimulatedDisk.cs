@@ -610,17 +610,7 @@ public sealed class SimulatedDisk : IReplicaStorage
             // The cut is final: the superblock now covers only what is kept, and a checkpoint beyond the
             // cut restarts the log at it. It also records that the log is damaged, so a crash before
             // the replica's repair cannot make the next load look clean (the replica clears the flag).
-            var damagedState = memory.HardState with { LogDamaged = true };
-            memory.Persist(new Ready { HardState = damagedState });
-            // The superblock now covers every kept record, so it must name the checkpoint they left current.
-            WriteSuperblock(current with
-            {
-                Sequence = current.Sequence + 1,
-                HardState = damagedState,
-                WalSeq = lastSeq,
-                CheckpointOp = memory.Checkpoint?.Op,
-                CheckpointChecksum = memory.Checkpoint?.Checksum ?? 0,
-            });
+            MakeCutFinal(memory.HardState with { LogDamaged = true }, lastSeq);
             if (checkpointsLost.Count > 0)
             {
                 // The log restarts empty, before anything the lost checkpoint covered.
@@ -648,16 +638,7 @@ public sealed class SimulatedDisk : IReplicaStorage
             // The torn cut is final too, and it erases the only sign of the tail: record durably that the
             // tail was uncertain (it may have been the newest batch, acknowledged and rotted before its
             // summary was durable), until the replica installs a peer's log and persists a hard state without it.
-            var uncertainState = memory.HardState with { TailUncertain = true };
-            memory.Persist(new Ready { HardState = uncertainState });
-            WriteSuperblock(current with
-            {
-                Sequence = current.Sequence + 1,
-                HardState = uncertainState,
-                WalSeq = lastSeq,
-                CheckpointOp = memory.Checkpoint?.Op,
-                CheckpointChecksum = memory.Checkpoint?.Checksum ?? 0,
-            });
+            MakeCutFinal(memory.HardState with { TailUncertain = true }, lastSeq);
         }
 
         Health = new DiskHealth
@@ -944,6 +925,24 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Records a load's cut for good under <paramref name="flagged"/> (the hard state that says why the log
+    /// is shorter): the superblock now covers every kept record up to <paramref name="lastSeq"/>, so it must
+    /// also name the checkpoint they left current.
+    /// </summary>
+    private void MakeCutFinal(HardState flagged, ulong lastSeq)
+    {
+        shadow.Persist(new Ready { HardState = flagged });
+        WriteSuperblock(current with
+        {
+            Sequence = current.Sequence + 1,
+            HardState = flagged,
+            WalSeq = lastSeq,
+            CheckpointOp = shadow.Checkpoint?.Op,
+            CheckpointChecksum = shadow.Checkpoint?.Checksum ?? 0,
+        });
     }
 
     private void WriteSuperblock(DiskSuperblock state)
