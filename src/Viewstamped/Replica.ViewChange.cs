@@ -268,7 +268,8 @@ public sealed partial class Replica
             return bestCertain;
         }
 
-        if ((int)ulong.PopCount(damagedDoViewChanges) >= options.F)
+        var damaged = (int)ulong.PopCount(damagedDoViewChanges);
+        if (damaged >= options.F)
         {
             // f replicas already say their disks lost acknowledged entries: the fault model lets no other
             // disk lose any, so every uncertain tail here was a torn write, and the paper's choice holds.
@@ -286,7 +287,7 @@ public sealed partial class Replica
             olderLogGoesFurther |= !inLogView && candidate.Op > best.Op;
         }
 
-        var everyone = doViewChanges.Count + (int)ulong.PopCount(damagedDoViewChanges) >= options.ReplicaCount;
+        var everyone = doViewChanges.Count + damaged >= options.ReplicaCount;
         if (certainInLogView)
         {
             return nacks >= quorum || everyone ? best : null;
@@ -341,9 +342,9 @@ public sealed partial class Replica
     /// The log to send in a DoViewChange, StartView or RecoveryResponse: every entry after the commit
     /// number, and committed ones before them only up to <see cref="ReplicaOptions.ViewChangeCommittedBytesMax"/>.
     /// The receiver treats what precedes the first entry as committed, which is why nothing after the
-    /// commit number is left out; it keeps its own entries that chain into these, and fetches what it
-    /// still lacks by state transfer and then takes a checkpoint, because the ops it fetched are on its
-    /// disk in no log. Without checkpoints the log is the only durable copy of the state, so committed
+    /// commit number is left out; it keeps its own entries that chain into these, and fetches the
+    /// committed ops it still lacks into its log before it installs (<see cref="FillGapBeforeInstalling"/>).
+    /// Without checkpoints the log is the only durable copy of the state, so committed
     /// entries then go as far as a quarter of a message allows, as they did before the budget.
     /// </summary>
     private LogEntry[] RetainedLog() =>
@@ -428,8 +429,9 @@ public sealed partial class Replica
     /// Makes the log equal to an authoritative one (a StartView's, the chosen DoViewChange's, the
     /// primary's RecoveryResponse): <paramref name="entries"/> end at <paramref name="head"/> and
     /// everything before them is committed. Our own entries before them are kept where they are
-    /// committed too, or where they chain into the first of them (<see cref="ChainsInto"/>); if they do
-    /// not reach, the gap is fetched by state transfer.
+    /// committed too, or where they chain into the first of them (<see cref="ChainsInto"/>). Callers
+    /// fill a gap into the log first (<see cref="FillGapBeforeInstalling"/>), so the log is dropped only
+    /// where our checkpoint already holds everything before the first entry (or with one replica).
     /// </summary>
     private void InstallLog(LogEntry[] entries, OpNumber head)
     {
