@@ -56,6 +56,9 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
     private readonly List<RecordInfo> flushPlaced = [];
     private readonly Thread flusher;
     private SuperblockState superblock;
+
+    /// <summary>What opening found: a torn tail cut, or a newest batch that may have been lost whole (<see cref="MayHaveLostNewestBatch"/>).</summary>
+    private readonly bool uncertainAtOpen;
     private List<PendingWrite> queue = [];
     private List<PendingWrite> spare = [];
     /// <summary>Appends (<see cref="AppendAsync"/>) queued for the next batch; only they are gathered for.</summary>
@@ -116,11 +119,12 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         nextBatch = scan.NextBatch;
         lastChecksum = scan.LastChecksum;
         voidNeeded = scan.VoidNeeded;
-        if (scan.TornCut || read.State.HardState.TailUncertain)
+        uncertainAtOpen = scan.TornCut || MayHaveLostNewestBatch(read.State, scan, options.BootId);
+        if (uncertainAtOpen || read.State.HardState.TailUncertain)
         {
-            // A cut tail nobody vouched for (now or at an earlier open whose replica has not yet installed
-            // a peer's log) may have held an acknowledged batch: the hard state carries that until the
-            // replica persists one without it.
+            // A cut tail nobody vouched for, or a newest batch that may have been lost whole (now, or at an
+            // earlier open whose replica has not yet installed a peer's log), may have held an acknowledged
+            // batch: the hard state carries that until the replica persists one without it.
             model.HardState = model.HardState with { TailUncertain = true };
         }
 
@@ -465,6 +469,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         }
 
         ringSyncer?.Join();
+        MarkClosedCleanly();
         activeHandle?.Dispose();
         ring?.Dispose();
         foreach (var handle in readHandles.Values)
@@ -473,6 +478,61 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         }
 
         superblockHandle.Dispose();
+    }
+
+    /// <summary>
+    /// True when an acknowledged newest batch may be missing without a trace. A lost write (the disk
+    /// acknowledged the fdatasync, the data never landed) shows only once a power loss dropped the page cache,
+    /// and then reads as zeros, like unused space; its summary in the batch ring, not yet synced, is gone too.
+    /// Within the boot that wrote the log the page cache kept every summary written before a caller was
+    /// released, so the ring vouches for each acknowledged batch. After a reboot only a clean close at the
+    /// log's current end says nothing followed. Without boot ids, summaries lost for batches that are still
+    /// there say the page cache was lost (or the newest batch's fsync had not returned: a false alarm, but safe).
+    /// </summary>
+    private static bool MayHaveLostNewestBatch(SuperblockState superblock, ScanResult scan, Guid? boot)
+    {
+        if (boot is { } now && now != Guid.Empty && superblock.BootId != Guid.Empty)
+        {
+            var lostPageCache = now != superblock.BootId && !(superblock.ClosedCleanly && superblock.CleanSeq == scan.NextSeq - 1);
+            if (lostPageCache)
+            {
+                scan.Problems.Add($"the machine restarted since the log was last written (boot {superblock.BootId}, now {now}) without a clean close at its last record: "
+                    + "a newest batch lost whole would not show, so the tail is uncertain");
+            }
+
+            return lostPageCache;
+        }
+
+        if (scan.EndsPastCoverage)
+        {
+            scan.Problems.Add("the log runs past what the durable batch summaries vouch for, so their page cache was lost: a newest batch lost whole would not show, so the tail is uncertain");
+        }
+
+        return scan.EndsPastCoverage;
+    }
+
+    /// <summary>
+    /// After the final syncs of a graceful close: records that nothing follows the log's last record, so an
+    /// open after a reboot need not doubt its tail. Only when this open wrote (a close that wrote nothing
+    /// leaves the directory as it found it) and nothing failed. A failure here costs only that doubt.
+    /// </summary>
+    private void MarkClosedCleanly()
+    {
+        if (!prepared || fault is not null)
+        {
+            return;
+        }
+
+        var state = superblock with { Sequence = superblock.Sequence + 1, ClosedCleanly = true, CleanSeq = nextSeq - 1 };
+        try
+        {
+            Superblock.Write(superblockHandle, state);
+            superblock = state;
+        }
+        catch (IOException)
+        {
+            // The superblock still says the log is open for writing: the next open after a reboot is merely cautious.
+        }
     }
 
     private static SafeFileHandle OpenSuperblock(string directory, FileAccess access, FileShare share)
@@ -960,23 +1020,7 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         ring = BatchRing.Open(directory, salt);
         ringSyncer = new Thread(RingSyncLoop) { IsBackground = true, Name = $"vsr-ring-{Identity.Replica}" };
         ringSyncer.Start();
-        if (scan.TornCut && !superblock.HardState.TailUncertain)
-        {
-            // Cutting the torn tail below erases the only sign of it: record first that the tail was
-            // uncertain, so that a power failure before the replica persists a hard state of its own
-            // cannot make the next open look clean. Only the flag changes; what the superblock covers does not.
-            lock (modelGate)
-            {
-                var state = superblock with
-                {
-                    Sequence = superblock.Sequence + 1,
-                    HardState = superblock.HardState with { TailUncertain = true },
-                };
-                syncs += Superblock.Write(superblockHandle, state);
-                superblockWrites++;
-                superblock = state;
-            }
-        }
+        RecordWriter();
 
         var changedNames = false;
         ulong newSegment;
@@ -1057,6 +1101,36 @@ public sealed class FileStorage : IReplicaStorage, ICheckpointSink, IDisposable
         }
 
         CreateSegment(newSegment);
+    }
+
+    /// <summary>
+    /// Before the first batch after opening, one superblock update records what a later open must know:
+    /// that the tail was uncertain (cutting a torn tail below erases the only sign of it, and writing the
+    /// boot id erases the sign of a reboot), which boot writes the log from now on, and that it is no
+    /// longer closed cleanly. Only these change; what the superblock covers does not. Skipped when the
+    /// superblock says all that already (a restart within the same boot).
+    /// </summary>
+    private void RecordWriter()
+    {
+        var state = superblock with
+        {
+            Sequence = superblock.Sequence + 1,
+            HardState = superblock.HardState with { TailUncertain = superblock.HardState.TailUncertain || uncertainAtOpen },
+            BootId = options.BootId ?? Guid.Empty,
+            ClosedCleanly = false,
+            CleanSeq = 0,
+        };
+        if (state == superblock with { Sequence = state.Sequence })
+        {
+            return;
+        }
+
+        lock (modelGate)
+        {
+            syncs += Superblock.Write(superblockHandle, state);
+            superblockWrites++;
+            superblock = state;
+        }
     }
 
     private bool IsReferenced(OpNumber op) =>

@@ -123,4 +123,16 @@ public sealed record FileStorageOptions
     /// between two batches, where a ring sync beside the log's would slow the next fsync.
     /// </summary>
     public TimeSpan SummarySyncDelay { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
+    /// The id of the machine's current boot, recorded in the superblock before the first write after opening.
+    /// A newest batch whose write the disk acknowledged but never made (a lost write) reads back as zeros, like
+    /// unused space, once a power loss dropped the page cache; only the page cache's loss tells it could be
+    /// there. So a directory last written under another boot and not closed cleanly at its log's end opens
+    /// with an uncertain tail (<see cref="DurableState.TailUncertain"/>; docs/storage.md). Null or empty
+    /// where the system has no boot id: then the tail is uncertain only when the log runs past what the
+    /// durable batch summaries vouch for. Default: Linux's <c>/proc/sys/kernel/random/boot_id</c>, else null.
+    /// Tests set it to play a reboot.
+    /// </summary>
+    public Guid? BootId { get; init; } = MachineBoot.Id;
 }

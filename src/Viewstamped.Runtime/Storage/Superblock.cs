@@ -23,7 +23,23 @@ internal sealed record SuperblockState(
     ulong WalSeq,
     WalBase Base,
     CheckpointReference? Current,
-    CheckpointReference? Previous);
+    CheckpointReference? Previous)
+{
+    /// <summary>
+    /// The machine's boot id when the log was last opened for writing (<see cref="FileStorageOptions.BootId"/>);
+    /// empty when unknown (a directory written before it was recorded, or a machine without one).
+    /// </summary>
+    public Guid BootId { get; init; }
+
+    /// <summary>
+    /// Set by a graceful close after its final sync, cleared before the first write after opening: the log
+    /// then ended at record <see cref="CleanSeq"/> and nothing was written after it.
+    /// </summary>
+    public bool ClosedCleanly { get; init; }
+
+    /// <summary>The sequence number of the log's last record at the clean close (meaningful when <see cref="ClosedCleanly"/>).</summary>
+    public ulong CleanSeq { get; init; }
+}
 
 /// <summary>What reading the superblock copies found.</summary>
 internal sealed record SuperblockRead(SuperblockState State, int ValidCopies, IReadOnlyList<string> Problems);
@@ -44,6 +60,16 @@ internal static class Superblock
 
     /// <summary>Bit 1 of byte 50: the hard state's <see cref="HardState.TailUncertain"/>.</summary>
     private const byte TailUncertainFlag = 2;
+
+    /// <summary>Bit 2 of byte 50: <see cref="SuperblockState.ClosedCleanly"/>.</summary>
+    private const byte ClosedCleanlyFlag = 4;
+
+    /// <summary>
+    /// Where the boot id and the clean close's sequence number go: after the 33 bytes reserved for the cluster
+    /// key at 192, in bytes that directories written before them hold as zeros (no boot id, not closed cleanly).
+    /// </summary>
+    private const int BootIdOffset = 232;
+    private const int CleanSeqOffset = 248;
     private const int ConfigurationOffset = 256;
     private const int ConfigurationLengthMax = StorageLayout.SuperblockSlotSize - ConfigurationOffset - 2;
 
@@ -172,7 +198,8 @@ internal static class Superblock
         BinaryPrimitives.WriteUInt128LittleEndian(slot[32..], state.Identity.Cluster);
         slot[48] = state.Identity.Replica.Value;
         slot[49] = (byte)state.Identity.ReplicaCount;
-        slot[50] = (byte)((state.HardState.LogDamaged ? LogDamagedFlag : 0) | (state.HardState.TailUncertain ? TailUncertainFlag : 0));
+        slot[50] = (byte)((state.HardState.LogDamaged ? LogDamagedFlag : 0) | (state.HardState.TailUncertain ? TailUncertainFlag : 0)
+            | (state.ClosedCleanly ? ClosedCleanlyFlag : 0));
         BinaryPrimitives.WriteUInt32LittleEndian(slot[52..], state.Epoch);
         BinaryPrimitives.WriteUInt64LittleEndian(slot[56..], state.HardState.View.Value);
         BinaryPrimitives.WriteUInt64LittleEndian(slot[64..], state.HardState.LogView.Value);
@@ -186,7 +213,9 @@ internal static class Superblock
         EncodeReference(state.Current, slot[128..]);
         EncodeReference(state.Previous, slot[160..]);
 
-        // 192..255: reserved for the cluster key of the network layer (kind byte, then a 32-byte fingerprint); zero means none.
+        // 192..231: reserved for the cluster key of the network layer (kind byte, then a 32-byte fingerprint); zero means none.
+        state.BootId.TryWriteBytes(slot[BootIdOffset..]);
+        BinaryPrimitives.WriteUInt64LittleEndian(slot[CleanSeqOffset..], state.CleanSeq);
         var configuration = Encoding.ASCII.GetBytes(string.Join(',', state.Identity.Configuration));
         BinaryPrimitives.WriteUInt16LittleEndian(slot[ConfigurationOffset..], (ushort)configuration.Length);
         configuration.CopyTo(slot[(ConfigurationOffset + 2)..]);
@@ -262,7 +291,12 @@ internal static class Superblock
                 new OpNumber(BinaryPrimitives.ReadUInt64LittleEndian(slot[112..])),
                 BinaryPrimitives.ReadUInt64LittleEndian(slot[120..])),
             DecodeReference(slot[128..]),
-            DecodeReference(slot[160..]));
+            DecodeReference(slot[160..]))
+        {
+            BootId = new Guid(slot.Slice(BootIdOffset, 16)),
+            ClosedCleanly = (slot[50] & ClosedCleanlyFlag) != 0,
+            CleanSeq = BinaryPrimitives.ReadUInt64LittleEndian(slot[CleanSeqOffset..]),
+        };
         return null;
     }
 

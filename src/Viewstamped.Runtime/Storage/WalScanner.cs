@@ -54,6 +54,13 @@ internal sealed class ScanResult
     /// </summary>
     public bool TornCut { get; set; }
 
+    /// <summary>
+    /// True when the log ends, intact, past every record the superblock and the durable batch summaries vouch
+    /// for: summaries written before later batches went to disk were lost, so the page cache was (or the
+    /// newest batch's fsync had not returned yet). A lost newest batch would be invisible then.
+    /// </summary>
+    public bool EndsPastCoverage { get; set; }
+
     public long RecordsScanned { get; set; }
 
     public long BytesScanned { get; set; }
@@ -477,6 +484,7 @@ internal sealed class WalScanner
 
     private void CheckCoverage()
     {
+        result.EndsPastCoverage = last.Seq > covered;
         if (last.Seq < covered)
         {
             result.CorruptAtSeq = last.Seq + 1;

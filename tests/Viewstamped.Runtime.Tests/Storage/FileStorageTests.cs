@@ -157,10 +157,13 @@ public sealed class FileStorageTests
         using var directory = new StorageDirectory();
         var storage = directory.Open();
         storage.Persist(Ready([Append(Entry(1))], Hard(0, 0, 1)));
-        storage.Persist(Ready([Append(Entry(2))], Hard(0, 0, 2)));
-        Assert.Equal(0, storage.Statistics.SuperblockWrites);
-        storage.Persist(Ready(hardState: Hard(3, 0, 2)));
+
+        // The first write after opening records which boot writes the log (docs/storage.md), once.
         Assert.Equal(1, storage.Statistics.SuperblockWrites);
+        storage.Persist(Ready([Append(Entry(2))], Hard(0, 0, 2)));
+        Assert.Equal(1, storage.Statistics.SuperblockWrites);
+        storage.Persist(Ready(hardState: Hard(3, 0, 2)));
+        Assert.Equal(2, storage.Statistics.SuperblockWrites);
         storage.Dispose();
         Assert.Equal(Hard(3, 0, 2), FileStorage.Inspect(directory.Path).HardState);
         storage = directory.Open();

@@ -242,12 +242,16 @@ public sealed class SimulatedDiskContractTests : StorageContractTests
     }
 }
 
-/// <summary>The contract against the file storage in a temporary directory; a restart closes and reopens it.</summary>
+/// <summary>
+/// The contract against the file storage in a temporary directory; a restart closes it and reopens it as
+/// if the machine had rebooted in between (another boot id), so a clean close is all that vouches for its tail.
+/// </summary>
 public sealed class FileStorageContractTests : StorageContractTests
 {
     private static readonly UInt128 Cluster = 0xC0FFEE;
     private readonly List<string> directories = [];
     private readonly List<FileStorage> open = [];
+    private int boots;
 
     /// <inheritdoc />
     protected override IReplicaStorage Create()
@@ -290,7 +294,8 @@ public sealed class FileStorageContractTests : StorageContractTests
     private FileStorage OpenAt(string directory)
     {
         // Tiny segments, so rolling, compaction and segment deletion happen in every test.
-        var storage = FileStorage.Open(directory, Cluster, new ReplicaIndex(0), new FileStorageOptions { SegmentSizeBytes = 2048 });
+        var boot = new Guid(++boots, 0, 0, new byte[8]);
+        var storage = FileStorage.Open(directory, Cluster, new ReplicaIndex(0), new FileStorageOptions { SegmentSizeBytes = 2048, BootId = boot });
         open.Add(storage);
         return storage;
     }

@@ -99,6 +99,27 @@ internal sealed class StorageDirectory : IDisposable
         return newest;
     }
 
+    /// <summary>
+    /// Clears the clean-close mark from every superblock copy, leaving what a power cut before the close
+    /// leaves: the superblock as the last write after opening left it.
+    /// </summary>
+    public void ForgetCleanClose()
+    {
+        for (var copy = 0; copy < StorageLayout.SuperblockCopies; copy++)
+        {
+            EditSuperblockCopy(copy, slot => slot[50] &= unchecked((byte)~4));
+        }
+    }
+
+    /// <summary>Zeroes <paramref name="file"/> from <paramref name="offset"/> to its end: a write that never landed reads back so.</summary>
+    public static void ZeroFrom(string file, long offset)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
+        var length = stream.Length;
+        stream.Position = offset;
+        stream.Write(new byte[length - offset]);
+    }
+
     public static void FlipByte(string file, long offset)
     {
         using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
