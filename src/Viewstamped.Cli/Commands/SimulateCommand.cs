@@ -19,6 +19,10 @@ public static class SimulateCommand
         var requests = new Option<int>("--requests") { Description = "Operations per client.", DefaultValueFactory = _ => defaults.RequestsPerClient };
         var keys = new Option<int?>("--keys") { Description = "Keys the key-value workload uses (default: 4, or one per four clients)." };
         var drop = new Option<double?>("--drop") { Description = "Message loss probability, 0 to <1 (overrides the fault profile's)." };
+        var lostWrites = new Option<bool>("--lost-writes")
+        {
+            Description = "Simulated disks may lose their newest synced batch whole at a power loss (a lost write), and report an uncertain tail after every power loss since their last write without a clean close, as the file storage does after a reboot.",
+        };
         var heartbeat = new Option<int>("--heartbeat-ticks") { Description = "Ticks between the primary's heartbeats.", DefaultValueFactory = _ => defaults.HeartbeatTicks };
         var viewChange = new Option<int>("--view-change-timeout-ticks")
         {
@@ -56,7 +60,7 @@ public static class SimulateCommand
 
         var command = new Command("simulate", "Run the deterministic simulator: a cluster under faults, a key-value workload, and every checker.")
         {
-            replicas, failures, clients, requests, keys, drop, heartbeat, viewChange, checkpoint, suffix, checkpointBytes, viewChangeBytes, seed, seeds,
+            replicas, failures, clients, requests, keys, drop, lostWrites, heartbeat, viewChange, checkpoint, suffix, checkpointBytes, viewChangeBytes, seed, seeds,
             jobs, faults, history, trace, mutate, listMutations, json,
         };
 
@@ -74,7 +78,7 @@ public static class SimulateCommand
                 return ExitCodes.Ok;
             }
 
-            var settings = Settings(parse, error, replicas, failures, clients, requests, keys, drop, heartbeat, viewChange, checkpoint, suffix,
+            var settings = Settings(parse, error, replicas, failures, clients, requests, keys, drop, lostWrites, heartbeat, viewChange, checkpoint, suffix,
                 checkpointBytes, viewChangeBytes, seed, seeds, jobs, faults, history, trace, mutate, json);
             return settings is null ? ExitCodes.BadArguments : SimulateRunner.Run(settings, output, error);
         });
@@ -90,6 +94,7 @@ public static class SimulateCommand
         Option<int> requests,
         Option<int?> keys,
         Option<double?> drop,
+        Option<bool> lostWrites,
         Option<int> heartbeat,
         Option<int> viewChange,
         Option<ulong?> checkpoint,
@@ -155,6 +160,12 @@ public static class SimulateCommand
         }
 
         var profile = Enum.Parse<FaultProfile>(parse.GetValue(faults) ?? "swarm", ignoreCase: true);
+        if (parse.GetValue(lostWrites) && profile is FaultProfile.None or FaultProfile.Network or FaultProfile.Crash)
+        {
+            Bad("--lost-writes needs simulated disks: use --faults disk, all or swarm");
+            return null;
+        }
+
         var givenSeed = parse.GetValue(seed);
         var firstSeed = givenSeed ?? (ulong)Random.Shared.NextInt64(1, int.MaxValue);
         var options = new SimulationOptions
@@ -165,6 +176,7 @@ public static class SimulateCommand
             RequestsPerClient = parse.GetValue(requests),
             Keys = parse.GetValue(keys),
             Drop = parse.GetValue(drop),
+            LostWrites = parse.GetValue(lostWrites),
             HeartbeatTicks = parse.GetValue(heartbeat),
             ViewChangeTimeoutTicks = parse.GetValue(viewChange),
             CheckpointInterval = parse.GetValue(checkpoint),

@@ -67,6 +67,11 @@ internal sealed record SimulateSettings
             Add("--drop", drop.ToString("R", CultureInfo.InvariantCulture));
         }
 
+        if (o.LostWrites)
+        {
+            command.Append(" --lost-writes");
+        }
+
         if (o.HeartbeatTicks != defaults.HeartbeatTicks)
         {
             Add("--heartbeat-ticks", o.HeartbeatTicks);

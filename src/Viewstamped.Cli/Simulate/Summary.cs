@@ -38,6 +38,8 @@ internal sealed record Summary
 
     public long RottenTailsCut { get; init; }
 
+    public long LostNewestBatches { get; init; }
+
     public double ElapsedSeconds { get; init; }
 
     /// <summary>Gets the CPU seconds the process used meanwhile, on all its threads (a sweep runs seeds in parallel).</summary>
@@ -71,6 +73,7 @@ internal sealed record Summary
         LatentCorruptions = results.Sum(r => r.LatentCorruptions),
         EntriesRepaired = results.Sum(r => r.EntriesRepaired),
         RottenTailsCut = results.Sum(r => r.RottenTailsCut),
+        LostNewestBatches = results.Sum(r => r.LostNewestBatches),
         Ticks = results.Sum(r => (long)r.Ticks),
         ElapsedSeconds = elapsedSeconds,
         CpuSeconds = cpuSeconds,
@@ -89,7 +92,7 @@ internal sealed record Summary
             $"; {OpsCommitted} ops committed, {RequestsCompleted} requests completed, {ViewChanges} view changes, {Crashes} crashes, {ClientCrashes} client crashes");
         if (LatentCorruptions > 0)
         {
-            text.Append(CultureInfo.InvariantCulture, $", {LatentCorruptions} latent corruptions, {EntriesRepaired} entries repaired one by one, {RottenTailsCut} rotten tails cut as torn");
+            text.Append(CultureInfo.InvariantCulture, $", {LatentCorruptions} latent corruptions, {EntriesRepaired} entries repaired one by one, {RottenTailsCut} rotten tails cut as torn, {LostNewestBatches} newest batches lost whole");
         }
 
         if (LinearizabilityUnknown > 0)
@@ -138,6 +141,7 @@ internal sealed record Summary
             json.WriteNumber("latent_corruptions", LatentCorruptions);
             json.WriteNumber("entries_repaired", EntriesRepaired);
             json.WriteNumber("rotten_tails_cut", RottenTailsCut);
+            json.WriteNumber("lost_newest_batches", LostNewestBatches);
             json.WriteNumber("ticks", Ticks);
             json.WriteNumber("elapsed_s", Math.Round(ElapsedSeconds, 3));
             json.WriteNumber("ops_per_s", Math.Round(OpsPerSecond, 1));

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Viewstamped.Messages;
 using Viewstamped.Samples;
 
@@ -342,11 +343,7 @@ public sealed class Cluster
     /// </summary>
     public void Crash(int index)
     {
-        Invariant.That(replicas[index] is not null, "crash a running replica");
-        entriesRepairedBefore += replicas[index]!.EntriesRepaired;
-        replicas[index] = null;
-        unpersisted[index] = null;
-        snapshotsInFlight[index] = null; // its writer dies with it; the checkpoint never becomes current
+        Stop(index);
         if (disks[index] is { } disk)
         {
             crashedUnvouched[index] = disk.HasUnsyncedSummary;
@@ -359,13 +356,47 @@ public sealed class Cluster
                 MaybeCorrupt(index, newestBatch: true, TailRotFactor);
             }
 
-            disk.Crash();
-            awaitingSync[index].Clear();
-            awaitingNextSync[index].Clear();
-            syncDue[index] = 0;
-        }
+            if (disk.Faults.LostNewestBatches)
+            {
+                MaybeLoseNewestBatch(index);
+            }
 
+            disk.Crash();
+            ForgetSyncs(index);
+        }
+    }
+
+    /// <summary>
+    /// Crashes replica <paramref name="index"/>'s process while its machine runs on: like <see cref="Crash"/>, but
+    /// a simulated disk keeps its page cache (<see cref="SimulatedDisk.CrashProcess"/>): the batch being synced
+    /// lands whole, its messages never leave, and nothing it made durable can be lost or doubted.
+    /// </summary>
+    public void CrashProcess(int index)
+    {
+        Stop(index);
+        if (disks[index] is { } disk)
+        {
+            crashedUnvouched[index] = false;
+            disk.CrashProcess();
+            ForgetSyncs(index);
+        }
+    }
+
+    private void Stop(int index)
+    {
+        Invariant.That(replicas[index] is not null, "crash a running replica");
+        entriesRepairedBefore += replicas[index]!.EntriesRepaired;
+        replicas[index] = null;
+        unpersisted[index] = null;
+        snapshotsInFlight[index] = null; // its writer dies with it; the checkpoint never becomes current
         Network.DropAllTo(NodeAddress.Of(new ReplicaIndex((byte)index)));
+    }
+
+    private void ForgetSyncs(int index)
+    {
+        awaitingSync[index].Clear();
+        awaitingNextSync[index].Clear();
+        syncDue[index] = 0;
     }
 
     /// <summary>Log entries replicas fetched from peers after their disks lost them (per-entry repair), over every incarnation.</summary>
@@ -649,19 +680,8 @@ public sealed class Cluster
     /// </summary>
     private void MaybeCorrupt(int index, bool newestBatch = false, double chanceFactor = 1)
     {
-        var faults = options.Disk!;
         var disk = disks[index]!;
-        if (latentCorruption is null || disk.Statistics.LatentCorruptions >= faults.LatentCorruptionsMax)
-        {
-            return;
-        }
-
-        if (!disk.IsDamaged && disks.Count(d => d!.IsDamaged) >= (options.ReplicaCount - 1) / 2)
-        {
-            return;
-        }
-
-        if (latentCorruption.Chance(Math.Min(1, faults.LatentCorruptionProbability * chanceFactor)))
+        if (MayDamage(index, chanceFactor))
         {
             // One in four hits the checkpoint file the superblock names, when there is one; the rest a log block.
             if (newestBatch)
@@ -673,6 +693,43 @@ public sealed class Cluster
                 disk.InjectLatentCorruption(latentCorruption);
             }
         }
+    }
+
+    /// <summary>
+    /// At a power loss of replica <paramref name="index"/>, maybe loses its newest synced batch whole (a lost
+    /// write, <see cref="SimulatedDisk.LoseNewestBatch"/>), within the same budget as latent corruption. Its
+    /// load must then report damage, or an uncertain tail when nothing durable vouched for the batch.
+    /// </summary>
+    private void MaybeLoseNewestBatch(int index)
+    {
+        if (MayDamage(index, TailRotFactor))
+        {
+            disks[index]!.LoseNewestBatch();
+        }
+    }
+
+    /// <summary>
+    /// Draws whether replica <paramref name="index"/>'s disk loses acknowledged data now: never beyond
+    /// <see cref="DiskFaults.LatentCorruptionsMax"/> such faults per disk, nor while f other disks are damaged
+    /// (<see cref="SimulatedDisk.IsDamaged"/>), which leaves an intact copy of every committed op in the cluster.
+    /// </summary>
+    [MemberNotNullWhen(true, nameof(latentCorruption))]
+    private bool MayDamage(int index, double chanceFactor)
+    {
+        var faults = options.Disk!;
+        var disk = disks[index]!;
+        var stats = disk.Statistics;
+        if (latentCorruption is null || stats.LatentCorruptions + stats.LostNewestBatches >= faults.LatentCorruptionsMax)
+        {
+            return false;
+        }
+
+        if (!disk.IsDamaged && disks.Count(d => d!.IsDamaged) >= (options.ReplicaCount - 1) / 2)
+        {
+            return false;
+        }
+
+        return latentCorruption.Chance(Math.Min(1, faults.LatentCorruptionProbability * chanceFactor));
     }
 
     private readonly record struct Outgoing(NodeAddress To, Message Message);

@@ -40,6 +40,16 @@ public sealed record DiskFaults
     /// <summary>How many latent corruptions the cluster may inject into one disk over its life; 0 (the default) disables them.</summary>
     public int LatentCorruptionsMax { get; init; }
 
+    /// <summary>
+    /// Lost writes (off by default): the simulator's cluster may drop a disk's newest synced batch whole at a power
+    /// loss (<see cref="SimulatedDisk.LoseNewestBatch"/>), with <see cref="LatentCorruptionProbability"/> times 10,
+    /// within the latent-corruption budget, and half the crashes of single replicas are crashes of the process
+    /// alone, which keep the page cache. The disk then does what the file storage does after a reboot: a load after
+    /// a power loss since the log was last written reports an uncertain tail unless the log was closed cleanly at its
+    /// end. Off, the disk never loses a synced batch, so it has nothing to doubt and reports no such tail.
+    /// </summary>
+    public bool LostNewestBatches { get; init; }
+
     /// <summary>The most ticks a sync takes (<see cref="SimulatedDisk.LastSyncTicks"/>); 0 means no latency is modelled.</summary>
     public int SyncLatencyTicksMax { get; init; }
 }
@@ -76,6 +86,9 @@ public sealed record DiskStatistics
     /// its summary was durable: it read as a torn write, and the load reported an uncertain tail.
     /// </summary>
     public long RottenTailsCut { get; init; }
+
+    /// <summary>Newest synced batches lost whole at a power loss (<see cref="SimulatedDisk.LoseNewestBatch"/>): lost writes.</summary>
+    public long LostNewestBatches { get; init; }
 }
 
 /// <summary>What the last <see cref="SimulatedDisk.Load"/> found wrong (empty after a clean load).</summary>

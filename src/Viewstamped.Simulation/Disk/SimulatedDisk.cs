@@ -38,6 +38,14 @@ namespace Viewstamped.Simulation;
 /// change counts on it for nothing past its head. The checkpoint file the superblock names can rot too (<see cref="InjectCheckpointCorruption"/>): <see cref="Load"/> then returns no
 /// checkpoint and no log, as damaged, and the replica fetches a checkpoint from a peer. The simulator's cluster
 /// injects both within its budget of at most f damaged disks.</item>
+/// <item><b>A newest batch lost whole</b> (<see cref="LoseNewestBatch"/>, off by default: <see cref="DiskFaults.LostNewestBatches"/>;
+/// injected by the simulator's cluster at a power loss within the same budget). The device acknowledged the batch's sync but never wrote it (a lost
+/// write): after the power loss it is simply not there. If its summary was durable the load finds the log
+/// ending short of it (corruption); if not, nothing on the disk shows it, like a log that went idle. So, like
+/// the file storage after a reboot without a clean close, a load after a power loss (<see cref="Crash"/>) since
+/// the log was last written reports an uncertain tail (<see cref="DurableState.TailUncertain"/>) unless the log
+/// was known to end cleanly where it ends (<see cref="Close"/>, or a disk never written). A process crash
+/// (<see cref="CrashProcess"/>) keeps the page cache and needs no such doubt.</item>
 /// <item><b>Latency</b> (optional). Each sync draws a duration up to <see cref="DiskFaults.SyncLatencyTicksMax"/>
 /// ticks (returned by <see cref="BeginSync"/>; <see cref="LastSyncTicks"/> after <see cref="Sync"/>); the
 /// simulator's cluster completes the sync that many ticks later and only then sends the Readies' messages.</item>
@@ -77,6 +85,27 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// <summary>The last record of the newest batch whose summary was written after its sync but is not durable yet.</summary>
     private ulong pendingSummarySeq;
 
+    /// <summary>
+    /// Durable: the log is known to end cleanly at this record, nothing written after it (a disk never written, at
+    /// record 0, or one <see cref="Close"/>d); null from the first batch sent to the device after that. Like the
+    /// file storage's clean-close mark, the only thing that vouches for a tail after a power loss dropped the
+    /// summary of a batch lost whole.
+    /// </summary>
+    private ulong? cleanSeq = 0;
+
+    /// <summary>The machine's boot: a power loss starts a new one, a process crash does not (the page cache survives it).</summary>
+    private int boot;
+
+    /// <summary>Durable, like the file storage's boot id: the boot in which the first batch after the last load went to the device.</summary>
+    private int bootOfLastWrite;
+
+    /// <summary>Where the newest synced batch starts in <see cref="blocks"/>, while a power loss may still find it lost whole; -1 otherwise.</summary>
+    private int newestBatchStart = -1;
+
+    /// <summary>Set by <see cref="LoseNewestBatch"/> until the next load: the disk lost acknowledged data.</summary>
+    private bool newestBatchLost;
+    private long lostNewestBatches;
+
     /// <summary>Checkpoint files with a latent bit flip, until they are rewritten or deleted.</summary>
     private readonly HashSet<ulong> corruptCheckpoints = [];
     private int tearSuperblockCopy = -1;
@@ -90,8 +119,8 @@ public sealed class SimulatedDisk : IReplicaStorage
     private long rottenTailsCut;
 
     /// <summary>
-    /// Set when a load cut a rotten newest batch as torn (<see cref="DiskStatistics.RottenTailsCut"/>): the head of the
-    /// log the disk had made durable. The disk lost acknowledged data that only the uncertain tail flag reports, and
+    /// Set when a load cut a rotten newest batch as torn (<see cref="DiskStatistics.RottenTailsCut"/>), or found the
+    /// newest batch lost whole with nothing durable vouching for it: the head of the log the disk had made durable. The disk lost acknowledged data that only the uncertain tail flag reports, and
     /// counts as damaged until it holds every op up to here again, in its log or a checkpoint (installing a peer's
     /// log clears the flag sooner, while what precedes that log may still be on its way by state transfer).
     /// </summary>
@@ -150,6 +179,7 @@ public sealed class SimulatedDisk : IReplicaStorage
         LatentCorruptions = latentCorruptions,
         Compactions = compactions,
         RottenTailsCut = rottenTailsCut,
+        LostNewestBatches = lostNewestBatches,
     };
 
     /// <summary>Writes <paramref name="ready"/> and syncs: durable on return.</summary>
@@ -259,7 +289,10 @@ public sealed class SimulatedDisk : IReplicaStorage
 
         if (open.Count > 0)
         {
+            // Records go to the device: from now on the log is not known to end anywhere.
             nextBatch++;
+            cleanSeq = null;
+            bootOfLastWrite = boot;
         }
 
         inFlightReadies.AddRange(openReadies);
@@ -279,6 +312,7 @@ public sealed class SimulatedDisk : IReplicaStorage
         {
             // The batch is durable: only now may the ring say so (volatile until the ring is synced).
             pendingSummarySeq = nextSeq - 1;
+            newestBatchStart = blocks.Count;
         }
 
         blocks.AddRange(inFlight);
@@ -321,6 +355,67 @@ public sealed class SimulatedDisk : IReplicaStorage
     }
 
     /// <summary>
+    /// A graceful stop, as the file storage's close: what was written is synced, then the batch ring, and the disk
+    /// records that its log ends cleanly at its last record, so the next load need not doubt its tail. Stop the
+    /// replica first; <see cref="Load"/> restarts it.
+    /// </summary>
+    public void Close()
+    {
+        if (SyncInProgress)
+        {
+            CompleteSync();
+        }
+
+        if (HasUnsyncedWrites)
+        {
+            Sync();
+        }
+
+        SyncSummaries();
+        cleanSeq = nextSeq - 1;
+    }
+
+    /// <summary>
+    /// The replica's process dies while its machine runs on: the page cache keeps everything the process wrote,
+    /// so the batch being synced lands whole (its sync's messages never leave) and the summaries written vouch
+    /// for their batches as if synced. Readies written during a sync were still in the process and are lost. <see cref="Load"/> then
+    /// needs to doubt no tail: within the boot, the summaries vouch for every batch whose sync completed.
+    /// </summary>
+    public void CrashProcess()
+    {
+        crashes++;
+
+        // The summaries written so far stay in the page cache, which the next process reads, and the kernel writes back.
+        summarizedSeq = Math.Max(summarizedSeq, pendingSummarySeq);
+        if (SyncInProgress)
+        {
+            CompleteSync();
+        }
+
+        open.Clear();
+        openReadies.Clear();
+    }
+
+    /// <summary>
+    /// A lost write, seen at a power loss: the newest synced batch never reached the media, though its sync
+    /// completed (and its Readies' messages may have left). Call just before <see cref="Crash"/>. Returns false
+    /// when no such batch is on the disk (none synced since the last load, or a compaction rewrote the log since).
+    /// </summary>
+    public bool LoseNewestBatch()
+    {
+        if (newestBatchStart < 0)
+        {
+            return false;
+        }
+
+        blocks.RemoveRange(newestBatchStart, blocks.Count - newestBatchStart);
+        newestBatchStart = -1;
+        newestBatchLost = true;
+        lostNewestBatches++;
+        return true;
+    }
+
+    /// <summary>
     /// Power failure: the batch being synced lands partially (lost and torn writes, see the fault model);
     /// with no sync in progress the written but unsynced Readies are that batch (the kernel may have begun
     /// writing them back). Readies written during a sync were never sent to the device and are lost whole.
@@ -329,6 +424,7 @@ public sealed class SimulatedDisk : IReplicaStorage
     public void Crash()
     {
         crashes++;
+        boot++;
         if (SyncInProgress && prng.Chance(Faults.TornWriteProbability) && EverySuperblockCopyReadable())
         {
             // The batch reached the disk and the power failed while the superblock copies were
@@ -400,7 +496,7 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// rotten newest batch cut as torn, until the disk holds every op it had made durable again.
     /// The simulator keeps at most f disks damaged at a time, so an intact copy of every committed op exists.
     /// </summary>
-    public bool IsDamaged => latentDamage || corruptCheckpoints.Count > 0 || shadow.HardState.LogDamaged
+    public bool IsDamaged => latentDamage || newestBatchLost || corruptCheckpoints.Count > 0 || shadow.HardState.LogDamaged
         || (rottenTailHead is { } head && !HoldsThrough(head));
 
     /// <summary>True when the synced state holds every op up to <paramref name="op"/>: a checkpoint at or past it, or one the log continues from to it.</summary>
@@ -540,6 +636,14 @@ public sealed class SimulatedDisk : IReplicaStorage
         }
 
         blocks = blocks.Take(keep).ToList();
+
+        // After a power loss what is on the media has been read: a lost write would show now or never.
+        var rebooted = boot != bootOfLastWrite;
+        if (rebooted || newestBatchStart >= keep)
+        {
+            newestBatchStart = -1;
+        }
+
         if (tornRecords > 0 && latentDamage)
         {
             rottenTailsCut++;
@@ -565,6 +669,18 @@ public sealed class SimulatedDisk : IReplicaStorage
             corrupt = true;
             problems.Add($"corruption: the log ends at record {lastSeq}, before record {covered} the superblock or the batch ring covers");
         }
+
+        if (newestBatchLost && !corrupt)
+        {
+            // Lost whole with nothing durable vouching for it: only the uncertain tail below reports it.
+            rottenTailHead = shadow.Load().LogHead;
+        }
+
+        newestBatchLost = false;
+
+        // After a power loss, unless the log was known to end right here, a batch lost whole may have followed
+        // (only a disk that can lose one needs to say so; see DiskFaults.LostNewestBatches).
+        var mayHaveLostNewestBatch = Faults.LostNewestBatches && rebooted && !corrupt && cleanSeq != lastSeq;
 
         // Replay what is kept, exactly as the memory storage would have applied it. A checkpoint that
         // fails its checksum is never handed out: the replica restarts without it, as damaged.
@@ -633,11 +749,12 @@ public sealed class SimulatedDisk : IReplicaStorage
             }
         }
 
-        else if (tornRecords > 0 && !memory.HardState.TailUncertain)
+        else if ((tornRecords > 0 || mayHaveLostNewestBatch) && !memory.HardState.TailUncertain)
         {
             // The torn cut is final too, and it erases the only sign of the tail: record durably that the
             // tail was uncertain (it may have been the newest batch, acknowledged and rotted before its
-            // summary was durable), until the replica installs a peer's log and persists a hard state without it.
+            // summary was durable, or lost whole), until the replica installs a peer's log and persists a
+            // hard state without it. The next batch ends the clean mark, the sign of a lost batch.
             MakeCutFinal(memory.HardState with { TailUncertain = true }, lastSeq);
         }
 
@@ -984,6 +1101,7 @@ public sealed class SimulatedDisk : IReplicaStorage
     {
         compacted = false;
         latentDamage = false;
+        newestBatchStart = -1;
         compactions++;
         var state = shadow.Load();
         var firstSeq = nextSeq;

@@ -283,7 +283,7 @@ public sealed record FaultMix
         if (Disk is { } disk)
         {
             text.Append(CultureInfo.InvariantCulture,
-                $", disk (lost {disk.LostWriteProbability:0.###}, torn {disk.TornWriteProbability:0.###}, read flips {disk.ReadFlipProbability:0.####}, misdirected {disk.MisdirectedSuperblockWriteProbability:0.###}, sync up to {disk.SyncLatencyTicksMax}, latent {disk.LatentCorruptionProbability:0.###}x{disk.LatentCorruptionsMax})");
+                $", disk (lost {disk.LostWriteProbability:0.###}, torn {disk.TornWriteProbability:0.###}, read flips {disk.ReadFlipProbability:0.####}, misdirected {disk.MisdirectedSuperblockWriteProbability:0.###}, sync up to {disk.SyncLatencyTicksMax}, latent {disk.LatentCorruptionProbability:0.###}x{disk.LatentCorruptionsMax}{(disk.LostNewestBatches ? ", lost newest batches" : string.Empty)})");
         }
 
         if (PowerLossRate > 0)

@@ -42,6 +42,9 @@ public sealed record SimulationOptions
     /// <summary>Message loss probability; when set it overrides the fault mix's.</summary>
     public double? Drop { get; init; }
 
+    /// <summary>Simulated disks may lose their newest synced batch whole at a power loss (<see cref="DiskFaults.LostNewestBatches"/>); only with a fault mix that uses disks.</summary>
+    public bool LostWrites { get; init; }
+
     /// <summary>Ticks between the primary's heartbeats. Default 10.</summary>
     public int HeartbeatTicks { get; init; } = 10;
 

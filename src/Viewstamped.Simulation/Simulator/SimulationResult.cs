@@ -75,6 +75,9 @@ public sealed record SimulationResult
     /// <summary>Rotten newest batches, synced but not yet summarized, that a load after a crash cut as torn (an uncertain tail), over all replicas.</summary>
     public long RottenTailsCut { get; init; }
 
+    /// <summary>Newest synced batches the simulated disks lost whole at a power loss (lost writes), over all replicas.</summary>
+    public long LostNewestBatches { get; init; }
+
     /// <summary>Simulated ticks run.</summary>
     public ulong Ticks { get; init; }
 

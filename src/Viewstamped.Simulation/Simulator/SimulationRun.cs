@@ -31,6 +31,9 @@ public sealed class SimulationRun
 {
     private readonly SimulationOptions options;
     private readonly Prng faults;
+
+    /// <summary>Which replica crashes are of the process alone: a stream of its own, so the other draws of a seed stay as they were.</summary>
+    private readonly Prng processCrashes;
     private readonly TextWriter? trace;
     private readonly int f;
     private readonly ulong[] replicaRestartAt;
@@ -54,6 +57,7 @@ public sealed class SimulationRun
         var master = new Prng(options.Seed);
         var draws = new Prng(master.NextUInt64());
         faults = new Prng(master.NextUInt64());
+        processCrashes = new Prng(options.Seed ^ 0x9C0C_0000_0000_0031UL);
         var workloadPrng = new Prng(master.NextUInt64());
         var clusterSeed = master.NextUInt64();
         trace = options.Trace;
@@ -83,6 +87,10 @@ public sealed class SimulationRun
 
         // Disk faults are drawn last, so that a seed without them replays as it did before they existed.
         Faults = options.FaultMix is null ? FaultMix.DrawDisk(options.Faults, mix, draws) : mix;
+        if (options.LostWrites && Faults.Disk is { } disk)
+        {
+            Faults = Faults with { Disk = disk with { LostNewestBatches = true } };
+        }
 
         // Drawn after the faults for the same reason. A simulated entry is about a hundred bytes.
         CheckpointBytesInterval = options.CheckpointBytesInterval ?? Pick(draws, 0L, 500L, 2000L, 32L << 20);
@@ -248,12 +256,25 @@ public sealed class SimulationRun
         return Phase != SimulationPhase.Finished;
     }
 
-    /// <summary>Crashes replica <paramref name="index"/> now, if it runs (no budget applies to this call).</summary>
-    public void CrashReplica(int index)
+    /// <summary>
+    /// Crashes replica <paramref name="index"/> now, if it runs (no budget applies to this call): a power loss of
+    /// its machine, as every crash of <see cref="LosePower"/> is. With lost writes modelled
+    /// (<see cref="DiskFaults.LostNewestBatches"/>), half of such crashes (drawn from a stream of their own) are a
+    /// crash of the process alone, which keeps the page cache: after it the replica's tail is certain.
+    /// </summary>
+    public void CrashReplica(int index, bool powerLoss = false)
     {
         if (Cluster.IsUp(index))
         {
-            Cluster.Crash(index);
+            if (powerLoss || Cluster.Disk(index) is not { Faults.LostNewestBatches: true } || processCrashes.Chance(0.5))
+            {
+                Cluster.Crash(index);
+            }
+            else
+            {
+                Cluster.CrashProcess(index);
+            }
+
             crashes++;
             snapshots[index] = default;
             TraceEvent($"r{index}", "crash");
@@ -516,7 +537,7 @@ public sealed class SimulationRun
         powerLosses++;
         for (var i = 0; i < options.Replicas; i++)
         {
-            CrashReplica(i);
+            CrashReplica(i, powerLoss: true);
             var restartAt = Now + 1 + faults.Below((ulong)Math.Max(1, downTicksMax));
             replicaRestartAt[i] = replicaRestartAt[i] == 0 ? restartAt : Math.Min(replicaRestartAt[i], restartAt);
         }
@@ -695,6 +716,7 @@ public sealed class SimulationRun
         LatentCorruptions = Enumerable.Range(0, options.Replicas).Sum(i => Cluster.Disk(i)?.Statistics.LatentCorruptions ?? 0),
         EntriesRepaired = Cluster.EntriesRepaired,
         RottenTailsCut = Enumerable.Range(0, options.Replicas).Sum(i => Cluster.Disk(i)?.Statistics.RottenTailsCut ?? 0),
+        LostNewestBatches = Enumerable.Range(0, options.Replicas).Sum(i => Cluster.Disk(i)?.Statistics.LostNewestBatches ?? 0),
         Ticks = Now,
         HealedAt = HealedAt,
         LongestWaitAfterHeal = longestWait,

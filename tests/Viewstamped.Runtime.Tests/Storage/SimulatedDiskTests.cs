@@ -14,6 +14,8 @@ public sealed class SimulatedDiskTests
         MisdirectedSuperblockWriteProbability = 0.3,
     };
 
+    private static readonly DiskFaults LostWrites = DiskFaults.None with { LostNewestBatches = true };
+
     [Fact]
     public void Synced_data_survives_crashes_whatever_the_faults()
     {
@@ -228,6 +230,82 @@ public sealed class SimulatedDiskTests
         Assert.True(disk.IsDamaged);
         disk.Persist(Ready([Append(Entry(2, view: 2))], Hard(2, 2, 2)));
         Assert.False(disk.IsDamaged);
+    }
+
+    [Fact]
+    public void A_newest_batch_lost_whole_after_an_idle_ring_sync_leaves_an_uncertain_tail_and_a_damaged_disk()
+    {
+        var disk = new SimulatedDisk(new Prng(3), LostWrites);
+        disk.Persist(Ready([Append(Entry(1)), Append(Entry(2))], Hard(1, 1, 0)));
+        disk.SyncSummaries();
+        disk.Persist(Ready([Append(Entry(3)), Append(Entry(4))], Hard(1, 1, 2)));
+
+        // Acknowledged, then lost at the power loss along with its summary: the ring vouches exactly for what is left.
+        Assert.True(disk.LoseNewestBatch());
+        Assert.True(disk.IsDamaged);
+        disk.Crash();
+        var state = disk.Load();
+        Assert.Equal(new OpNumber(2), state.LogHead);
+        Assert.False(state.LogDamaged);
+        Assert.True(state.TailUncertain);
+        Assert.Equal(1, disk.Statistics.LostNewestBatches);
+
+        // Damaged until it holds op 4 again (a peer's log); a power loss cannot lose what the load already read.
+        Assert.True(disk.IsDamaged);
+        Assert.False(disk.LoseNewestBatch());
+        disk.Persist(Ready([Append(Entry(3, view: 2)), Append(Entry(4, view: 2))], Hard(2, 2, 4)));
+        Assert.False(disk.IsDamaged);
+    }
+
+    [Fact]
+    public void A_newest_batch_lost_whole_after_its_summary_was_synced_is_corruption()
+    {
+        var disk = new SimulatedDisk(new Prng(3), LostWrites);
+        disk.Persist(Ready([Append(Entry(1)), Append(Entry(2))], Hard(1, 1, 0)));
+        disk.Persist(Ready([Append(Entry(3))], Hard(1, 1, 2)));
+        disk.SyncSummaries();
+        Assert.True(disk.LoseNewestBatch());
+        disk.Crash();
+        var state = disk.Load();
+        Assert.True(disk.Health.LogCorrupt, string.Join("; ", disk.Health.Problems));
+        Assert.True(state.LogDamaged);
+        Assert.Equal(new OpNumber(2), state.LogHead);
+    }
+
+    [Fact]
+    public void After_a_power_loss_the_tail_is_uncertain_unless_the_disk_was_closed_cleanly_and_a_process_crash_keeps_it_certain()
+    {
+        var disk = new SimulatedDisk(new Prng(3), LostWrites);
+        Assert.False(disk.Load().TailUncertain);
+        disk.Persist(Ready([Append(Entry(1))], Hard(1, 1, 0)));
+        disk.SyncSummaries();
+
+        // The process dies mid-sync: the page cache keeps the batch, and within the boot nothing is doubted.
+        disk.Write(Ready([Append(Entry(2))], Hard(1, 1, 1)));
+        disk.BeginSync();
+        disk.CrashProcess();
+        var state = disk.Load();
+        Assert.False(state.TailUncertain);
+        Assert.Equal(new OpNumber(2), state.LogHead);
+
+        // A clean close vouches for the log's end across a power loss.
+        disk.Close();
+        disk.Crash();
+        Assert.False(disk.Load().TailUncertain);
+
+        // Written since, without a close: a batch lost whole would not show, so the tail is uncertain.
+        disk.Persist(Ready([Append(Entry(3))], Hard(1, 1, 2)));
+        disk.SyncSummaries();
+        disk.Crash();
+        state = disk.Load();
+        Assert.True(state.TailUncertain);
+        Assert.Equal(new OpNumber(3), state.LogHead);
+
+        // A disk that cannot lose a synced batch has nothing to doubt.
+        var faithful = new SimulatedDisk(new Prng(3), DiskFaults.None);
+        faithful.Persist(Ready([Append(Entry(1))], Hard(1, 1, 0)));
+        faithful.Crash();
+        Assert.False(faithful.Load().TailUncertain);
     }
 
     [Fact]
