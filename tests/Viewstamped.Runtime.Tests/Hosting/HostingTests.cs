@@ -106,6 +106,10 @@ public class HostingTests
 
                 await app.StopAsync();
             }
+
+            // Stopping the host closed its storage cleanly, so even after a reboot (another boot id) its tail is certain.
+            using var reopened = FileStorage.Open(directory, 99, new ReplicaIndex(0), new FileStorageOptions { BootId = Guid.NewGuid() });
+            Assert.False(reopened.Load().TailUncertain, reopened.Health.ToString());
         }
         finally
         {
