@@ -11,6 +11,26 @@ public sealed class StoreTests
     private const int Keys = 3_000;
 
     [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(5)]
+    public void Live_keys_come_in_byte_order_whether_or_not_every_key_shares_the_prefix_most_do(int outliers)
+    {
+        // Most keys share a long prefix; the outliers (shorter, a prefix of the others, empty, or
+        // diverging early) are likely missed by the sample that guesses the shared prefix.
+        var names = Enumerable.Range(0, 5_000).Select(i => $"tenant:0042:user:{i * 7919 % 100_000:D6}").ToList();
+        names.AddRange(new[] { "tenant:0042:", "", "tenant:1", "a", "tenant:0042:user:" }.Take(outliers));
+        var store = new Store();
+        foreach (var name in names)
+        {
+            store.Put(Store.None, Encoding.ASCII.GetBytes(name), "v"u8, null);
+        }
+
+        var listed = store.LiveInKeyOrder().ToArray().Select(handle => Encoding.ASCII.GetString(store.Key(handle))).ToList();
+        Assert.Equal(names.Order(StringComparer.Ordinal), listed);
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]

@@ -498,48 +498,41 @@ internal sealed class Store
     /// <remarks>
     /// Comparing keys in the slabs costs a cache miss per key, so the sort first orders the eight
     /// bytes that follow the prefix all keys share (zero-padded, big-endian: different ones order
-    /// as the keys do), then compares whole keys only within runs of equal ones.
+    /// as the keys do), then compares whole keys only within runs of equal ones. Those bytes are read
+    /// in the same pass that finds the live records, after the prefix a sample of them shares; only
+    /// if some key turns out not to share it are they read again, after the shorter one.
     /// </remarks>
     public ReadOnlySpan<int> LiveInKeyOrder()
     {
         // A frozen store's index is the list of its records already: it is filtered and sorted in place.
         var live = isFrozenView ? handles : new int[count];
-        var at = 0;
-        var common = None;
-        ReadOnlySpan<byte> first = default;
-        foreach (var handle in handles.AsSpan(0, isFrozenView ? count : handles.Length))
-        {
-            if (handle != None && !IsExpired(handle))
-            {
-                live[at++] = handle;
-                var key = Key(handle);
-                if (common == None)
-                {
-                    first = key;
-                    common = key.Length;
-                }
-                else
-                {
-                    common = Math.Min(common, key.CommonPrefixLength(first));
-                }
-            }
-        }
-
-        var length = at;
-        var prefixes = this.prefixes is { } spare && spare.Length >= length ? spare : new ulong[length + (length / 16)];
+        var prefixes = this.prefixes is { } spare && spare.Length >= count ? spare : new ulong[count + (count / 16)];
         if (isFrozenView)
         {
             this.prefixes = prefixes;
         }
 
-        Span<byte> padded = stackalloc byte[8];
-        for (var i = 0; i < length; i++)
+        var slots = handles.AsSpan(0, isFrozenView ? count : handles.Length);
+        var (guess, first) = SharedPrefixOfSample(slots);
+        var shared = guess;
+        var length = 0;
+        foreach (var handle in slots)
         {
-            var key = Key(live[i]);
-            var rest = key[Math.Min(common, key.Length)..];
-            padded.Clear();
-            rest[..Math.Min(8, rest.Length)].CopyTo(padded);
-            prefixes[i] = BinaryPrimitives.ReadUInt64BigEndian(padded);
+            if (handle != None && !IsExpired(handle))
+            {
+                var key = Key(handle);
+                shared = Math.Min(shared, key.CommonPrefixLength(first));
+                live[length] = handle;
+                prefixes[length++] = BytesAfter(key, guess);
+            }
+        }
+
+        if (shared < guess)
+        {
+            for (var i = 0; i < length; i++)
+            {
+                prefixes[i] = BytesAfter(Key(live[i]), shared);
+            }
         }
 
         Array.Sort(prefixes, live, 0, length);
@@ -561,6 +554,49 @@ internal sealed class Store
         }
 
         return live.AsSpan(0, length);
+    }
+
+    /// <summary>The prefix the first (up to) 64 live keys share, and the first of them.</summary>
+    private (int Shared, byte[] First) SharedPrefixOfSample(ReadOnlySpan<int> slots)
+    {
+        byte[]? first = null;
+        var shared = 0;
+        var sampled = 0;
+        foreach (var handle in slots)
+        {
+            if (handle == None || IsExpired(handle))
+            {
+                continue;
+            }
+
+            var key = Key(handle);
+            if (first is null)
+            {
+                first = key.ToArray();
+                shared = first.Length;
+            }
+            else
+            {
+                shared = Math.Min(shared, key.CommonPrefixLength(first));
+            }
+
+            if (++sampled == 64)
+            {
+                break;
+            }
+        }
+
+        return (shared, first ?? []);
+    }
+
+    /// <summary>The eight bytes of <paramref name="key"/> after its first <paramref name="skip"/>, zero-padded, big-endian.</summary>
+    private static ulong BytesAfter(ReadOnlySpan<byte> key, int skip)
+    {
+        Span<byte> padded = stackalloc byte[8];
+        padded.Clear();
+        var rest = key[Math.Min(skip, key.Length)..];
+        rest[..Math.Min(8, rest.Length)].CopyTo(padded);
+        return BinaryPrimitives.ReadUInt64BigEndian(padded);
     }
 
     /// <summary>
