@@ -99,6 +99,9 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// <summary>Durable, like the file storage's boot id: the boot in which the first batch after the last load went to the device.</summary>
     private int bootOfLastWrite;
 
+    /// <summary>What every completed sync before the newest one made durable, as the memory storage holds it.</summary>
+    private DurableState? beforeNewestBatch;
+
     /// <summary>Where the newest synced batch starts in <see cref="blocks"/>, while a power loss may still find it lost whole; -1 otherwise.</summary>
     private int newestBatchStart = -1;
 
@@ -313,6 +316,7 @@ public sealed class SimulatedDisk : IReplicaStorage
             // The batch is durable: only now may the ring say so (volatile until the ring is synced).
             pendingSummarySeq = nextSeq - 1;
             newestBatchStart = blocks.Count;
+            beforeNewestBatch = shadow.Load();
         }
 
         blocks.AddRange(inFlight);
@@ -342,6 +346,12 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// simulator's checker, which holds the disk to that; call it after a crash, before loading.
     /// </summary>
     public DurableState SyncedLog() => shadow.Load();
+
+    /// <summary>
+    /// The log <see cref="SyncedLog"/> held before the newest batch's sync completed: what a load that cut that
+    /// whole batch (rotten or lost before its summary was durable) returns. For the simulator's checker, before loading.
+    /// </summary>
+    public DurableState SyncedLogBeforeNewestBatch() => beforeNewestBatch ?? shadow.Load();
 
     /// <summary>
     /// Syncs the batch ring, as the file storage does once its log has been idle for a moment: the
