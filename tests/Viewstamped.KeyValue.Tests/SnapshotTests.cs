@@ -121,6 +121,34 @@ public sealed class SnapshotTests
         Assert.Throws<InvalidOperationException>(store.Release);
     }
 
+    [Fact]
+    public void Successive_snapshots_write_their_own_states_when_the_store_grows_and_shrinks_between_them()
+    {
+        // Each freeze reuses the record list and sort keys of the last one written: a larger store
+        // needs larger ones, a smaller one uses part of them, and one never written hands back nothing.
+        var kv = Populated();
+        for (var round = 0; round < 4; round++)
+        {
+            var expected = kv.Service.WriteCheckpoint();
+            var snapshot = kv.Service.TakeSnapshot();
+            ChangeEverything(kv);
+            var written = new ArrayBufferWriter<byte>();
+            if (round != 2)
+            {
+                snapshot.WriteTo(written);
+                Assert.Equal(expected, written.WrittenSpan.ToArray());
+            }
+
+            snapshot.Dispose();
+            for (var i = 0; i < (round == 0 ? 5_000 : 0); i++)
+            {
+                kv.Run($"SET more:{i} {i}");
+            }
+
+            kv.Run(round == 1 ? "DEL " + string.Join(' ', Enumerable.Range(0, 9_000).Select(i => $"key:{i:D8}")) : "SET tick 1");
+        }
+    }
+
     /// <summary>Enough keys for several slabs, some expiring, one grown by APPEND, one large.</summary>
     private static Kv Populated()
     {

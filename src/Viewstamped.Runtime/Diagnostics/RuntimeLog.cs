@@ -58,4 +58,7 @@ internal static partial class RuntimeLog
 
     [LoggerMessage(EventId = 18, Level = LogLevel.Information, Message = "Replica {Replica} wrote the checkpoint at op {Op} ({Bytes} bytes) beside the loop in {Milliseconds:0} ms")]
     public static partial void CheckpointWritten(ILogger logger, int replica, ulong op, long bytes, double milliseconds);
+
+    [LoggerMessage(EventId = 19, Level = LogLevel.Debug, Message = "Replica {Replica} asked for a background collection after the checkpoint at op {Op} ({Bytes} bytes) let go of the log before it")]
+    public static partial void CollectionRequested(ILogger logger, int replica, ulong op, long bytes);
 }

@@ -74,6 +74,9 @@ public sealed class ReplicaHost : IAsyncDisposable
     private SendAhead? sendAhead;
     private Task<Checkpoint>? checkpointWriting;
     private long checkpointStarted;
+
+    /// <summary>When <see cref="CollectAfterLargeCheckpoint"/> last asked for a collection (0: never).</summary>
+    private long collectionRequested;
     private long batchStarted;
     private ReplicaHostStatus? status;
     private long pendingTicks;
@@ -524,6 +527,27 @@ public sealed class ReplicaHost : IAsyncDisposable
         var (op, bytes, took) = (checkpoint.Op.Value, checkpoint.State.Length, time.GetElapsedTime(checkpointStarted));
         RuntimeLog.CheckpointWritten(logger, options.Replica, op, bytes, took.TotalMilliseconds);
         replica!.CheckpointWritten(checkpoint);
+        CollectAfterLargeCheckpoint(op, bytes);
+    }
+
+    /// <summary>
+    /// A large checkpoint, once handed back, lets go of the log before it: entries that lived long enough
+    /// to reach the collector's oldest generation, tens of MB under load, which the collector would
+    /// otherwise keep (and keep memory committed for) until its own budget for that generation runs out.
+    /// So the host asks for a background full collection then, at most once a second: it runs beside the
+    /// loop, and marking is cheap because a large state is held in few large arrays.
+    /// </summary>
+    private void CollectAfterLargeCheckpoint(ulong op, long bytes)
+    {
+        var threshold = options.CollectAfterCheckpointBytes;
+        if (threshold == 0 || bytes < threshold || (collectionRequested != 0 && time.GetElapsedTime(collectionRequested) < TimeSpan.FromSeconds(1)))
+        {
+            return;
+        }
+
+        collectionRequested = time.GetTimestamp();
+        RuntimeLog.CollectionRequested(logger, options.Replica, op, bytes);
+        GC.Collect(2, GCCollectionMode.Forced, blocking: false);
     }
 
     private void SendAheadOfDurability()

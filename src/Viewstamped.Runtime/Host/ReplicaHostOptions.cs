@@ -82,6 +82,15 @@ public sealed class ReplicaHostOptions
     /// </summary>
     public long CheckpointBytesInterval { get; set; } = 32 << 20;
 
+    /// <summary>
+    /// After a checkpoint of at least this many bytes is written and the log before it compacted, the host
+    /// asks the garbage collector for a background full collection (at most once a second), so the
+    /// entries let go return their memory then rather than when the collector's budget for its oldest
+    /// generation runs out. 0: never. Default 16 MiB. With background collection disabled in the
+    /// runtime's settings, that collection blocks the process instead.
+    /// </summary>
+    public long CollectAfterCheckpointBytes { get; set; } = 16 << 20;
+
     /// <summary>Entries kept before a checkpoint; see <see cref="ReplicaOptions.LogSuffix"/>. Default 256.</summary>
     public ulong LogSuffix { get; set; } = 256;
 
@@ -192,6 +201,11 @@ public sealed class ReplicaHostOptions
         if (MessageSizeMax is < 64 * 1024 or > WireLayout.MessageSizeMaxLimit)
         {
             errors.Add($"MessageSizeMax must be 64 KiB to 1 GiB, not {MessageSizeMax}");
+        }
+
+        if (CollectAfterCheckpointBytes < 0)
+        {
+            errors.Add($"CollectAfterCheckpointBytes must be 0 (never) or more, not {CollectAfterCheckpointBytes}");
         }
 
         Positive(errors, InboxCapacity, nameof(InboxCapacity));

@@ -55,9 +55,47 @@ public class CheckpointBesideLoopTests
         Assert.True(restarted.LogStart.Value > 1, "the log before the checkpoint was compacted");
     }
 
-    private static ReplicaHostOptions Options(string endpoint)
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(0, false)]
+    [InlineData(1 << 20, false)]
+    public async Task A_checkpoint_as_large_as_the_threshold_asks_for_a_background_collection_and_none_when_off_or_smaller(long threshold, bool expected)
     {
-        var options = new ReplicaHostOptions { Cluster = Cluster, Replica = 0, CheckpointInterval = 8, LogSuffix = 2 };
+        var endpoint = Ports.FreeEndpoints(1)[0];
+        var path = StorageTestData.TemporaryDirectory("checkpoint-collect");
+        FileStorage.Format(path, new StorageIdentity(Cluster, new ReplicaIndex(0), [endpoint]));
+        var logs = new CapturingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
+        using var storage = FileStorage.Open(path, Cluster, new ReplicaIndex(0));
+        var options = Options(endpoint, collectAfterCheckpointBytes: threshold);
+        await using var host = new ReplicaHost(options, new SnapshottingAdder(), storage, loggers);
+        await host.StartAsync();
+        await using (var client = Client(endpoint, loggers))
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                await client.InvokeAsync(Adder.Encode(1));
+            }
+        }
+
+        using var cts = new CancellationTokenSource(Bounded.Short);
+        await host.WaitForStatusAsync(s => s.CheckpointOp.Value >= 16, cts.Token);
+        await host.StopAsync();
+
+        Assert.True(logs.Contains("beside the loop in"), logs.Dump());
+        Assert.Equal(expected, logs.Contains("asked for a background collection after the checkpoint"));
+    }
+
+    private static ReplicaHostOptions Options(string endpoint, long collectAfterCheckpointBytes = 16 << 20)
+    {
+        var options = new ReplicaHostOptions
+        {
+            Cluster = Cluster,
+            Replica = 0,
+            CheckpointInterval = 8,
+            LogSuffix = 2,
+            CollectAfterCheckpointBytes = collectAfterCheckpointBytes,
+        };
         options.Replicas.Add(endpoint);
         return options;
     }

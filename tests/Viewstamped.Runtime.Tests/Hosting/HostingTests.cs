@@ -77,6 +77,13 @@ public class HostingTests
     }
 
     [Fact]
+    public void A_negative_collection_threshold_is_refused_by_name()
+    {
+        var options = new ReplicaHostOptions { CollectAfterCheckpointBytes = -1, Replicas = { "127.0.0.1:7000" } };
+        Assert.Contains(options.Validate(), e => e.Contains("CollectAfterCheckpointBytes", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_data_directory_supplies_the_identity_and_keeps_the_state_across_restarts()
     {
         var endpoint = Ports.FreeEndpoints(1)[0];
