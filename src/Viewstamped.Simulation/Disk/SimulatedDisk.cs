@@ -123,9 +123,10 @@ public sealed class SimulatedDisk : IReplicaStorage
 
     /// <summary>
     /// Set when a load cut a rotten newest batch as torn (<see cref="DiskStatistics.RottenTailsCut"/>), or found the
-    /// newest batch lost whole with nothing durable vouching for it: the head of the log the disk had made durable. The disk lost acknowledged data that only the uncertain tail flag reports, and
-    /// counts as damaged until it holds every op up to here again, in its log or a checkpoint (installing a peer's
-    /// log clears the flag sooner, while what precedes that log may still be on its way by state transfer).
+    /// newest batch lost whole with nothing durable vouching for it: the head of the log the disk had made durable.
+    /// The disk lost acknowledged data that only the uncertain tail flag reports, and counts as damaged until it
+    /// holds every op up to here again, in its log or a checkpoint (installing a peer's log clears the flag sooner,
+    /// while what precedes that log may still be on its way by state transfer).
     /// </summary>
     private OpNumber? rottenTailHead;
     private long compactions;
@@ -388,8 +389,9 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// <summary>
     /// The replica's process dies while its machine runs on: the page cache keeps everything the process wrote,
     /// so the batch being synced lands whole (its sync's messages never leave) and the summaries written vouch
-    /// for their batches as if synced. Readies written during a sync were still in the process and are lost. <see cref="Load"/> then
-    /// needs to doubt no tail: within the boot, the summaries vouch for every batch whose sync completed.
+    /// for their batches as if synced. Readies written during a sync were still in the process and are lost.
+    /// <see cref="Load"/> then needs to doubt no tail: within the boot, the summaries vouch for every batch whose
+    /// sync completed.
     /// </summary>
     public void CrashProcess()
     {
