@@ -232,11 +232,11 @@ public sealed partial class Replica
     /// committed before L, so an op past M could only have been committed in L, by a quorum of replicas
     /// in L; a certain sender in L would hold it, and a sender with an older log view never acknowledged
     /// anything in L. Only the uncertain senders in L may have.</item>
-    /// <item>Else, when every replica has answered (a damaged one with <see cref="DoViewChange.LogDamaged"/>)
-    /// and no older log goes past M, the best log overall: an op past M would have to be lost on every
-    /// replica of the quorum that acknowledged it, more than the f disks the fault model lets lose
-    /// acknowledged data at a time. This is what starts a view after a power cut of the whole cluster,
-    /// where most replicas find a torn tail.</item>
+    /// <item>Else, when every replica has answered (a damaged one with <see cref="DoViewChange.LogDamaged"/>),
+    /// the best log overall: an op past M would have to be lost on every replica of the quorum that
+    /// acknowledged it, more than the f disks the fault model lets lose acknowledged data at a time. This is
+    /// what starts a view after a power cut of the whole cluster, where most replicas find a torn tail.
+    /// When an older log goes past M, that log extended by what chains onto it (<see cref="ExtendByChain"/>).</item>
     /// </list>
     /// Also, when f senders answered with <see cref="DoViewChange.LogDamaged"/>, the best log overall: those f
     /// disks are the most the fault model lets lose acknowledged entries at a time, so no uncertain tail
@@ -293,7 +293,109 @@ public sealed partial class Replica
             return nacks >= quorum || everyone ? best : null;
         }
 
-        return everyone && !olderLogGoesFurther ? best : null;
+        if (!everyone)
+        {
+            return null;
+        }
+
+        return olderLogGoesFurther ? ExtendByChain(best) : best;
+    }
+
+    /// <summary>
+    /// Rule 3 when every replica has answered and some older log goes past the best log's head M: the best
+    /// log, extended one op at a time by the entry that chains onto the last one (its parent checksum names
+    /// it), taken from the sender with the largest log view that holds such an entry. An op committed past M
+    /// was committed in an older view (a quorum in L that lost it would leave no intact copy), so every op
+    /// up to it was committed too and chains the same in every log that holds it; the sender with the
+    /// largest log view holding the next one holds the committed one. Entries that do not chain were never
+    /// committed and are dropped. Null (wait) when the entry at M is not at hand to chain onto, or when a
+    /// sender's commit number goes past what chained (its committed entries were not all sent).
+    /// </summary>
+    private DoViewChange? ExtendByChain(DoViewChange best)
+    {
+        if (EntryAt(best.Op, best.LogView) is not { } tip)
+        {
+            return null;
+        }
+
+        var entries = new List<LogEntry>(best.Entries);
+        var parent = tip.Checksum();
+        while (NextInChain(tip.Op.Next, parent) is { } next)
+        {
+            if (next.Parent == 0)
+            {
+                // A primary that prepared an entry without holding its predecessor names none: whether it
+                // chains cannot be told, so it may be a committed op, and the primary waits.
+                return null;
+            }
+
+            entries.Add(next);
+            tip = next;
+            parent = next.Checksum();
+        }
+
+        foreach (var candidate in doViewChanges.Values)
+        {
+            if (candidate.CommitNumber > tip.Op)
+            {
+                return null;
+            }
+        }
+
+        return tip.Op == best.Op ? best : best with { Op = tip.Op, Entries = [.. entries] };
+    }
+
+    /// <summary>
+    /// The entry at <paramref name="op"/> in a log of <paramref name="logView"/> (they agree on it): ours, if
+    /// our log is one and holds it (a DoViewChange carries only the committed entries its budget allows),
+    /// else one a DoViewChange of that log view carries.
+    /// </summary>
+    private LogEntry? EntryAt(OpNumber op, View logView)
+    {
+        if (LogView == logView && log.Contains(op))
+        {
+            return log.Get(op);
+        }
+
+        foreach (var candidate in doViewChanges.Values)
+        {
+            if (candidate.LogView == logView && Carried(candidate, op) is { } entry)
+            {
+                return entry;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The entry at <paramref name="op"/> whose parent is <paramref name="parent"/>, from the sender with the largest log view that carries one.</summary>
+    private LogEntry? NextInChain(OpNumber op, ulong parent)
+    {
+        LogEntry? next = null;
+        var from = default(View);
+        foreach (var candidate in doViewChanges.Values)
+        {
+            if (Carried(candidate, op) is { } entry && (entry.Parent == parent || entry.Parent == 0) && (next is null || candidate.LogView > from))
+            {
+                next = entry;
+                from = candidate.LogView;
+            }
+        }
+
+        return next;
+    }
+
+    /// <summary>The entry at <paramref name="op"/> among those <paramref name="doViewChange"/> carries, if any.</summary>
+    private static LogEntry? Carried(DoViewChange doViewChange, OpNumber op)
+    {
+        var entries = doViewChange.Entries;
+        if (entries.Length == 0 || op < entries[0].Op || op > entries[^1].Op)
+        {
+            return null;
+        }
+
+        var entry = entries[(int)(op.Value - entries[0].Op.Value)];
+        return entry.Op == op ? entry : null;
     }
 
     private bool Uncertain(DoViewChange doViewChange) => doViewChange.TailUncertain && !Mutated(Mutation.TrustUncertainTail);

@@ -407,10 +407,11 @@ public sealed class Cluster
     {
         Invariant.That(replicas[index] is null, "restart a crashed replica");
         var synced = disks[index]?.SyncedLog();
+        var beforeNewestBatch = crashedUnvouched[index] ? disks[index]!.SyncedLogBeforeNewestBatch() : null;
         var durable = storages[index].Load();
         if (synced is not null)
         {
-            Checker.ReadBack(index, synced, durable, crashedUnvouched[index]);
+            Checker.ReadBack(index, synced, durable, beforeNewestBatch);
         }
 
         Checker.Restarting(index, disks[index] is null ? null : durable);

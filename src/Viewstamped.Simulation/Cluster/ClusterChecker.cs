@@ -130,18 +130,19 @@ public sealed class ClusterChecker
     /// <summary>
     /// Replica <paramref name="index"/>'s disk read back <paramref name="loaded"/> after a crash, having made
     /// <paramref name="synced"/> durable before it. Unless the disk reports damage (<see cref="DurableState.LogDamaged"/>,
-    /// which keeps the replica from voting until it repairs from its peers) or, when <paramref name="newestBatchUnvouched"/>
-    /// (its newest synced batch had no durable summary at the crash), an uncertain tail
-    /// (<see cref="DurableState.TailUncertain"/>, which its DoViewChange carries), it must return exactly the
-    /// log it made durable: an entry it drops silently may be one the replica acknowledged, and a quorum
-    /// that counts on it could lose a committed op. Cutting a rotten, durable batch as if it were a torn
-    /// write is such a drop.
+    /// which keeps the replica from voting until it repairs from its peers), it must return exactly the log it
+    /// made durable: an entry it drops silently may be one the replica acknowledged, and a quorum that counts
+    /// on it could lose a committed op. Cutting a rotten, durable batch as if it were a torn write is such a
+    /// drop. One cut is allowed: when its newest synced batch had no durable summary at the crash
+    /// (<paramref name="beforeNewestBatch"/> is then what the disk held before that batch), it may come back
+    /// without that whole batch (rotten, or lost whole), provided it reports an uncertain tail
+    /// (<see cref="DurableState.TailUncertain"/>, which its DoViewChange carries).
     /// </summary>
-    public void ReadBack(int index, DurableState synced, DurableState loaded, bool newestBatchUnvouched)
+    public void ReadBack(int index, DurableState synced, DurableState loaded, DurableState? beforeNewestBatch)
     {
         ArgumentNullException.ThrowIfNull(synced);
         ArgumentNullException.ThrowIfNull(loaded);
-        if (loaded.LogDamaged || (newestBatchUnvouched && loaded.TailUncertain))
+        if (loaded.LogDamaged || (beforeNewestBatch is not null && loaded.TailUncertain && !Loses(beforeNewestBatch, loaded, out _)))
         {
             // Reported: a damaged log keeps the replica from voting, and an uncertain tail makes its
             // DoViewChange say so, so that the new primary counts on it for nothing past its head. Only a
@@ -149,6 +150,18 @@ public sealed class ClusterChecker
             return;
         }
 
+        if (Loses(synced, loaded, out var lost))
+        {
+            var where = lost is null ? string.Empty : $"; op {lost.Op.Value} is missing or different";
+            throw new SafetyViolationException(
+                $"r{index}'s disk read back a log ending at op {loaded.LogHead.Value} ({loaded.Entries.Count} entries) without reporting damage, "
+                + $"but it had made a log ending at op {synced.LogHead.Value} ({synced.Entries.Count} entries) durable{where}: entries it may have acknowledged were lost silently");
+        }
+    }
+
+    /// <summary>True when <paramref name="loaded"/> is not the log of <paramref name="synced"/>: <paramref name="lost"/> is then the first entry missing or different (null when only the head differs).</summary>
+    private static bool Loses(DurableState synced, DurableState loaded, out LogEntry? lost)
+    {
         // Compaction may leave more or fewer entries below the checkpoint (the checkpoint covers them);
         // every entry above it that a sync made durable must come back unchanged.
         var floor = loaded.Checkpoint?.Op ?? OpNumber.Zero;
@@ -158,7 +171,7 @@ public sealed class ClusterChecker
             byOp[entry.Op.Value] = entry.Checksum();
         }
 
-        LogEntry? lost = null;
+        lost = null;
         foreach (var entry in synced.Entries)
         {
             if (entry.Op > floor && (!byOp.TryGetValue(entry.Op.Value, out var checksum) || checksum != entry.Checksum()))
@@ -168,13 +181,7 @@ public sealed class ClusterChecker
             }
         }
 
-        if (lost is not null || loaded.LogHead != synced.LogHead)
-        {
-            var where = lost is null ? string.Empty : $"; op {lost.Op.Value} is missing or different";
-            throw new SafetyViolationException(
-                $"r{index}'s disk read back a log ending at op {loaded.LogHead.Value} ({loaded.Entries.Count} entries) without reporting damage, "
-                + $"but it had made a log ending at op {synced.LogHead.Value} ({synced.Entries.Count} entries) durable{where}: entries it may have acknowledged were lost silently");
-        }
+        return lost is not null || loaded.LogHead != synced.LogHead;
     }
 
     /// <summary>

@@ -99,6 +99,9 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// <summary>Durable, like the file storage's boot id: the boot in which the first batch after the last load went to the device.</summary>
     private int bootOfLastWrite;
 
+    /// <summary>What every completed sync before the newest one made durable, as the memory storage holds it.</summary>
+    private DurableState? beforeNewestBatch;
+
     /// <summary>Where the newest synced batch starts in <see cref="blocks"/>, while a power loss may still find it lost whole; -1 otherwise.</summary>
     private int newestBatchStart = -1;
 
@@ -120,9 +123,10 @@ public sealed class SimulatedDisk : IReplicaStorage
 
     /// <summary>
     /// Set when a load cut a rotten newest batch as torn (<see cref="DiskStatistics.RottenTailsCut"/>), or found the
-    /// newest batch lost whole with nothing durable vouching for it: the head of the log the disk had made durable. The disk lost acknowledged data that only the uncertain tail flag reports, and
-    /// counts as damaged until it holds every op up to here again, in its log or a checkpoint (installing a peer's
-    /// log clears the flag sooner, while what precedes that log may still be on its way by state transfer).
+    /// newest batch lost whole with nothing durable vouching for it: the head of the log the disk had made durable.
+    /// The disk lost acknowledged data that only the uncertain tail flag reports, and counts as damaged until it
+    /// holds every op up to here again, in its log or a checkpoint (installing a peer's log clears the flag sooner,
+    /// while what precedes that log may still be on its way by state transfer).
     /// </summary>
     private OpNumber? rottenTailHead;
     private long compactions;
@@ -313,6 +317,7 @@ public sealed class SimulatedDisk : IReplicaStorage
             // The batch is durable: only now may the ring say so (volatile until the ring is synced).
             pendingSummarySeq = nextSeq - 1;
             newestBatchStart = blocks.Count;
+            beforeNewestBatch = shadow.Load();
         }
 
         blocks.AddRange(inFlight);
@@ -342,6 +347,12 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// simulator's checker, which holds the disk to that; call it after a crash, before loading.
     /// </summary>
     public DurableState SyncedLog() => shadow.Load();
+
+    /// <summary>
+    /// The log <see cref="SyncedLog"/> held before the newest batch's sync completed: what a load that cut that
+    /// whole batch (rotten or lost before its summary was durable) returns. For the simulator's checker, before loading.
+    /// </summary>
+    public DurableState SyncedLogBeforeNewestBatch() => beforeNewestBatch ?? shadow.Load();
 
     /// <summary>
     /// Syncs the batch ring, as the file storage does once its log has been idle for a moment: the
@@ -378,8 +389,9 @@ public sealed class SimulatedDisk : IReplicaStorage
     /// <summary>
     /// The replica's process dies while its machine runs on: the page cache keeps everything the process wrote,
     /// so the batch being synced lands whole (its sync's messages never leave) and the summaries written vouch
-    /// for their batches as if synced. Readies written during a sync were still in the process and are lost. <see cref="Load"/> then
-    /// needs to doubt no tail: within the boot, the summaries vouch for every batch whose sync completed.
+    /// for their batches as if synced. Readies written during a sync were still in the process and are lost.
+    /// <see cref="Load"/> then needs to doubt no tail: within the boot, the summaries vouch for every batch whose
+    /// sync completed.
     /// </summary>
     public void CrashProcess()
     {

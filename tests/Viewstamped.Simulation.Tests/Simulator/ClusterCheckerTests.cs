@@ -1,3 +1,4 @@
+using Viewstamped.Messages;
 using Viewstamped.Simulation.Workload;
 
 namespace Viewstamped.Simulation.Tests.Vopr;
@@ -64,6 +65,35 @@ public class ClusterCheckerTests
 
         Assert.True(result.Passed, result.Message);
         Assert.True(result.OpsCommitted >= result.RequestsCompleted);
+    }
+
+    [Fact]
+    public void A_read_back_may_drop_only_an_unvouched_newest_batch_and_only_with_an_uncertain_tail()
+    {
+        var checker = new ClusterChecker(3);
+        var synced = Log(4);
+        var beforeNewestBatch = Log(2); // the newest batch appended ops 3 and 4
+        checker.ReadBack(0, synced, synced, beforeNewestBatch);
+        checker.ReadBack(0, synced, Log(2) with { TailUncertain = true }, beforeNewestBatch);
+        checker.ReadBack(0, synced, Log(1) with { LogDamaged = true }, beforeNewestBatch);
+
+        // Cut without saying so, cut past the newest batch, or cut when a durable summary vouched for it.
+        Assert.Throws<SafetyViolationException>(() => checker.ReadBack(0, synced, Log(2), beforeNewestBatch));
+        Assert.Throws<SafetyViolationException>(() => checker.ReadBack(0, synced, Log(1) with { TailUncertain = true }, beforeNewestBatch));
+        var violation = Assert.Throws<SafetyViolationException>(() => checker.ReadBack(0, synced, Log(2) with { TailUncertain = true }, null));
+        Assert.Contains("op 3 is missing", violation.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A durable log of ops 1 to <paramref name="head"/>.</summary>
+    private static DurableState Log(ulong head)
+    {
+        var entries = new List<LogEntry>();
+        for (var op = 1UL; op <= head; op++)
+        {
+            entries.Add(new LogEntry(new OpNumber(op), new View(1), EntryKind.Operation, new ClientId(1), op, [(byte)op], []));
+        }
+
+        return new DurableState(new HardState(new View(1), new View(1), OpNumber.Zero), null, entries, new OpNumber(head));
     }
 
     private sealed class SaltedService(ulong salt) : ICheckpointingService, IAuditedService

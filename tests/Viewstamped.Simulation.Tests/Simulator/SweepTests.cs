@@ -47,6 +47,36 @@ public class SweepTests(ITestOutputHelper output)
         AssertAllPassed(results);
     }
 
+    /// <summary>Lost writes make every replica that lost power uncertain of its tail (docs/protocol.md, "Uncertain tails").</summary>
+    [Theory]
+    [InlineData(FaultProfile.All, 3)]
+    [InlineData(FaultProfile.All, 5)]
+    [InlineData(FaultProfile.Disk, 3)]
+    [InlineData(FaultProfile.Swarm, 3)]
+    public void Every_disk_profile_passes_with_lost_writes(FaultProfile faults, int replicas)
+    {
+        var results = Sweep(new SimulationOptions { Faults = faults, Replicas = replicas, RequestsPerClient = 80, LostWrites = true }, firstSeed: 4_000, count: 40);
+        AssertAllPassed(results);
+    }
+
+    /// <summary>
+    /// Every replica uncertain and an older log past the best log's head: these view changes waited for a
+    /// certain replica that could never appear, until the primary extended the log by what chains onto it.
+    /// </summary>
+    [Theory]
+    [InlineData(34UL)]
+    [InlineData(37UL)]
+    [InlineData(44UL)]
+    [InlineData(94UL)]
+    [InlineData(103UL)]
+    [InlineData(966UL)]
+    [InlineData(1179UL)]
+    public void View_changes_with_every_tail_uncertain_and_an_older_log_further_end(ulong seed)
+    {
+        var result = Simulator.Run(new SimulationOptions { Faults = FaultProfile.All, LostWrites = true, Seed = seed });
+        Assert.True(result.Passed, $"seed {seed}: {result.Failure}: {result.Message}");
+    }
+
     [Fact]
     public void Many_clients_and_a_small_log_pass()
     {

@@ -143,11 +143,68 @@ public class UncertainTailTests
         Assert.Equal(new OpNumber(5), primary.SentOf<StartView>().First().Op);
     }
 
-    private static MemoryStorage Restarted(int head, bool tailUncertain, int logView = 0)
+    [Fact]
+    public void With_every_tail_uncertain_an_older_log_that_chains_past_the_head_extends_the_log_and_one_that_does_not_is_dropped()
+    {
+        // Replicas 1 and 2 installed ops 1 to 5 in view 1 and lost whatever followed; replica 0's log of view 0
+        // goes to op 7. An op committed past op 5 would have been committed before view 1, with every op before
+        // it, so it would chain onto op 5 as view 1 holds it: ops 6 and 7 do, and are kept.
+        var primary = PrimaryOfViewTwo(Chain(5));
+        primary.Step(new DoViewChange(new View(1), new OpNumber(5), new OpNumber(2), Chain(5)) { Header = From(1, 2), TailUncertain = true });
+        primary.Step(new DoViewChange(new View(0), new OpNumber(7), new OpNumber(2), Chain(7)) { Header = From(0, 2), TailUncertain = true });
+        Assert.Equal(ReplicaStatus.Normal, primary.Replica.Status);
+        var startView = primary.SentOf<StartView>().First();
+        Assert.Equal(new OpNumber(7), startView.Op);
+        Assert.Equal(Chain(7)[6].Checksum(), startView.Entries.Single(e => e.Op == new OpNumber(7)).Checksum());
+
+        // Replica 0's op 5 is not view 1's (view 1 replaced it): its ops 6 and 7 were never committed.
+        var other = PrimaryOfViewTwo(Chain(5));
+        other.Step(new DoViewChange(new View(1), new OpNumber(5), new OpNumber(2), Chain(5)) { Header = From(1, 2), TailUncertain = true });
+        other.Step(new DoViewChange(new View(0), new OpNumber(7), new OpNumber(2), Chain(7, divergeAt: 5)) { Header = From(0, 2), TailUncertain = true });
+        Assert.Equal(ReplicaStatus.Normal, other.Replica.Status);
+        Assert.Equal(new OpNumber(5), other.SentOf<StartView>().First().Op);
+    }
+
+    [Fact]
+    public void With_every_tail_uncertain_an_older_log_committed_past_the_head_that_did_not_send_those_entries_holds_the_view_back()
+    {
+        // Replica 0 says ops to 7 were committed but sent none of them (its budget for committed entries):
+        // chaining cannot reach op 7, so the primary waits rather than start a view without committed ops.
+        var primary = PrimaryOfViewTwo(Chain(5));
+        primary.Step(new DoViewChange(new View(1), new OpNumber(5), new OpNumber(2), Chain(5)) { Header = From(1, 2), TailUncertain = true });
+        primary.Step(new DoViewChange(new View(0), new OpNumber(7), new OpNumber(7), []) { Header = From(0, 2), TailUncertain = true });
+        Assert.Equal(ReplicaStatus.ViewChange, primary.Replica.Status);
+        Assert.Empty(primary.SentOf<StartView>());
+    }
+
+    /// <summary>Replica 2, the primary of view 2, restarted with <paramref name="log"/> in log view 1, its tail uncertain.</summary>
+    private static ReplicaHarness PrimaryOfViewTwo(LogEntry[] log)
+    {
+        var primary = new ReplicaHarness(2, storage: Restarted(log.Length, tailUncertain: true, logView: 1, log));
+        primary.Step(new StartViewChange { Header = From(0, 2) });
+        Assert.Equal(ReplicaStatus.ViewChange, primary.Replica.Status);
+        return primary;
+    }
+
+    /// <summary>Ops 1 to <paramref name="count"/>, each naming its predecessor's checksum; from <paramref name="divergeAt"/> on, other operations.</summary>
+    private static LogEntry[] Chain(int count, int divergeAt = 0)
+    {
+        var entries = new LogEntry[count];
+        for (var i = 0; i < count; i++)
+        {
+            var op = (ulong)i + 1;
+            var entry = Entry(op, 0, value: divergeAt != 0 && (int)op >= divergeAt ? 100 + (int)op : 1);
+            entries[i] = entry with { Parent = i == 0 ? 0 : entries[i - 1].Checksum() };
+        }
+
+        return entries;
+    }
+
+    private static MemoryStorage Restarted(int head, bool tailUncertain, int logView = 0, LogEntry[]? log = null)
     {
         var storage = new MemoryStorage();
         var ready = new Ready { HardState = new HardState(new View((ulong)logView), new View((ulong)logView), new OpNumber(2)) { TailUncertain = tailUncertain } };
-        foreach (var entry in Log(head))
+        foreach (var entry in log ?? Log(head))
         {
             ready.LogChanges.Add(new LogChange(LogChangeKind.Append, entry.Op, entry));
         }
