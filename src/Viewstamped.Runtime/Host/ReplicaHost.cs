@@ -488,10 +488,12 @@ public sealed class ReplicaHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes a checkpoint the replica handed out on a thread-pool thread, so the loop goes on stepping
+    /// Writes a checkpoint the replica handed out on a thread of its own, so the loop goes on stepping
     /// meanwhile (the core allows one at a time); <see cref="TakeBackCheckpoint"/> hands it back on the
     /// loop once written. With <see cref="FileStorage"/> the file's data is also synced there, so the
-    /// log writer later syncs only its header.
+    /// log writer later syncs only its header. Not a thread-pool thread: a large checkpoint blocks its
+    /// thread for a second or more (writing and syncing 100 MB), and on a two-core machine the pool has
+    /// two threads before it injects more, slowly, while the loop, the connections and the timer wait.
     /// </summary>
     private void WriteCheckpointBeside(CheckpointSnapshot snapshot)
     {
@@ -499,14 +501,16 @@ public sealed class ReplicaHost : IAsyncDisposable
         checkpointStarted = time.GetTimestamp();
         var batch = time.GetElapsedTime(batchStarted, checkpointStarted);
         RuntimeLog.CheckpointTaken(logger, options.Replica, snapshot.Op.Value, batch.TotalMilliseconds);
-        checkpointWriting = Task.Run(
+        checkpointWriting = Task.Factory.StartNew(
             () =>
             {
                 var checkpoint = snapshot.Write();
                 FileStorage.SyncWritten(checkpoint);
                 return checkpoint;
             },
-            CancellationToken.None);
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
         _ = checkpointWriting.ContinueWith(
             _ => inbox.Writer.TryWrite(new InboxItem(InboxKind.Wake, null, null)),
             CancellationToken.None,
