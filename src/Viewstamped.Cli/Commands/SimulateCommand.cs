@@ -19,9 +19,9 @@ public static class SimulateCommand
         var requests = new Option<int>("--requests") { Description = "Operations per client.", DefaultValueFactory = _ => defaults.RequestsPerClient };
         var keys = new Option<int?>("--keys") { Description = "Keys the key-value workload uses (default: 4, or one per four clients)." };
         var drop = new Option<double?>("--drop") { Description = "Message loss probability, 0 to <1 (overrides the fault profile's)." };
-        var lostWrites = new Option<bool>("--lost-writes")
+        var lostWrites = new Option<bool?>("--lost-writes")
         {
-            Description = "Simulated disks may lose their newest synced batch whole at a power loss (a lost write), and report an uncertain tail after every power loss since their last write without a clean close, as the file storage does after a reboot.",
+            Description = "Simulated disks may lose their newest synced batch whole at a power loss (a lost write), and report an uncertain tail after every power loss since their last write without a clean close, as the file storage does after a reboot. On with disk faults unless '--lost-writes false'.",
         };
         var heartbeat = new Option<int>("--heartbeat-ticks") { Description = "Ticks between the primary's heartbeats.", DefaultValueFactory = _ => defaults.HeartbeatTicks };
         var viewChange = new Option<int>("--view-change-timeout-ticks")
@@ -94,7 +94,7 @@ public static class SimulateCommand
         Option<int> requests,
         Option<int?> keys,
         Option<double?> drop,
-        Option<bool> lostWrites,
+        Option<bool?> lostWrites,
         Option<int> heartbeat,
         Option<int> viewChange,
         Option<ulong?> checkpoint,
@@ -160,7 +160,7 @@ public static class SimulateCommand
         }
 
         var profile = Enum.Parse<FaultProfile>(parse.GetValue(faults) ?? "swarm", ignoreCase: true);
-        if (parse.GetValue(lostWrites) && profile is FaultProfile.None or FaultProfile.Network or FaultProfile.Crash)
+        if (parse.GetValue(lostWrites) == true && profile is FaultProfile.None or FaultProfile.Network or FaultProfile.Crash)
         {
             Bad("--lost-writes needs simulated disks: use --faults disk, all or swarm");
             return null;

@@ -67,9 +67,9 @@ internal sealed record SimulateSettings
             Add("--drop", drop.ToString("R", CultureInfo.InvariantCulture));
         }
 
-        if (o.LostWrites)
+        if (o.LostWrites == false)
         {
-            command.Append(" --lost-writes");
+            command.Append(" --lost-writes false");
         }
 
         if (o.HeartbeatTicks != defaults.HeartbeatTicks)

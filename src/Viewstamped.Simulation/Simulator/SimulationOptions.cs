@@ -42,8 +42,12 @@ public sealed record SimulationOptions
     /// <summary>Message loss probability; when set it overrides the fault mix's.</summary>
     public double? Drop { get; init; }
 
-    /// <summary>Simulated disks may lose their newest synced batch whole at a power loss (<see cref="DiskFaults.LostNewestBatches"/>); only with a fault mix that uses disks.</summary>
-    public bool LostWrites { get; init; }
+    /// <summary>
+    /// Simulated disks may lose their newest synced batch whole at a power loss (<see cref="DiskFaults.LostNewestBatches"/>).
+    /// Null (the default): wherever a fault profile draws disk faults, but not with a <see cref="FaultMix"/> given whole;
+    /// false: never, as runs were before lost writes were modelled; true: also with a given mix that uses disks.
+    /// </summary>
+    public bool? LostWrites { get; init; }
 
     /// <summary>Ticks between the primary's heartbeats. Default 10.</summary>
     public int HeartbeatTicks { get; init; } = 10;

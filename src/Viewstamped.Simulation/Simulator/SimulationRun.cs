@@ -87,7 +87,7 @@ public sealed class SimulationRun
 
         // Disk faults are drawn last, so that a seed without them replays as it did before they existed.
         Faults = options.FaultMix is null ? FaultMix.DrawDisk(options.Faults, mix, draws) : mix;
-        if (options.LostWrites && Faults.Disk is { } disk)
+        if ((options.LostWrites ?? options.FaultMix is null) && Faults.Disk is { } disk)
         {
             Faults = Faults with { Disk = disk with { LostNewestBatches = true } };
         }
